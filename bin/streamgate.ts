@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+/**
+ * The CDK app: validates the API definitions under `apis/`, then synthesizes the stack.
+ * `npx cdk synth` runs offline, without AWS credentials (the stack is environment-agnostic
+ * unless CDK_DEFAULT_ACCOUNT/REGION or `-c account=… -c region=…` pin it).
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { loadConfig } from '../lib/config.ts';
+import { loadCatalog } from '../lib/definitions/load.ts';
+import { DefinitionError } from '../lib/definitions/problems.ts';
+import { StreamgateStack } from '../lib/streamgate-stack.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export async function buildApp(app: App = new App()): Promise<{ app: App; stack: StreamgateStack }> {
+  const config = loadConfig(path.join(root, 'streamgate.config.json'));
+  const catalog = await loadCatalog(path.join(root, 'apis'), { displayRoot: root });
+  const account = app.node.tryGetContext('account') ?? process.env.CDK_DEFAULT_ACCOUNT;
+  const region = app.node.tryGetContext('region') ?? process.env.CDK_DEFAULT_REGION;
+  const stack = new StreamgateStack(app, app.node.tryGetContext('stackName') ?? 'Streamgate', {
+    catalog,
+    config,
+    description: 'streamgate: event streams as managed WebSocket APIs',
+    ...(account && region ? { env: { account, region } } : {}),
+  });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  return { app, stack };
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  try {
+    const { app } = await buildApp();
+    app.synth();
+  } catch (error) {
+    if (error instanceof DefinitionError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,182 @@
+import {
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
+import {
+  type ConnectionRecord,
+  connectionKey,
+  type Subscriber,
+  subscriberKey,
+  topicPartition,
+} from '../core/connection.ts';
+
+/** The most topics one connection may receive from: keeps `$disconnect` cleanup to one small batch. */
+export const MAX_TOPICS_PER_CONNECTION = 20;
+
+/**
+ * The connection registry in DynamoDB. One table, two kinds of item:
+ *   pk `C#{connectionId}`  sk `C`              the connection record
+ *   pk `T#{topicKey}#{n}`  sk `{connectionId}` one per (topic, subscriber), n = shard of the id
+ * Fan-out reads subscribers with a strongly consistent Query per shard; nothing ever Scans.
+ */
+export class ConnectionStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly shards: number,
+  ) {}
+
+  /** Write the record and its own subscription together: a connection is never half-registered. */
+  async put(record: ConnectionRecord): Promise<void> {
+    await this.db.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          { Put: { TableName: this.tableName, Item: { ...connectionKey(record.connectionId), ...record } } },
+          ...record.topicKeys.map((topicKey) => ({
+            Put: { TableName: this.tableName, Item: this.subscriberItem(topicKey, record) },
+          })),
+        ],
+      }),
+    );
+  }
+
+  async get(connectionId: string): Promise<ConnectionRecord | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: connectionKey(connectionId), ConsistentRead: true }),
+    );
+    if (!Item) return undefined;
+    const { pk: _pk, sk: _sk, ...record } = Item;
+    return record as ConnectionRecord;
+  }
+
+  /**
+   * Add a topic to a connection. Returns false when the connection already receives it.
+   * The record's list and the subscriber item change in one transaction.
+   */
+  async subscribe(record: ConnectionRecord, topicKey: string): Promise<'added' | 'already' | 'limit'> {
+    const current = await this.get(record.connectionId);
+    if (!current) throw new Error(`connection ${record.connectionId} is not registered`);
+    if (current.topicKeys.includes(topicKey)) return 'already';
+    if (current.topicKeys.length >= MAX_TOPICS_PER_CONNECTION) return 'limit';
+    await this.db.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Update: {
+              TableName: this.tableName,
+              Key: connectionKey(record.connectionId),
+              UpdateExpression: 'SET topicKeys = list_append(topicKeys, :added)',
+              ConditionExpression:
+                'attribute_exists(pk) AND NOT contains(topicKeys, :topic) AND size(topicKeys) < :max',
+              ExpressionAttributeValues: {
+                ':added': [topicKey],
+                ':topic': topicKey,
+                ':max': MAX_TOPICS_PER_CONNECTION,
+              },
+            },
+          },
+          { Put: { TableName: this.tableName, Item: this.subscriberItem(topicKey, current) } },
+        ],
+      }),
+    );
+    return 'added';
+  }
+
+  /** Remove a topic from a connection. Returns false when the connection did not receive it. */
+  async unsubscribe(connectionId: string, topicKey: string): Promise<boolean> {
+    const current = await this.get(connectionId);
+    if (!current) throw new Error(`connection ${connectionId} is not registered`);
+    const index = current.topicKeys.indexOf(topicKey);
+    if (index < 0) return false;
+    await this.db.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Update: {
+              TableName: this.tableName,
+              Key: connectionKey(connectionId),
+              UpdateExpression: `REMOVE topicKeys[${index}]`,
+              ConditionExpression: `topicKeys[${index}] = :topic`,
+              ExpressionAttributeValues: { ':topic': topicKey },
+            },
+          },
+          { Delete: { TableName: this.tableName, Key: subscriberKey(topicKey, connectionId, this.shards) } },
+        ],
+      }),
+    );
+    return true;
+  }
+
+  /**
+   * Remove a connection and every subscription it holds. Idempotent: removing what is gone is fine,
+   * so `$disconnect`, a 410 seen by a fan-out and a retried batch may all race on it.
+   */
+  async remove(connectionId: string): Promise<ConnectionRecord | undefined> {
+    const record = await this.get(connectionId);
+    const keys = [
+      connectionKey(connectionId),
+      ...(record?.topicKeys ?? []).map((topicKey) => subscriberKey(topicKey, connectionId, this.shards)),
+    ];
+    for (let i = 0; i < keys.length; i += 25) {
+      let requests = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
+      for (let attempt = 0; requests.length && attempt < 8; attempt++) {
+        const { UnprocessedItems } = await this.db.send(
+          new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),
+        );
+        requests = (UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
+        if (requests.length) await sleep(25 * 2 ** attempt);
+      }
+      if (requests.length)
+        throw new Error(`could not remove connection ${connectionId}: DynamoDB kept throttling`);
+    }
+    return record;
+  }
+
+  /**
+   * Every live subscriber of a topic: one Query per shard, run together, each paged to the end.
+   * Items past their TTL that DynamoDB has not deleted yet are filtered out.
+   */
+  async subscribers(topicKey: string, nowSeconds = Math.floor(Date.now() / 1000)): Promise<Subscriber[]> {
+    const shards = await Promise.all(
+      Array.from({ length: this.shards }, async (_, shard) => {
+        const found: Subscriber[] = [];
+        for await (const page of this.queryShard(topicPartition(topicKey, shard), nowSeconds))
+          found.push(...page);
+        return found;
+      }),
+    );
+    return shards.flat();
+  }
+
+  private async *queryShard(partition: string, nowSeconds: number): AsyncGenerator<Subscriber[]> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          FilterExpression: 'expiresAt > :now',
+          ProjectionExpression: 'connectionId',
+          ExpressionAttributeValues: { ':pk': partition, ':now': nowSeconds },
+          ConsistentRead: true,
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      );
+      if (page.Items?.length) yield page.Items as Subscriber[];
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+  }
+
+  private subscriberItem(topicKey: string, record: ConnectionRecord): Record<string, unknown> {
+    return {
+      ...subscriberKey(topicKey, record.connectionId, this.shards),
+      connectionId: record.connectionId,
+      expiresAt: record.expiresAt,
+    };
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

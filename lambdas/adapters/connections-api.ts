@@ -1,0 +1,112 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import {
+  ApiGatewayManagementApiClient,
+  DeleteConnectionCommand,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { backoffDelay, mapWithConcurrency, sleep } from '../core/concurrency.ts';
+
+export type PostOutcome = 'sent' | 'gone' | 'failed';
+
+export interface DeliveryReport {
+  sent: number;
+  /** Connections that answered 410: their records are stale and must go. */
+  gone: string[];
+  failed: string[];
+}
+
+/**
+ * The `@connections` client for the stage's callback URL (CALLBACK_URL: the execute-api URL on
+ * AWS, the emulator locally). Keep-alive sockets, bounded by `maxSockets`; the SDK's own retries
+ * are off because delivery retries within the invocation's time budget instead.
+ */
+export function createConnectionsClient(endpoint: string, maxSockets = 64): ApiGatewayManagementApiClient {
+  return new ApiGatewayManagementApiClient({
+    endpoint,
+    maxAttempts: 1,
+    requestHandler: new NodeHttpHandler({
+      httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
+      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
+      connectionTimeout: 2_000,
+      requestTimeout: 5_000,
+    }),
+  });
+}
+
+function statusOf(error: unknown): number | undefined {
+  return (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+}
+
+function isGone(error: unknown): boolean {
+  return (error as { name?: string }).name === 'GoneException' || statusOf(error) === 410;
+}
+
+/** Throttled (429) or a server-side failure: worth another try. */
+function isRetryable(error: unknown): boolean {
+  const status = statusOf(error);
+  const name = (error as { name?: string }).name;
+  return (
+    name === 'LimitExceededException' ||
+    status === 429 ||
+    (status !== undefined && status >= 500) ||
+    name === 'TimeoutError' ||
+    (error as { code?: string }).code === 'ECONNRESET'
+  );
+}
+
+export class ConnectionsApi {
+  constructor(
+    private readonly client: ApiGatewayManagementApiClient,
+    private readonly options: { concurrency: number; maxAttempts: number } = {
+      concurrency: 64,
+      maxAttempts: 5,
+    },
+  ) {}
+
+  /** Post one frame; retries throttling and 5xx with backoff while `deadline` (epoch ms) allows. */
+  async post(connectionId: string, data: Uint8Array | string, deadline: number): Promise<PostOutcome> {
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: bytes }));
+        return 'sent';
+      } catch (error) {
+        if (isGone(error)) return 'gone';
+        const wait = backoffDelay(attempt);
+        if (!isRetryable(error) || attempt + 1 >= this.options.maxAttempts || Date.now() + wait >= deadline) {
+          return 'failed';
+        }
+        await sleep(wait);
+      }
+    }
+  }
+
+  /** Post to many connections, at most `concurrency` at a time. */
+  async postMany(
+    connectionIds: readonly string[],
+    frameFor: (connectionId: string) => Uint8Array | string,
+    deadline: number,
+  ): Promise<DeliveryReport> {
+    const outcomes = await mapWithConcurrency(connectionIds, this.options.concurrency, (id) =>
+      this.post(id, frameFor(id), deadline),
+    );
+    const report: DeliveryReport = { sent: 0, gone: [], failed: [] };
+    outcomes.forEach((outcome, i) => {
+      const id = connectionIds[i] as string;
+      if (outcome === 'sent') report.sent++;
+      else if (outcome === 'gone') report.gone.push(id);
+      else report.failed.push(id);
+    });
+    return report;
+  }
+
+  async disconnect(connectionId: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
+    } catch (error) {
+      if (!isGone(error)) throw error;
+    }
+  }
+}

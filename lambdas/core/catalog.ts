@@ -1,0 +1,105 @@
+/**
+ * The compiled form of the API definitions under `apis/`: what the Lambdas need at run time,
+ * already validated. `lib/definitions` builds it from AsyncAPI documents at synth time; the
+ * handlers receive it inlined in their bundle, so nothing is parsed on the hot path.
+ */
+
+export const DEFAULT_TENANT = 'carbon.super';
+
+export type LifecycleState = 'CREATED' | 'PUBLISHED' | 'DEPRECATED' | 'BLOCKED' | 'RETIRED';
+export const LIFECYCLE_STATES: readonly LifecycleState[] = [
+  'CREATED',
+  'PUBLISHED',
+  'DEPRECATED',
+  'BLOCKED',
+  'RETIRED',
+];
+
+export type MessageFormat = 'json' | 'xml' | 'text';
+
+/** Where a parameter of a Kafka-bound channel takes its value from, per record. */
+export type KafkaParameterSource =
+  | { from: 'key' }
+  | { from: 'header'; name: string }
+  | { from: 'value'; pointer: string };
+
+export interface FanoutBackend {
+  type: 'fanout';
+}
+
+export interface KafkaBackend {
+  type: 'kafka';
+  topic: string;
+  /** How each channel parameter is filled from a record. */
+  parameters: Record<string, KafkaParameterSource>;
+  /** Several records for one connection in one batch may be sent as one frame (a JSON array). */
+  coalesce: boolean;
+}
+
+export interface HttpBackend {
+  type: 'http';
+  timeoutMs: number;
+}
+
+export interface HandlerBackend {
+  type: 'handler';
+  handler: string;
+}
+
+export type ChannelBackend = FanoutBackend | KafkaBackend | HttpBackend | HandlerBackend;
+
+export interface ChannelDef {
+  /** The channel's path template as written in the definition, e.g. `/rooms/{roomID}`. */
+  name: string;
+  /** Clients may send on it. */
+  pub: boolean;
+  /** Clients may receive on it. */
+  sub: boolean;
+  /** Scopes a token needs to publish / to subscribe. */
+  pubScopes: string[];
+  subScopes: string[];
+  format: MessageFormat;
+  backend: ChannelBackend;
+  /** WSO2 URL mapping, e.g. `/rooms?room={uri.var.roomID}`. */
+  uriMapping?: string;
+  /** `x-auth-type: None`: clients connect without a token. */
+  open?: boolean;
+}
+
+export interface ApiDef {
+  /** Stable identifier: `{tenant}/{name}/{version}`. */
+  id: string;
+  name: string;
+  version: string;
+  /** Context without tenant prefix, e.g. `/chats` or `/train/location`. */
+  context: string;
+  tenant: string;
+  /** A connection URL without version reaches this version. */
+  defaultVersion: boolean;
+  lifecycle: LifecycleState;
+  /** OAuth2 required to connect. */
+  secured: boolean;
+  plans: string[];
+  endpoints: { production?: string; sandbox?: string };
+  channels: ChannelDef[];
+  description?: string;
+  /** Definition file this API came from (for messages). */
+  source: string;
+}
+
+export interface Catalog {
+  apis: ApiDef[];
+}
+
+/** The key that identifies an API version across the system: `{tenant}/{context}/{version}` without slashes doubled. */
+export function apiKey(api: Pick<ApiDef, 'tenant' | 'context' | 'version'>): string {
+  return `${api.tenant}${api.context}/${api.version}`;
+}
+
+export function findApiByKey(catalog: Catalog, key: string): ApiDef | undefined {
+  return catalog.apis.find((api) => apiKey(api) === key);
+}
+
+export function findChannel(api: ApiDef, name: string): ChannelDef | undefined {
+  return api.channels.find((channel) => channel.name === name);
+}

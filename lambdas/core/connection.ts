@@ -1,0 +1,91 @@
+import type { Principal } from './auth.ts';
+import type { Target } from './target.ts';
+
+/**
+ * A live WebSocket connection as the registry keeps it. Written once at `$connect`; the
+ * subscription list changes with control messages.
+ */
+export interface ConnectionRecord {
+  connectionId: string;
+  /** `{tenant}{context}/{version}` of the API the connection was opened on. */
+  apiKey: string;
+  apiId: string;
+  channel: string;
+  /** The connection's own topic instance, e.g. `/rooms/room1`. */
+  topic: string;
+  topicKey: string;
+  params: Record<string, string>;
+  /** Absent for channels open without a token. */
+  principal?: Principal;
+  /** Epoch milliseconds. */
+  connectedAt: number;
+  /** Epoch seconds after which the record is garbage (DynamoDB TTL). */
+  expiresAt: number;
+  /** Topic keys this connection receives from (its own when the channel is sub, plus subscriptions). */
+  topicKeys: string[];
+}
+
+/** What a fan-out needs per subscriber; kept small so a 1 MB Query page holds thousands. */
+export interface Subscriber {
+  connectionId: string;
+}
+
+/** API Gateway closes every connection after 2 hours; the margin covers clock skew and a late `$disconnect`. */
+export const MAX_CONNECTION_SECONDS = 2 * 60 * 60;
+export const EXPIRY_MARGIN_SECONDS = 15 * 60;
+
+export function connectionExpiry(connectedAtMs: number): number {
+  return Math.floor(connectedAtMs / 1000) + MAX_CONNECTION_SECONDS + EXPIRY_MARGIN_SECONDS;
+}
+
+/**
+ * Subscribers of one topic are spread over `shards` partition keys by connection id, so a hot
+ * topic's writes and reads land on several DynamoDB partitions instead of one.
+ */
+export function shardOf(connectionId: string, shards: number): number {
+  // FNV-1a: cheap, stable, well spread for short ids.
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < connectionId.length; i++) {
+    hash ^= connectionId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % shards;
+}
+
+export function connectionKey(connectionId: string): { pk: string; sk: string } {
+  return { pk: `C#${connectionId}`, sk: 'C' };
+}
+
+export function subscriberKey(
+  topicKey: string,
+  connectionId: string,
+  shards: number,
+): { pk: string; sk: string } {
+  return { pk: topicPartition(topicKey, shardOf(connectionId, shards)), sk: connectionId };
+}
+
+export function topicPartition(topicKey: string, shard: number): string {
+  return `T#${topicKey}#${shard}`;
+}
+
+export function newConnectionRecord(
+  connectionId: string,
+  target: Target,
+  principal: Principal | undefined,
+  connectedAt: number,
+  apiKeyOfTarget: string,
+): ConnectionRecord {
+  return {
+    connectionId,
+    apiKey: apiKeyOfTarget,
+    apiId: target.api.id,
+    channel: target.channel.name,
+    topic: target.topic,
+    topicKey: target.topicKey,
+    params: target.params,
+    ...(principal ? { principal } : {}),
+    connectedAt,
+    expiresAt: connectionExpiry(connectedAt),
+    topicKeys: target.channel.sub ? [target.topicKey] : [],
+  };
+}

@@ -1,0 +1,187 @@
+/**
+ * `$default` and the control routes (`subscribe`, `unsubscribe`, `publish`, selected by
+ * `$request.body.action`). A raw frame publishes to the connection's own topic; control messages
+ * manage subscriptions or publish to a named topic of the same API. Anything refused is answered
+ * with one JSON error frame to the sender; nothing here can throw the connection away.
+ */
+import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
+import { ConnectionStore, MAX_TOPICS_PER_CONNECTION } from '../adapters/connection-store.ts';
+import { ConnectionsApi, createConnectionsClient } from '../adapters/connections-api.ts';
+import { createDocumentClient } from '../adapters/dynamo.ts';
+import { requireScopes } from '../core/auth.ts';
+import { type ApiDef, findApiByKey } from '../core/catalog.ts';
+import type { ConnectionRecord } from '../core/connection.ts';
+import {
+  ackFrame,
+  type ControlMessage,
+  errorFrame,
+  isControlAction,
+  parseControlMessage,
+} from '../core/control.ts';
+import { asError, forbidden, GatewayError, isGatewayError, notFound, unauthorized } from '../core/errors.ts';
+import { createTargetResolver, type Target } from '../core/target.ts';
+import { catalog } from '../shared/catalog.ts';
+import { intEnv, requireEnv } from '../shared/env.ts';
+import { flushMetrics, logger, MetricUnit, metrics } from '../shared/observability.ts';
+
+const store = new ConnectionStore(
+  createDocumentClient(),
+  requireEnv('CONNECTIONS_TABLE'),
+  intEnv('TOPIC_SHARDS', 4),
+);
+const connections = new ConnectionsApi(createConnectionsClient(requireEnv('CALLBACK_URL')), {
+  concurrency: intEnv('DELIVERY_CONCURRENCY', 64),
+  maxAttempts: 5,
+});
+const resolver = createTargetResolver(catalog);
+
+/**
+ * What a connection is bound to never changes after `$connect`, so an execution environment keeps
+ * it for a while instead of reading DynamoDB on every frame. Subscriptions are always read fresh.
+ */
+const bindingCache = new Map<string, { record: ConnectionRecord; until: number }>();
+const BINDING_CACHE_MS = 60_000;
+const BINDING_CACHE_MAX = 10_000;
+
+async function connectionOf(connectionId: string): Promise<ConnectionRecord> {
+  const cached = bindingCache.get(connectionId);
+  if (cached && cached.until > Date.now()) return cached.record;
+  const record = await store.get(connectionId);
+  if (!record) throw new GatewayError('unauthorized', 'this connection is not registered; connect again');
+  if (bindingCache.size >= BINDING_CACHE_MAX) bindingCache.clear();
+  bindingCache.set(connectionId, { record, until: Date.now() + BINDING_CACHE_MS });
+  return record;
+}
+
+export const handler = async (
+  event: APIGatewayProxyWebsocketEventV2,
+  context: Context,
+): Promise<APIGatewayProxyResultV2> => {
+  const { connectionId, routeKey } = event.requestContext;
+  const deadline = Date.now() + Math.max(1_000, context.getRemainingTimeInMillis() - 1_000);
+  logger.appendKeys({ connectionId, routeKey });
+  let control: ControlMessage | undefined;
+  try {
+    const record = await connectionOf(connectionId);
+    const api = findApiByKey(catalog, record.apiKey);
+    if (!api) throw notFound(`API ${record.apiId} is no longer deployed`);
+    const body = event.body ?? '';
+    const frame = event.isBase64Encoded ? Buffer.from(body, 'base64') : body;
+
+    if (!isControlAction(routeKey)) {
+      await publish(record, resolver.resolveTopic(api, record.topic), frame, deadline);
+      return { statusCode: 200 };
+    }
+    control = parseControlMessage(frame.toString());
+    requireValidToken(record);
+    const target = resolver.resolveTopic(api, control.topic);
+    switch (control.action) {
+      case 'subscribe':
+        await subscribe(record, api, target, control.id, deadline);
+        break;
+      case 'unsubscribe':
+        await unsubscribe(record, target, control.id, deadline);
+        break;
+      case 'publish':
+        await publish(record, target, control.data, deadline);
+        if (control.id !== undefined)
+          await reply(connectionId, ackFrame('published', target.topic, control.id), deadline);
+        break;
+    }
+    return { statusCode: 200 };
+  } catch (error) {
+    const refusal = isGatewayError(error)
+      ? error
+      : new GatewayError('internal_error', 'the gateway failed to handle this message');
+    if (isGatewayError(error))
+      logger.warn('message refused', { status: refusal.status, reason: refusal.message });
+    else logger.error('message failed', asError(error));
+    metrics.addMetric('messagesRefused', MetricUnit.Count, 1);
+    const echo = control
+      ? { action: control.action, topic: control.topic, ...(control.id ? { id: control.id } : {}) }
+      : {};
+    await reply(connectionId, errorFrame(refusal, echo), deadline);
+    return { statusCode: refusal.status };
+  } finally {
+    flushMetrics();
+    logger.removeKeys(['connectionId', 'routeKey']);
+  }
+};
+
+/** A token that expired while connected still receives, but may not act. */
+function requireValidToken(record: ConnectionRecord): void {
+  if (record.principal && record.principal.expiresAt * 1000 < Date.now()) {
+    throw unauthorized('the access token of this connection has expired; connect again with a new token');
+  }
+}
+
+async function publish(record: ConnectionRecord, target: Target, data: string | Buffer, deadline: number) {
+  if (!target.channel.pub) {
+    throw forbidden(`topic ${target.topic} does not take messages from clients (it is subscribe only)`, {
+      topic: target.topic,
+    });
+  }
+  requireValidToken(record);
+  if (record.principal)
+    requireScopes(record.principal, target.channel.pubScopes, `publish to ${target.channel.name}`);
+
+  switch (target.channel.backend.type) {
+    case 'fanout': {
+      const subscribers = await store.subscribers(target.topicKey);
+      const recipients = subscribers.map((s) => s.connectionId).filter((id) => id !== record.connectionId);
+      const report = await connections.postMany(recipients, () => data, deadline);
+      await Promise.all(report.gone.map((stale) => store.remove(stale)));
+      metrics.addMetric('fanoutDelivered', MetricUnit.Count, report.sent);
+      if (report.gone.length)
+        metrics.addMetric('staleConnectionsRemoved', MetricUnit.Count, report.gone.length);
+      if (report.failed.length) {
+        metrics.addMetric('fanoutFailed', MetricUnit.Count, report.failed.length);
+        logger.warn('some deliveries failed', { topic: target.topicKey, failed: report.failed.length });
+      }
+      logger.debug('published', { topic: target.topicKey, recipients: recipients.length, sent: report.sent });
+      return;
+    }
+    default:
+      throw forbidden(`topic ${target.topic} does not take messages from clients`);
+  }
+}
+
+async function subscribe(
+  record: ConnectionRecord,
+  api: ApiDef,
+  target: Target,
+  id: string | undefined,
+  deadline: number,
+) {
+  if (!target.channel.sub) {
+    throw forbidden(`topic ${target.topic} cannot be subscribed to (it is publish only)`);
+  }
+  if (record.principal) {
+    requireScopes(record.principal, target.channel.subScopes, `subscribe to ${target.channel.name}`);
+  }
+  const outcome = await store.subscribe(record, target.topicKey);
+  if (outcome === 'limit') {
+    throw new GatewayError(
+      'too_many_requests',
+      `a connection receives at most ${MAX_TOPICS_PER_CONNECTION} topics; unsubscribe from one first`,
+    );
+  }
+  logger.info('subscribed', { api: api.id, topic: target.topic, already: outcome === 'already' });
+  await reply(record.connectionId, ackFrame('subscribed', target.topic, id), deadline);
+}
+
+async function unsubscribe(
+  record: ConnectionRecord,
+  target: Target,
+  id: string | undefined,
+  deadline: number,
+) {
+  const removed = await store.unsubscribe(record.connectionId, target.topicKey);
+  if (!removed) throw notFound(`this connection is not subscribed to ${target.topic}`);
+  await reply(record.connectionId, ackFrame('unsubscribed', target.topic, id), deadline);
+}
+
+async function reply(connectionId: string, frame: string, deadline: number): Promise<void> {
+  const outcome = await connections.post(connectionId, frame, deadline);
+  if (outcome !== 'sent') logger.warn('could not answer the sender', { outcome });
+}

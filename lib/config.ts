@@ -1,0 +1,114 @@
+/**
+ * Deployment settings, from `streamgate.config.json` at the project root (every field optional).
+ * The same file drives `cdk synth` and the local stack, which runs what was synthesized.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import type { IssuerConfig } from '../lambdas/core/auth.ts';
+
+export interface StreamgateConfig {
+  /** Name of the WebSocket API stage (the last part of the stage URL). */
+  stageName: string;
+  /** Steady-state and burst limits of the stage, in requests per second. */
+  throttle: { rateLimit: number; burstLimit: number };
+  /** Partition keys per topic in the connection registry. More spread a hot topic; each costs one Query per fan-out. */
+  topicShards: number;
+  /** Concurrent `@connections` calls per fan-out invocation. */
+  deliveryConcurrency: number;
+  token: {
+    /** `aud` of the built-in issuer's tokens, and what the gateway expects of them. */
+    audience: string;
+    lifetimeSeconds: number;
+    /** Signing keys are rotated this often (and on demand). */
+    rotationDays: number;
+  };
+  /** Trusted external issuers (Cognito, Auth0, Keycloak…), besides the built-in one. */
+  issuers: IssuerConfig[];
+  logRetentionDays: number;
+  /** CloudFront in front of the stage, carrying WSO2-style paths (`/chats/1.0.0/rooms/room1`). */
+  edge: boolean;
+  /**
+   * Let the stack set API Gateway's account-wide CloudWatch Logs role, which WebSocket access
+   * logging needs. Turn off where the account already has one set.
+   */
+  apiGatewayAccountRole: boolean;
+}
+
+export const DEFAULT_CONFIG: StreamgateConfig = {
+  stageName: 'prod',
+  throttle: { rateLimit: 1000, burstLimit: 500 },
+  topicShards: 4,
+  deliveryConcurrency: 64,
+  token: { audience: 'streamgate', lifetimeSeconds: 3600, rotationDays: 30 },
+  issuers: [],
+  logRetentionDays: 30,
+  edge: true,
+  apiGatewayAccountRole: true,
+};
+
+export const CONFIG_FILE = 'streamgate.config.json';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(`${CONFIG_FILE}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(file: string = CONFIG_FILE): StreamgateConfig {
+  if (!existsSync(file)) return DEFAULT_CONFIG;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(`not valid JSON: ${(error as Error).message}`);
+  }
+  return parseConfig(raw);
+}
+
+export function parseConfig(raw: unknown): StreamgateConfig {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new ConfigError('must be a JSON object');
+  const input = raw as Record<string, unknown>;
+  const known = Object.keys(DEFAULT_CONFIG);
+  for (const key of Object.keys(input)) {
+    if (key !== '$schema' && !known.includes(key)) throw new ConfigError(`unknown setting "${key}"`);
+  }
+  const config: StreamgateConfig = {
+    ...DEFAULT_CONFIG,
+    ...input,
+    throttle: { ...DEFAULT_CONFIG.throttle, ...(input.throttle as object | undefined) },
+    token: { ...DEFAULT_CONFIG.token, ...(input.token as object | undefined) },
+  } as StreamgateConfig;
+
+  if (!/^[A-Za-z0-9_-]{1,128}$/.test(config.stageName))
+    throw new ConfigError('stageName may hold letters, digits, _ and -');
+  positiveInt(config.throttle.rateLimit, 'throttle.rateLimit');
+  positiveInt(config.throttle.burstLimit, 'throttle.burstLimit');
+  positiveInt(config.topicShards, 'topicShards', 64);
+  positiveInt(config.deliveryConcurrency, 'deliveryConcurrency', 1000);
+  positiveInt(config.token.lifetimeSeconds, 'token.lifetimeSeconds', 86_400);
+  positiveInt(config.token.rotationDays, 'token.rotationDays', 365);
+  positiveInt(config.logRetentionDays, 'logRetentionDays');
+  if (typeof config.token.audience !== 'string' || !config.token.audience) {
+    throw new ConfigError('token.audience must be a non-empty string');
+  }
+  if (!Array.isArray(config.issuers)) throw new ConfigError('issuers must be a list');
+  config.issuers.forEach((issuer, i) => {
+    for (const field of ['issuer', 'jwksUri'] as const) {
+      if (typeof issuer?.[field] !== 'string' || !/^https?:\/\//.test(issuer[field])) {
+        throw new ConfigError(`issuers[${i}].${field} must be an http(s) URL`);
+      }
+    }
+    if (!issuer.audience) throw new ConfigError(`issuers[${i}].audience is required`);
+  });
+  for (const flag of ['edge', 'apiGatewayAccountRole'] as const) {
+    if (typeof config[flag] !== 'boolean') throw new ConfigError(`${flag} must be true or false`);
+  }
+  return config;
+}
+
+function positiveInt(value: unknown, name: string, max = Number.MAX_SAFE_INTEGER): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
+    throw new ConfigError(`${name} must be an integer from 1 to ${max}`);
+  }
+}

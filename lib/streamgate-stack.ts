@@ -1,0 +1,344 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  type CfnElement,
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
+import { AccessLogFormat, CfnAccount } from 'aws-cdk-lib/aws-apigateway';
+import {
+  HttpApi,
+  HttpMethod,
+  HttpStage,
+  LogGroupLogDestination,
+  WebSocketApi,
+  WebSocketStage,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import { HttpOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
+import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { ManagedPolicy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import type { Catalog } from '../lambdas/core/catalog.ts';
+import { CONTROL_ACTIONS } from '../lambdas/core/control.ts';
+import type { StreamgateConfig } from './config.ts';
+import { StreamgateFunction } from './constructs/streamgate-function.ts';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+
+export interface StreamgateStackProps extends StackProps {
+  readonly catalog: Catalog;
+  readonly config: StreamgateConfig;
+}
+
+/**
+ * streamgate on AWS: a WebSocket API whose `$connect` authorizes and registers connections,
+ * `$default` and control routes that publish and manage subscriptions, a DynamoDB connection
+ * registry, the built-in OAuth2 token issuer behind an HTTP API, and a CloudFront edge that carries
+ * WSO2-style URLs to the stage.
+ */
+export class StreamgateStack extends Stack {
+  readonly webSocketApi: WebSocketApi;
+  readonly stage: WebSocketStage;
+  readonly httpApi: HttpApi;
+  readonly catalog: Catalog;
+
+  constructor(scope: Construct, id: string, props: StreamgateStackProps) {
+    super(scope, id, props);
+    const { catalog, config } = props;
+    this.catalog = catalog;
+    const logRetention = retentionOf(config.logRetentionDays);
+
+    // --- Registry tables ---------------------------------------------------------------------
+    const connectionsTable = new Table(this, 'ConnectionsTable', {
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      sortKey: { name: 'sk', type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      encryption: TableEncryption.AWS_MANAGED,
+      timeToLiveAttribute: 'expiresAt',
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // Connections live at most two hours; nothing here outlives a redeploy.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const registryTable = new Table(this, 'RegistryTable', {
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      sortKey: { name: 'sk', type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      encryption: TableEncryption.AWS_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    // --- Token issuer: signing keys, rotation, token endpoint ----------------------------------
+    const signingKeys = new Secret(this, 'SigningKeys', {
+      description:
+        'streamgate token issuer signing keys (private JWKs); written only by the rotation function',
+      generateSecretString: { secretStringTemplate: '{"keys":[]}', generateStringKey: 'unused' },
+    });
+    const rotation = new StreamgateFunction(this, 'SigningKeyRotation', {
+      handlerDir: 'signing-key-rotation',
+      catalog,
+      logRetention,
+      timeout: Duration.seconds(30),
+      environment: { TOKEN_TTL_SECONDS: String(config.token.lifetimeSeconds) },
+    });
+    acknowledge(
+      rotation.role as Construct,
+      'AwsSolutions-IAM5[Resource::*]',
+      'secretsmanager:GetRandomPassword, granted by the rotation schedule, has no resource to scope to.',
+    );
+    signingKeys.addRotationSchedule('Rotation', {
+      rotationLambda: rotation,
+      automaticallyAfter: Duration.days(config.token.rotationDays),
+      rotateImmediatelyOnUpdate: true,
+    });
+
+    this.httpApi = new HttpApi(this, 'HttpApi', {
+      description: 'streamgate OAuth2 token issuer and JWKS',
+      createDefaultStage: false,
+    });
+    const issuerUrl = this.httpApi.apiEndpoint;
+    const token = new StreamgateFunction(this, 'Token', {
+      handlerDir: 'token',
+      catalog,
+      logRetention,
+      timeout: Duration.seconds(10),
+      environment: {
+        TOKEN_ISSUER: issuerUrl,
+        TOKEN_AUDIENCE: config.token.audience,
+        TOKEN_TTL_SECONDS: String(config.token.lifetimeSeconds),
+        REGISTRY_TABLE: registryTable.tableName,
+        SIGNING_KEY_SECRET: signingKeys.secretArn,
+      },
+    });
+    registryTable.grantReadData(token);
+    signingKeys.grantRead(token);
+    const tokenIntegration = new HttpLambdaIntegration('TokenIntegration', token);
+    acknowledge(
+      this.httpApi,
+      'AwsSolutions-APIG4',
+      'OAuth2 endpoints authenticate clients themselves (client_secret_basic/post); the JWKS and metadata are public by design.',
+    );
+    this.httpApi.addRoutes({
+      path: '/oauth2/token',
+      methods: [HttpMethod.POST],
+      integration: tokenIntegration,
+    });
+    this.httpApi.addRoutes({
+      path: '/.well-known/{document}',
+      methods: [HttpMethod.GET],
+      integration: tokenIntegration,
+    });
+    const httpLogs = new LogGroup(this, 'HttpApiAccessLogs', {
+      retention: logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    new HttpStage(this, 'HttpApiStage', {
+      httpApi: this.httpApi,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: 100, burstLimit: 50 },
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(httpLogs),
+        format: accessLogFormat('http'),
+      },
+    });
+
+    // --- WebSocket API ---------------------------------------------------------------------------
+    const issuers = [
+      { issuer: issuerUrl, jwksUri: `${issuerUrl}/.well-known/jwks.json`, audience: config.token.audience },
+      ...config.issuers,
+    ];
+    const registryEnv = {
+      CONNECTIONS_TABLE: connectionsTable.tableName,
+      TOPIC_SHARDS: String(config.topicShards),
+    };
+    const connect = new StreamgateFunction(this, 'Connect', {
+      handlerDir: 'connect',
+      catalog,
+      logRetention,
+      environment: { ...registryEnv, TOKEN_ISSUERS: this.toJsonString(issuers) },
+    });
+    const disconnect = new StreamgateFunction(this, 'Disconnect', {
+      handlerDir: 'disconnect',
+      catalog,
+      logRetention,
+      environment: registryEnv,
+    });
+    const message = new StreamgateFunction(this, 'Message', {
+      handlerDir: 'message',
+      catalog,
+      logRetention,
+      environment: { ...registryEnv, DELIVERY_CONCURRENCY: String(config.deliveryConcurrency) },
+    });
+    connectionsTable.grantWriteData(connect);
+    connectionsTable.grantReadWriteData(disconnect);
+    connectionsTable.grantReadWriteData(message);
+
+    this.webSocketApi = new WebSocketApi(this, 'WebSocketApi', {
+      description: 'streamgate managed WebSocket APIs',
+      routeSelectionExpression: '$request.body.action',
+      connectRouteOptions: { integration: new WebSocketLambdaIntegration('ConnectIntegration', connect) },
+      disconnectRouteOptions: {
+        integration: new WebSocketLambdaIntegration('DisconnectIntegration', disconnect),
+      },
+    });
+    const messageIntegration = new WebSocketLambdaIntegration('MessageIntegration', message);
+    this.webSocketApi.addRoute('$default', { integration: messageIntegration });
+    for (const action of CONTROL_ACTIONS)
+      this.webSocketApi.addRoute(action, { integration: messageIntegration });
+
+    let accountRole: CfnAccount | undefined;
+    if (config.apiGatewayAccountRole) {
+      const role = new Role(this, 'ApiGatewayLoggingRole', {
+        assumedBy: new ServicePrincipal('apigateway.amazonaws.com'),
+        managedPolicies: [
+          ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonAPIGatewayPushToCloudWatchLogs'),
+        ],
+      });
+      accountRole = new CfnAccount(this, 'ApiGatewayAccount', { cloudWatchRoleArn: role.roleArn });
+      acknowledge(
+        role,
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        'AmazonAPIGatewayPushToCloudWatchLogs is the policy AWS documents for the account-wide API Gateway logging role.',
+      );
+    }
+    const wsLogs = new LogGroup(this, 'WebSocketAccessLogs', {
+      retention: logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stage = new WebSocketStage(this, 'Stage', {
+      webSocketApi: this.webSocketApi,
+      stageName: config.stageName,
+      autoDeploy: true,
+      throttle: config.throttle,
+      detailedMetricsEnabled: true,
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(wsLogs),
+        format: accessLogFormat('websocket'),
+      },
+    });
+    if (accountRole) this.stage.node.addDependency(accountRole);
+
+    // @connections on this stage only: fan-outs post to subscribers and answer senders.
+    this.stage.grantManagementApiAccess(message);
+    acknowledge(
+      message.role as Construct,
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${this.getLogicalId(this.webSocketApi.node.defaultChild as CfnElement)}>/${config.stageName}/*/@connections/*]`,
+      '@connections on this stage only; connection ids are not known ahead.',
+    );
+    acknowledge(
+      this.webSocketApi,
+      'AwsSolutions-APIG4',
+      'The $connect function authorizes every connection (JWT, tenant, scopes, plan); the other routes only run on connections it accepted.',
+    );
+    message.addEnvironment('CALLBACK_URL', this.stage.callbackUrl);
+
+    // --- Edge ------------------------------------------------------------------------------------
+    if (config.edge) this.addEdge();
+
+    new CfnOutput(this, 'WebSocketUrl', {
+      value: this.stage.url,
+      description: 'Stage URL (target in ?target=)',
+    });
+    new CfnOutput(this, 'CallbackUrl', {
+      value: this.stage.callbackUrl,
+      description: '@connections endpoint',
+    });
+    new CfnOutput(this, 'HttpApiUrl', { value: issuerUrl, description: 'Token endpoint and JWKS' });
+
+    for (const fn of [connect, disconnect, message, token, rotation]) {
+      acknowledge(
+        fn,
+        'AwsSolutions-L1',
+        'Node.js 22 is the runtime streamgate targets and tests; upgrades are deliberate.',
+      );
+    }
+  }
+
+  /**
+   * CloudFront in front of the stage. API Gateway answers only at the stage URL, so a viewer-request
+   * function moves the path (`/chats/1.0.0/rooms/room1`) into `?target=`; the origin path adds the
+   * stage. Authorization and the WebSocket headers reach the origin; the Host header must not.
+   */
+  private addEdge(): void {
+    const rewrite = new cloudfront.Function(this, 'EdgeRewrite', {
+      code: cloudfront.FunctionCode.fromFile({ filePath: path.join(HERE, 'edge', 'viewer-request.js') }),
+      runtime: cloudfront.FunctionRuntime.JS_2_0,
+      comment: 'Carry WSO2-style WebSocket paths to the API Gateway stage as ?target=',
+    });
+    const distribution = new cloudfront.Distribution(this, 'Edge', {
+      comment: 'streamgate WebSocket edge',
+      defaultBehavior: {
+        origin: new HttpOrigin(`${this.webSocketApi.apiId}.execute-api.${this.region}.${this.urlSuffix}`, {
+          originPath: `/${this.stage.stageName}`,
+          protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+          originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
+        }),
+        viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+        allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
+        cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
+        originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+        functionAssociations: [{ function: rewrite, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
+      },
+    });
+    new CfnOutput(this, 'EdgeUrl', {
+      value: `wss://${distribution.distributionDomainName}`,
+      description: 'WSO2-style URLs: wss://<edge>/<context>/<version>/<topic>',
+    });
+    acknowledge(
+      distribution,
+      'AwsSolutions-CFR1',
+      'Streaming APIs are offered worldwide; restrict per deployment if needed.',
+    );
+    acknowledge(
+      distribution,
+      'AwsSolutions-CFR2',
+      'WAF is a per-deployment choice (cost); tokens are verified at $connect and the stage is throttled.',
+    );
+    acknowledge(
+      distribution,
+      'AwsSolutions-CFR3',
+      'Connections are logged by the API Gateway stage access log behind this distribution.',
+    );
+    acknowledge(
+      distribution,
+      'AwsSolutions-CFR4',
+      'The default *.cloudfront.net certificate cannot pin TLS 1.2; attach a custom domain to enforce it.',
+    );
+  }
+}
+
+/** Record why a cdk-nag finding is accepted (cdk-nag v3: CDK's own validation acknowledgements). */
+export function acknowledge(scope: Construct, id: string, reason: string): void {
+  Validations.of(scope).acknowledge({ id, reason });
+}
+
+function accessLogFormat(kind: 'http' | 'websocket'): AccessLogFormat {
+  return AccessLogFormat.custom(
+    JSON.stringify({
+      requestId: '$context.requestId',
+      ip: '$context.identity.sourceIp',
+      requestTime: '$context.requestTime',
+      routeKey: '$context.routeKey',
+      status: '$context.status',
+      integrationError: '$context.integrationErrorMessage',
+      ...(kind === 'websocket'
+        ? { connectionId: '$context.connectionId', eventType: '$context.eventType' }
+        : { method: '$context.httpMethod', path: '$context.path', latencyMs: '$context.responseLatency' }),
+    }),
+  );
+}
+
+function retentionOf(days: number): RetentionDays {
+  const allowed = Object.values(RetentionDays).filter((v): v is number => typeof v === 'number' && v > 0);
+  const match = allowed.sort((a, b) => a - b).find((v) => v >= days);
+  return (match ?? RetentionDays.TEN_YEARS) as RetentionDays;
+}

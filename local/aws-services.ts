@@ -1,0 +1,298 @@
+/**
+ * The AWS services the handlers call that have no official local engine, emulated over their real
+ * wire protocol (AWS JSON 1.1 with X-Amz-Target, SigV4 checked), so the same SDK calls work:
+ *   Secrets Manager: GetSecretValue, PutSecretValue, DescribeSecret, UpdateSecretVersionStage, RotateSecret.
+ * State is kept in a JSON file, so a signing key generated on first start stays.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { type LocalCredentials, verifySigV4 } from './gateway/sigv4.ts';
+import type { LogSink } from './log.ts';
+import type { LocalSecret } from './template.ts';
+
+interface SecretVersion {
+  versionId: string;
+  /** Absent while a rotation's pending version waits for its createSecret step. */
+  secretString?: string;
+  stages: string[];
+  createdDate: number;
+}
+
+interface StoredSecret {
+  arn: string;
+  name: string;
+  rotationFunctionId?: string;
+  rotated: boolean;
+  versions: SecretVersion[];
+}
+
+class ServiceError extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
+
+export type Rotate = (secret: { arn: string; functionId: string }, token: string) => Promise<void>;
+
+export class LocalAwsServices {
+  private readonly secrets = new Map<string, StoredSecret>();
+  private server: Server | undefined;
+  private persistChain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly options: {
+      host: string;
+      port: number;
+      stateFile: string;
+      credentials: LocalCredentials;
+      log: LogSink;
+      rotate: Rotate;
+    },
+  ) {
+    if (existsSync(options.stateFile)) {
+      const saved = JSON.parse(readFileSync(options.stateFile, 'utf8')) as { secrets?: StoredSecret[] };
+      for (const secret of saved.secrets ?? []) this.secrets.set(secret.arn, secret);
+    }
+  }
+
+  get endpoint(): string {
+    return `http://${this.options.host}:${this.options.port}`;
+  }
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve, reject) => {
+      this.server?.once('error', reject);
+      this.server?.listen(this.options.port, this.options.host, () => resolve());
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.persistChain;
+    await new Promise<void>((resolve) => {
+      if (!this.server) return resolve();
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  /** Create the template's secrets that do not exist yet; returns those never rotated. */
+  async ensureSecrets(secrets: LocalSecret[]): Promise<LocalSecret[]> {
+    const needRotation: LocalSecret[] = [];
+    for (const definition of secrets) {
+      let secret = this.secrets.get(definition.arn);
+      if (!secret) {
+        secret = {
+          arn: definition.arn,
+          name: definition.name,
+          rotated: false,
+          versions: [
+            {
+              versionId: randomUUID(),
+              secretString: initialValue(definition),
+              stages: ['AWSCURRENT'],
+              createdDate: Date.now(),
+            },
+          ],
+        };
+        this.secrets.set(definition.arn, secret);
+      }
+      if (definition.rotation) secret.rotationFunctionId = definition.rotation.functionId;
+      else delete secret.rotationFunctionId;
+      if (definition.rotation?.immediately && !secret.rotated) needRotation.push(definition);
+    }
+    await this.persist();
+    return needRotation;
+  }
+
+  /** RotateSecret, as the API and the local stack's first start call it. */
+  async rotate(secretId: string, token: string = randomUUID()): Promise<string> {
+    const secret = this.find(secretId);
+    if (!secret.rotationFunctionId)
+      throw new ServiceError('InvalidRequestException', 'rotation is not enabled');
+    // Secrets Manager creates the pending version (without a value) before invoking the rotation function.
+    for (const v of secret.versions) v.stages = v.stages.filter((stage) => stage !== 'AWSPENDING');
+    secret.versions.push({ versionId: token, stages: ['AWSPENDING'], createdDate: Date.now() });
+    await this.options.rotate({ arn: secret.arn, functionId: secret.rotationFunctionId }, token);
+    secret.rotated = true;
+    await this.persist();
+    return token;
+  }
+
+  private find(secretId: string): StoredSecret {
+    const secret = this.secrets.get(secretId) ?? [...this.secrets.values()].find((s) => s.name === secretId);
+    if (!secret)
+      throw new ServiceError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+    return secret;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    const reply = (status: number, payload: unknown) => {
+      const text = JSON.stringify(payload);
+      res.writeHead(status, {
+        'content-type': 'application/x-amz-json-1.1',
+        'content-length': Buffer.byteLength(text),
+      });
+      res.end(text);
+    };
+    try {
+      const check = await verifySigV4(
+        {
+          method: req.method ?? 'POST',
+          rawPath: (req.url ?? '/').split('?')[0] as string,
+          query: new URL(req.url ?? '/', 'http://local').searchParams,
+          headers: req.headers,
+          body,
+        },
+        this.options.credentials,
+      );
+      if (!check.ok) throw new ServiceError(check.error, check.message, check.status);
+      if (check.unsigned)
+        throw new ServiceError('MissingAuthenticationTokenException', 'Missing Authentication Token', 403);
+      const target = String(req.headers['x-amz-target'] ?? '');
+      const input = body.length ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {};
+      reply(200, await this.dispatch(target, input));
+    } catch (error) {
+      if (error instanceof ServiceError)
+        return reply(error.status, { __type: error.type, message: error.message });
+      this.options.log.error('aws-services', 'request failed', { error: (error as Error).message });
+      reply(500, { __type: 'InternalServiceError', message: (error as Error).message });
+    }
+  }
+
+  private async dispatch(target: string, input: Record<string, unknown>): Promise<unknown> {
+    const secretId = String(input.SecretId ?? '');
+    switch (target) {
+      case 'secretsmanager.GetSecretValue': {
+        const secret = this.find(secretId);
+        const version = this.version(
+          secret,
+          input.VersionId as string | undefined,
+          input.VersionStage as string | undefined,
+        );
+        return {
+          ARN: secret.arn,
+          Name: secret.name,
+          VersionId: version.versionId,
+          SecretString: version.secretString,
+          VersionStages: version.stages,
+          CreatedDate: version.createdDate / 1000,
+        };
+      }
+      case 'secretsmanager.DescribeSecret': {
+        const secret = this.find(secretId);
+        return {
+          ARN: secret.arn,
+          Name: secret.name,
+          RotationEnabled: secret.rotationFunctionId !== undefined,
+          VersionIdsToStages: Object.fromEntries(secret.versions.map((v) => [v.versionId, v.stages])),
+        };
+      }
+      case 'secretsmanager.PutSecretValue': {
+        const secret = this.find(secretId);
+        const versionId = String(input.ClientRequestToken ?? randomUUID());
+        const stages = (input.VersionStages as string[] | undefined) ?? ['AWSCURRENT'];
+        const existing = secret.versions.find((v) => v.versionId === versionId);
+        if (existing?.secretString !== undefined) {
+          throw new ServiceError('ResourceExistsException', `version ${versionId} already exists`);
+        }
+        if (stages.includes('AWSCURRENT')) this.moveCurrent(secret, versionId);
+        for (const v of secret.versions) v.stages = v.stages.filter((s) => !stages.includes(s));
+        const value = {
+          versionId,
+          secretString: String(input.SecretString ?? ''),
+          stages,
+          createdDate: Date.now(),
+        };
+        if (existing) Object.assign(existing, value);
+        else secret.versions.push(value);
+        await this.persist();
+        return { ARN: secret.arn, Name: secret.name, VersionId: versionId, VersionStages: stages };
+      }
+      case 'secretsmanager.UpdateSecretVersionStage': {
+        const secret = this.find(secretId);
+        const stage = String(input.VersionStage);
+        const moveTo = input.MoveToVersionId as string | undefined;
+        if (moveTo) {
+          if (stage === 'AWSCURRENT') this.moveCurrent(secret, moveTo);
+          for (const v of secret.versions) {
+            v.stages = v.stages.filter((s) => s !== stage);
+            // Once current, a version is no longer pending: the rotation is over.
+            if (v.versionId === moveTo)
+              v.stages = [...v.stages.filter((s) => !(stage === 'AWSCURRENT' && s === 'AWSPENDING')), stage];
+          }
+        } else if (input.RemoveFromVersionId) {
+          for (const v of secret.versions) {
+            if (v.versionId === input.RemoveFromVersionId) v.stages = v.stages.filter((s) => s !== stage);
+          }
+        }
+        secret.versions = secret.versions.filter((v) => v.stages.length > 0).slice(-20);
+        await this.persist();
+        return { ARN: secret.arn, Name: secret.name };
+      }
+      case 'secretsmanager.RotateSecret': {
+        const secret = this.find(secretId);
+        const versionId = await this.rotate(
+          secret.arn,
+          (input.ClientRequestToken as string | undefined) ?? randomUUID(),
+        );
+        return { ARN: secret.arn, Name: secret.name, VersionId: versionId };
+      }
+      default:
+        throw new ServiceError('UnknownOperationException', `the local stack does not emulate ${target}`);
+    }
+  }
+
+  private version(secret: StoredSecret, versionId?: string, stage?: string): SecretVersion {
+    const version = secret.versions.find(
+      (v) =>
+        (versionId === undefined || v.versionId === versionId) &&
+        v.stages.includes(stage ?? 'AWSCURRENT') &&
+        v.secretString !== undefined,
+    );
+    if (!version) {
+      throw new ServiceError(
+        'ResourceNotFoundException',
+        "Secrets Manager can't find the specified secret value for VersionId or VersionStage",
+      );
+    }
+    return version;
+  }
+
+  private moveCurrent(secret: StoredSecret, versionId: string): void {
+    for (const v of secret.versions) {
+      v.stages = v.stages.filter((s) => s !== 'AWSPREVIOUS');
+      if (v.stages.includes('AWSCURRENT') && v.versionId !== versionId) {
+        v.stages = v.stages.filter((s) => s !== 'AWSCURRENT').concat('AWSPREVIOUS');
+      }
+    }
+  }
+
+  private persist(): Promise<void> {
+    const snapshot = JSON.stringify({ secrets: [...this.secrets.values()] }, null, 1);
+    this.persistChain = this.persistChain.then(() =>
+      writeFile(this.options.stateFile, snapshot, { mode: 0o600 }),
+    );
+    return this.persistChain;
+  }
+}
+
+function initialValue(secret: LocalSecret): string {
+  if (secret.initialValue !== undefined) return secret.initialValue;
+  const template = secret.generate?.template
+    ? (JSON.parse(secret.generate.template) as Record<string, unknown>)
+    : {};
+  if (secret.generate?.key) template[secret.generate.key] = randomBytes(24).toString('base64url');
+  return secret.generate?.template || secret.generate?.key
+    ? JSON.stringify(template)
+    : randomBytes(24).toString('base64url');
+}

@@ -1,0 +1,593 @@
+/**
+ * The local API Gateway for one WebSocket API of the synthesized template, faithful where clients
+ * and handlers can tell:
+ *  - the stage URL (`/{stage}`) and, through the template's CloudFront Function, edge paths;
+ *  - the authorizer and `$connect` run during the handshake; the upgrade completes only on 2xx,
+ *    otherwise the client gets the same status;
+ *  - route selection as AWS evaluates it, never on `$connect`/`$disconnect`; binary frames are
+ *    refused (1003), frames over 32 KB and messages over 128 KB close the connection (1009);
+ *  - `$disconnect` on every ending: client close, `DELETE @connections`, 10 min idle, 2 h cap;
+ *  - the `@connections` API (POST/GET/DELETE, with or without the stage prefix, SigV4 checked,
+ *    410 for gone ids, binary data untouched, messages over 32 KB sent as several frames);
+ *  - stage throttling (429 on connect, an error message on frames).
+ */
+
+import { isUtf8 } from 'node:buffer';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { InvocationError, LambdaRuntime } from '../lambda/runtime.ts';
+import type { LogSink } from '../log.ts';
+import type { LocalWebSocketApi } from '../template.ts';
+import { EdgeFunction } from './edge.ts';
+import {
+  type ApiInfo,
+  authorizerEvent,
+  awsStyleId,
+  type ConnectionInfo,
+  connectEvent,
+  disconnectEvent,
+  messageEvent,
+} from './events.ts';
+import { FrameGuard, MAX_FRAME_BYTES, MAX_MESSAGE_BYTES } from './frame-guard.ts';
+import { compileSelectionExpression } from './route-selection.ts';
+import { type LocalCredentials, verifySigV4 } from './sigv4.ts';
+import { TokenBucket } from './token-bucket.ts';
+
+export interface GatewayOptions {
+  api: LocalWebSocketApi;
+  lambda: LambdaRuntime;
+  log: LogSink;
+  host: string;
+  port: number;
+  tls?: { port: number; key: string; cert: string };
+  credentials: LocalCredentials;
+  /** CloudFront Function sources from the template (edge paths); none: only the stage URL. */
+  edgeFunctions: string[];
+  idleTimeoutMs?: number;
+  maxConnectionMs?: number;
+  integrationTimeoutMs?: number;
+}
+
+interface Connection extends ConnectionInfo {
+  socket: WebSocket;
+  lastActiveAt: number;
+  idleTimer?: NodeJS.Timeout;
+  hardTimer?: NodeJS.Timeout;
+  /** Set once: the close code and reason `$disconnect` reports. */
+  ending?: { code: number; reason: string };
+  disconnected: boolean;
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  504: 'Gateway Timeout',
+};
+
+export class WebSocketGateway {
+  private readonly connections = new Map<string, Connection>();
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_MESSAGE_BYTES,
+    perMessageDeflate: false,
+  });
+  private readonly servers: Server[] = [];
+  private readonly selectRoute: (body: string) => string | undefined;
+  private readonly edge: EdgeFunction | undefined;
+  private readonly bucket: TokenBucket | undefined;
+  private readonly apiInfo: ApiInfo;
+  private readonly idleTimeoutMs: number;
+  private readonly maxConnectionMs: number;
+  private readonly integrationTimeoutMs: number;
+  private warnedUnsigned = false;
+
+  constructor(private readonly options: GatewayOptions) {
+    this.selectRoute = compileSelectionExpression(options.api.routeSelectionExpression);
+    this.edge = options.edgeFunctions[0] ? new EdgeFunction(options.edgeFunctions[0]) : undefined;
+    this.bucket = options.api.throttle
+      ? new TokenBucket(options.api.throttle.rateLimit, options.api.throttle.burstLimit)
+      : undefined;
+    this.apiInfo = { apiId: options.api.apiId, stage: options.api.stageName };
+    this.idleTimeoutMs = options.idleTimeoutMs ?? 10 * 60_000;
+    this.maxConnectionMs = options.maxConnectionMs ?? 2 * 60 * 60_000;
+    this.integrationTimeoutMs = options.integrationTimeoutMs ?? 29_000;
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  async start(): Promise<void> {
+    const servers: Server[] = [createHttpServer()];
+    if (this.options.tls)
+      servers.push(createHttpsServer({ key: this.options.tls.key, cert: this.options.tls.cert }));
+    const ports = [this.options.port, ...(this.options.tls ? [this.options.tls.port] : [])];
+    await Promise.all(
+      servers.map(
+        (server, i) =>
+          new Promise<void>((resolve, reject) => {
+            server.keepAliveTimeout = 65_000;
+            server.on('request', (req, res) => void this.onRequest(req, res));
+            server.on('upgrade', (req, socket, head) => void this.onUpgrade(req, socket, head));
+            server.once('error', reject);
+            server.listen(ports[i], this.options.host, () => resolve());
+          }),
+      ),
+    );
+    this.servers.push(...servers);
+  }
+
+  /** Close every connection (each gets `$disconnect`), then the listeners. */
+  async stop(): Promise<void> {
+    const closing = [...this.connections.values()].map(
+      (connection) =>
+        new Promise<void>((resolve) => {
+          connection.socket.once('close', () => resolve());
+          this.end(connection, 1001, 'Going away');
+          setTimeout(resolve, 1_000).unref();
+        }),
+    );
+    await Promise.all(closing);
+    await Promise.all(
+      this.servers.map(
+        (server) =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeAllConnections();
+          }),
+      ),
+    );
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Handshake
+
+  private async onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => undefined);
+    const url = new URL(req.url ?? '/', 'http://gateway');
+    const rawQuery = (req.url ?? '').includes('?')
+      ? (req.url ?? '').slice((req.url ?? '').indexOf('?') + 1)
+      : '';
+    let query: URLSearchParams;
+    const stagePath = `/${this.options.api.stageName}`;
+    if (url.pathname === stagePath || url.pathname === `${stagePath}/`) {
+      query = new URLSearchParams(rawQuery);
+    } else if (this.edge) {
+      const rewritten = this.edge.viewerRequest({
+        uri: url.pathname,
+        querystring: rawQuery,
+        headers: headersOf(req),
+        method: req.method ?? 'GET',
+        clientIp: req.socket.remoteAddress ?? '127.0.0.1',
+      });
+      if (rewritten.uri !== '/') return refuse(socket, 403, { message: 'Forbidden' });
+      query = new URLSearchParams(rewritten.querystring);
+    } else {
+      // API Gateway accepts connections only at the stage URL.
+      return refuse(socket, 403, { message: 'Forbidden' });
+    }
+    if (this.bucket && !this.bucket.take()) return refuse(socket, 429, { message: 'Too Many Requests' });
+
+    const connection: Omit<Connection, 'socket'> = {
+      connectionId: awsStyleId(),
+      connectedAt: Date.now(),
+      sourceIp: (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, ''),
+      userAgent: req.headers['user-agent'],
+      domainName: req.headers.host ?? `localhost:${this.options.port}`,
+      lastActiveAt: Date.now(),
+      disconnected: false,
+    };
+    const connectRoute = this.options.api.routes.get('$connect');
+    try {
+      if (connectRoute?.authorizerFunctionId) {
+        const decision = await this.authorize(
+          connectRoute.authorizerFunctionId,
+          connection,
+          req.rawHeaders,
+          query,
+        );
+        if ('status' in decision) return refuse(socket, decision.status, { message: decision.message });
+        connection.authorizer = decision.context;
+      }
+      let protocol: string | undefined;
+      if (connectRoute?.functionId) {
+        const result = await this.invokeWithTimeout(
+          connectRoute.functionId,
+          connectEvent(this.apiInfo, connection, req.rawHeaders, query),
+        );
+        const response = proxyResponse(result);
+        if (response.statusCode < 200 || response.statusCode > 299) {
+          this.options.log.info('gateway', `connect refused: ${response.statusCode}`, {
+            connectionId: connection.connectionId,
+          });
+          return refuse(socket, response.statusCode, response.body ?? '', response.headers);
+        }
+        protocol = headerOf(response.headers, 'sec-websocket-protocol');
+      }
+      if (socket.destroyed) {
+        // The client left while $connect ran: AWS still sends $disconnect for an accepted connection.
+        void this.fireDisconnect(connection, 1006, 'Client left during handshake');
+        return;
+      }
+      this.accept(req, socket, head, connection, protocol);
+    } catch (error) {
+      this.options.log.error('gateway', 'connect integration failed', {
+        connectionId: connection.connectionId,
+        error: (error as Error).message,
+      });
+      return refuse(socket, 502, { message: 'Internal server error' });
+    }
+  }
+
+  private async authorize(
+    functionId: string,
+    connection: Omit<Connection, 'socket'>,
+    rawHeaders: string[],
+    query: URLSearchParams,
+  ): Promise<{ context: Record<string, unknown> } | { status: number; message: string }> {
+    let result: unknown;
+    try {
+      result = await this.invokeWithTimeout(
+        functionId,
+        authorizerEvent(this.apiInfo, connection, rawHeaders, query),
+      );
+    } catch (error) {
+      if ((error as InvocationError).message === 'Unauthorized')
+        return { status: 401, message: 'Unauthorized' };
+      return { status: 500, message: 'Internal server error' };
+    }
+    const policy = result as {
+      principalId?: string;
+      policyDocument?: { Statement?: { Effect?: string; Action?: string | string[] }[] };
+      context?: Record<string, unknown>;
+    };
+    const statements = policy?.policyDocument?.Statement ?? [];
+    const allowed =
+      statements.some((s) => s.Effect === 'Allow') && !statements.some((s) => s.Effect === 'Deny');
+    if (!allowed) return { status: 403, message: 'Forbidden' };
+    // Context values reach later events as strings, numbers and booleans only.
+    return { context: { principalId: policy.principalId, ...(policy.context ?? {}) } };
+  }
+
+  private accept(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    info: Omit<Connection, 'socket'>,
+    protocol: string | undefined,
+  ): void {
+    let oversized = false;
+    const guard = new FrameGuard(() => {
+      oversized = true;
+    });
+    guard.push(head);
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const connection: Connection = { ...info, socket: ws };
+      if (protocol) (ws as unknown as { _protocol: string })._protocol = protocol;
+      this.connections.set(connection.connectionId, connection);
+      const raw = (ws as unknown as { _socket: Duplex })._socket;
+      const checkFrames = (chunk: Buffer) => {
+        guard.push(chunk);
+        if (oversized && !connection.ending) this.end(connection, 1009, 'Message too big');
+      };
+      raw.prependListener('data', checkFrames);
+      if (oversized) this.end(connection, 1009, 'Message too big');
+      this.touch(connection);
+      connection.hardTimer = setTimeout(() => this.end(connection, 1001, 'Going away'), this.maxConnectionMs);
+      connection.hardTimer.unref();
+
+      ws.on('message', (data, isBinary) => this.onMessage(connection, data as Buffer, isBinary));
+      ws.on('close', (code, reason) => {
+        clearTimeout(connection.idleTimer);
+        clearTimeout(connection.hardTimer);
+        this.connections.delete(connection.connectionId);
+        const ending = connection.ending ?? {
+          code: code === 1005 ? 1005 : code,
+          reason: code === 1005 ? 'Client-side close frame status not set' : reason.toString(),
+        };
+        void this.fireDisconnect(connection, ending.code, ending.reason);
+      });
+      ws.on('error', (error) => {
+        if (!connection.ending) {
+          const tooBig = /max payload|too big/i.test(error.message);
+          connection.ending = tooBig
+            ? { code: 1009, reason: 'Message too big' }
+            : { code: 1006, reason: error.message };
+        }
+      });
+      this.options.log.debug('gateway', 'connected', { connectionId: connection.connectionId });
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Messages
+
+  private onMessage(connection: Connection, data: Buffer, isBinary: boolean): void {
+    if (connection.ending) return;
+    this.touch(connection);
+    if (isBinary) {
+      this.end(connection, 1003, 'Binary frames are not supported');
+      return;
+    }
+    const requestId = awsStyleId();
+    if (this.bucket && !this.bucket.take()) {
+      this.sendJson(connection, {
+        message: 'Too Many Requests',
+        connectionId: connection.connectionId,
+        requestId,
+      });
+      return;
+    }
+    const body = data.toString('utf8');
+    const selected = this.selectRoute(body);
+    const route =
+      (selected !== undefined && !selected.startsWith('$')
+        ? this.options.api.routes.get(selected)
+        : undefined) ?? this.options.api.routes.get('$default');
+    if (!route?.functionId) {
+      this.sendJson(connection, { message: 'Forbidden', connectionId: connection.connectionId, requestId });
+      return;
+    }
+    this.invokeWithTimeout(
+      route.functionId,
+      messageEvent(this.apiInfo, connection, route.routeKey, body),
+    ).then(
+      (result) => {
+        if (!route.returnsResponse) return;
+        const response = proxyResponse(result);
+        if (response.body !== undefined && connection.socket.readyState === WebSocket.OPEN) {
+          connection.socket.send(response.body);
+        }
+      },
+      (error: Error) => {
+        this.options.log.error('gateway', `route ${route.routeKey} failed`, {
+          connectionId: connection.connectionId,
+          error: error.message,
+        });
+        this.sendJson(connection, {
+          message: 'Internal server error',
+          connectionId: connection.connectionId,
+          requestId,
+        });
+      },
+    );
+  }
+
+  private touch(connection: Connection): void {
+    connection.lastActiveAt = Date.now();
+    clearTimeout(connection.idleTimer);
+    connection.idleTimer = setTimeout(() => this.end(connection, 1001, 'Going away'), this.idleTimeoutMs);
+    connection.idleTimer.unref();
+  }
+
+  private end(connection: Connection, code: number, reason: string): void {
+    if (connection.ending) return;
+    connection.ending = { code, reason };
+    try {
+      connection.socket.close(code, reason);
+    } catch {
+      connection.socket.terminate();
+    }
+    // A client that does not answer the close handshake is cut off.
+    setTimeout(() => connection.socket.terminate(), 2_000).unref();
+  }
+
+  private async fireDisconnect(
+    connection: ConnectionInfo & { disconnected?: boolean },
+    code: number,
+    reason: string,
+  ) {
+    if (connection.disconnected) return;
+    connection.disconnected = true;
+    const route = this.options.api.routes.get('$disconnect');
+    if (!route?.functionId) return;
+    try {
+      await this.invokeWithTimeout(route.functionId, disconnectEvent(this.apiInfo, connection, code, reason));
+    } catch (error) {
+      this.options.log.error('gateway', '$disconnect failed', {
+        connectionId: connection.connectionId,
+        error: (error as Error).message,
+      });
+    }
+  }
+
+  private sendJson(connection: Connection, body: Record<string, unknown>): void {
+    if (connection.socket.readyState === WebSocket.OPEN) connection.socket.send(JSON.stringify(body));
+  }
+
+  private invokeWithTimeout(functionId: string, event: unknown): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`integration timed out after ${this.integrationTimeoutMs} ms`)),
+        this.integrationTimeoutMs,
+      );
+      this.options.lambda.invoke(functionId, event).then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // @connections
+
+  private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const rawPath = (req.url ?? '/').split('?')[0] as string;
+    const match = /^(?:\/([^/]+))?\/(?:@|%40)connections\/([^/]*)$/.exec(rawPath);
+    if (!match) {
+      const stagePath = `/${this.options.api.stageName}`;
+      if (rawPath === stagePath || rawPath === `${stagePath}/`) {
+        return sendError(res, 426, 'UpgradeRequired', 'Use a WebSocket client to connect to this URL');
+      }
+      return sendError(res, 403, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
+    }
+    const [, stage, encodedId] = match as unknown as [string, string | undefined, string];
+    if (stage !== undefined && stage !== this.options.api.stageName) {
+      return sendError(res, 403, 'ForbiddenException', 'Forbidden');
+    }
+    const body = await readBody(req, MAX_MESSAGE_BYTES);
+    if (body === 'too-large') {
+      return sendError(
+        res,
+        413,
+        'PayloadTooLargeException',
+        `Message is larger than ${MAX_MESSAGE_BYTES} bytes`,
+      );
+    }
+    const check = await verifySigV4(
+      {
+        method: req.method ?? 'GET',
+        rawPath,
+        query: new URL(req.url ?? '/', 'http://gateway').searchParams,
+        headers: req.headers,
+        body,
+      },
+      this.options.credentials,
+    );
+    if (!check.ok) return sendError(res, check.status, check.error, check.message);
+    if (check.unsigned && !this.warnedUnsigned) {
+      this.warnedUnsigned = true;
+      this.options.log.warn('gateway', '@connections called without SigV4: accepted locally, refused on AWS');
+    }
+    let connectionId: string;
+    try {
+      connectionId = decodeURIComponent(encodedId);
+    } catch {
+      return sendError(res, 400, 'BadRequestException', 'Invalid connectionId');
+    }
+    if (!/^[A-Za-z0-9+/=_-]{1,128}$/.test(connectionId)) {
+      return sendError(res, 400, 'BadRequestException', 'Invalid connectionId');
+    }
+    const connection = this.connections.get(connectionId);
+    const live = connection && !connection.ending && connection.socket.readyState === WebSocket.OPEN;
+    switch (req.method) {
+      case 'POST':
+        if (!live) return sendError(res, 410, 'GoneException', null);
+        sendFragmented(connection.socket, body);
+        res.writeHead(200, { 'content-length': '0' }).end();
+        return;
+      case 'GET':
+        if (!live) return sendError(res, 410, 'GoneException', null);
+        res.writeHead(200, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            connectedAt: new Date(connection.connectedAt).toISOString(),
+            identity: { sourceIp: connection.sourceIp, userAgent: connection.userAgent },
+            lastActiveAt: new Date(connection.lastActiveAt).toISOString(),
+          }),
+        );
+        return;
+      case 'DELETE':
+        if (!live) return sendError(res, 410, 'GoneException', null);
+        this.end(connection, 1000, 'Connection Closed Normally');
+        res.writeHead(204).end();
+        return;
+      default:
+        return sendError(res, 403, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
+    }
+  }
+}
+
+/** Send as text when the bytes are UTF-8, else binary; split into frames of at most 32 KB. */
+function sendFragmented(socket: WebSocket, data: Buffer): void {
+  const binary = !isUtf8(data);
+  if (data.length <= MAX_FRAME_BYTES) {
+    socket.send(data, { binary });
+    return;
+  }
+  for (let offset = 0; offset < data.length; offset += MAX_FRAME_BYTES) {
+    const end = Math.min(offset + MAX_FRAME_BYTES, data.length);
+    socket.send(data.subarray(offset, end), { binary, fin: end === data.length });
+  }
+}
+
+function refuse(socket: Duplex, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (socket.destroyed) return;
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  const contentType = headerOf(headers, 'content-type') ?? 'application/json';
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n` +
+      `content-type: ${contentType}\r\n` +
+      `content-length: ${Buffer.byteLength(text)}\r\n` +
+      'connection: close\r\n\r\n' +
+      text,
+  );
+}
+
+function sendError(res: ServerResponse, status: number, errorType: string, message: string | null): void {
+  const body = JSON.stringify({ message });
+  res
+    .writeHead(status, {
+      'content-type': 'application/json',
+      'x-amzn-errortype': errorType,
+      'content-length': Buffer.byteLength(body),
+    })
+    .end(body);
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) return 'too-large';
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function headersOf(req: IncomingMessage): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : (v ?? '')]),
+  );
+}
+
+function headerOf(headers: Record<string, string> | undefined, name: string): string | undefined {
+  if (!headers) return undefined;
+  return Object.entries(headers).find(([k]) => k.toLowerCase() === name)?.[1];
+}
+
+/** A Lambda proxy result: `{statusCode, headers, body}`; anything else counts as 200 with no body. */
+function proxyResponse(result: unknown): {
+  statusCode: number;
+  headers?: Record<string, string>;
+  body?: string;
+} {
+  if (result && typeof result === 'object' && 'statusCode' in result) {
+    const r = result as {
+      statusCode: number;
+      headers?: Record<string, string>;
+      body?: unknown;
+      isBase64Encoded?: boolean;
+    };
+    const body =
+      r.body === undefined || r.body === null
+        ? undefined
+        : r.isBase64Encoded
+          ? Buffer.from(String(r.body), 'base64').toString('utf8')
+          : String(r.body);
+    return {
+      statusCode: Number(r.statusCode),
+      ...(r.headers ? { headers: r.headers } : {}),
+      ...(body !== undefined ? { body } : {}),
+    };
+  }
+  return { statusCode: 200 };
+}

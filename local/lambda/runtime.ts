@@ -1,0 +1,256 @@
+/**
+ * The local Lambda service: runs the bundled functions of the synthesized template, each in a pool
+ * of worker threads (one invocation per worker at a time, as one execution environment), with the
+ * function's own environment, memory limit and timeout. A timed-out or crashed environment is
+ * thrown away, as Lambda does.
+ */
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { LogSink } from '../log.ts';
+import type { LocalFunction } from '../template.ts';
+
+const WORKER_FILE = fileURLToPath(new URL('./worker.mjs', import.meta.url));
+
+export class InvocationError extends Error {
+  constructor(
+    readonly errorType: string,
+    message: string,
+    readonly stackLines: string[] = [],
+  ) {
+    super(message);
+    this.name = 'InvocationError';
+  }
+}
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+class Environment {
+  readonly worker: Worker;
+  readonly ready: Promise<{ initMs: number }>;
+  busy = false;
+  dead = false;
+  invocations = 0;
+  private pending: { id: string; entry: Pending } | undefined;
+
+  constructor(
+    readonly fn: LocalFunction,
+    env: Record<string, string>,
+    log: LogSink,
+    onExit: (environment: Environment) => void,
+  ) {
+    this.worker = new Worker(WORKER_FILE, {
+      workerData: {
+        codeDir: fn.codeDir,
+        handler: fn.handler,
+        sourceMaps: (fn.environment.NODE_OPTIONS ?? '').includes('--enable-source-maps'),
+      },
+      env,
+      stdout: true,
+      stderr: true,
+      resourceLimits: { maxOldGenerationSizeMb: Math.max(64, fn.memoryMb) },
+    });
+    log.attach(fn.logicalId, this.worker.stdout, this.worker.stderr);
+    this.ready = new Promise((resolve, reject) => {
+      const onReady = (message: { type: string; initMs: number }) => {
+        if (message.type !== 'ready') return;
+        this.worker.off('message', onReady);
+        resolve({ initMs: message.initMs });
+      };
+      this.worker.on('message', onReady);
+      this.worker.once('error', reject);
+    });
+    this.ready.catch(() => undefined);
+    this.worker.on(
+      'message',
+      (message: { type: string; id: string; ok: boolean; value?: unknown; error?: never }) => {
+        if (message.type !== 'result' || this.pending?.id !== message.id) return;
+        const { entry } = this.pending;
+        this.pending = undefined;
+        clearTimeout(entry.timer);
+        if (message.ok) entry.resolve(message.value);
+        else {
+          const error = message.error as unknown as {
+            errorType: string;
+            errorMessage: string;
+            stack?: string[];
+          };
+          entry.reject(new InvocationError(error.errorType, error.errorMessage, error.stack));
+        }
+      },
+    );
+    this.worker.on('error', (error) => this.fail(new InvocationError('Runtime.ExitError', error.message)));
+    this.worker.on('exit', (code) => {
+      this.dead = true;
+      this.fail(new InvocationError('Runtime.ExitError', `the execution environment exited (code ${code})`));
+      onExit(this);
+    });
+  }
+
+  invoke(event: unknown, context: Record<string, unknown>, timeoutMs: number): Promise<unknown> {
+    const id = String(context.awsRequestId);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending = undefined;
+        reject(
+          new InvocationError(
+            'Sandbox.Timedout',
+            `Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`,
+          ),
+        );
+        void this.worker.terminate();
+      }, timeoutMs);
+      this.pending = { id, entry: { resolve, reject, timer } };
+      this.worker.postMessage({ type: 'invoke', id, event, context });
+    });
+  }
+
+  private fail(error: Error): void {
+    if (!this.pending) return;
+    const { entry } = this.pending;
+    this.pending = undefined;
+    clearTimeout(entry.timer);
+    entry.reject(error);
+  }
+}
+
+export interface LambdaRuntimeOptions {
+  /** Environment every function gets besides its own: region, credentials, endpoints. */
+  baseEnvironment: Record<string, string>;
+  /** Execution environments per function at most (Lambda's concurrency, scaled to one machine). */
+  maxConcurrency: number;
+  log: LogSink;
+}
+
+export interface InvocationStats {
+  invocations: number;
+  coldStarts: number;
+  initMs: number[];
+}
+
+export class LambdaRuntime {
+  private readonly functions = new Map<string, LocalFunction>();
+  private readonly pools = new Map<string, Environment[]>();
+  private readonly waiting = new Map<string, (() => void)[]>();
+  readonly stats = new Map<string, InvocationStats>();
+  private closed = false;
+
+  constructor(
+    functions: LocalFunction[],
+    private readonly options: LambdaRuntimeOptions,
+  ) {
+    for (const fn of functions) {
+      this.functions.set(fn.logicalId, fn);
+      this.pools.set(fn.logicalId, []);
+      this.stats.set(fn.logicalId, { invocations: 0, coldStarts: 0, initMs: [] });
+    }
+  }
+
+  has(functionId: string): boolean {
+    return this.functions.has(functionId);
+  }
+
+  functionByLogicalId(functionId: string): LocalFunction | undefined {
+    return this.functions.get(functionId);
+  }
+
+  /** Invoke synchronously (RequestResponse); rejects with InvocationError when the function fails. */
+  async invoke<T = unknown>(functionId: string, event: unknown): Promise<T> {
+    if (this.closed) throw new InvocationError('ServiceException', 'the local Lambda service is stopping');
+    const fn = this.functions.get(functionId);
+    if (!fn)
+      throw new InvocationError('ResourceNotFoundException', `no function ${functionId} in the template`);
+    const environment = await this.acquire(fn);
+    const stats = this.stats.get(functionId) as InvocationStats;
+    stats.invocations++;
+    const timeoutMs = fn.timeoutSeconds * 1000;
+    const context = {
+      awsRequestId: randomUUID(),
+      functionName: fn.name,
+      functionVersion: '$LATEST',
+      invokedFunctionArn: fn.arn,
+      memoryLimitInMB: String(fn.memoryMb),
+      logGroupName: `/aws/lambda/${fn.name}`,
+      logStreamName: `local/${environment.worker.threadId}`,
+      deadline: Date.now() + timeoutMs,
+    };
+    try {
+      return (await environment.invoke(event, context, timeoutMs)) as T;
+    } finally {
+      environment.invocations++;
+      this.release(fn, environment);
+    }
+  }
+
+  private async acquire(fn: LocalFunction): Promise<Environment> {
+    for (;;) {
+      const pool = this.pools.get(fn.logicalId) as Environment[];
+      const idle = pool.find((e) => !e.busy && !e.dead);
+      if (idle) {
+        idle.busy = true;
+        return idle;
+      }
+      if (pool.filter((e) => !e.dead).length < this.options.maxConcurrency) {
+        const environment = new Environment(fn, this.environmentOf(fn), this.options.log, (e) =>
+          this.forget(e),
+        );
+        environment.busy = true;
+        pool.push(environment);
+        const stats = this.stats.get(fn.logicalId) as InvocationStats;
+        stats.coldStarts++;
+        try {
+          const { initMs } = await environment.ready;
+          stats.initMs.push(initMs);
+        } catch (error) {
+          this.forget(environment);
+          throw new InvocationError('Runtime.InitError', (error as Error).message);
+        }
+        return environment;
+      }
+      await new Promise<void>((resolve) => {
+        const queue = this.waiting.get(fn.logicalId) ?? [];
+        queue.push(resolve);
+        this.waiting.set(fn.logicalId, queue);
+      });
+    }
+  }
+
+  private release(fn: LocalFunction, environment: Environment): void {
+    environment.busy = false;
+    this.waiting.get(fn.logicalId)?.shift()?.();
+  }
+
+  private forget(environment: Environment): void {
+    const pool = this.pools.get(environment.fn.logicalId);
+    if (!pool) return;
+    const index = pool.indexOf(environment);
+    if (index >= 0) pool.splice(index, 1);
+    this.waiting.get(environment.fn.logicalId)?.shift()?.();
+  }
+
+  private environmentOf(fn: LocalFunction): Record<string, string> {
+    return {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      LANG: 'en_US.UTF-8',
+      TZ: 'UTC',
+      ...this.options.baseEnvironment,
+      AWS_LAMBDA_FUNCTION_NAME: fn.name,
+      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
+      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${fn.name}`,
+      AWS_EXECUTION_ENV: `AWS_Lambda_${fn.runtime}`,
+      LAMBDA_TASK_ROOT: fn.codeDir,
+      ...fn.environment,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const all = [...this.pools.values()].flat();
+    await Promise.all(all.map((environment) => environment.worker.terminate()));
+  }
+}

@@ -1,0 +1,262 @@
+/**
+ * The whole of streamgate on one machine: synthesizes the CDK app, then runs what the template
+ * describes on real engines — DynamoDB Local, the WebSocket and HTTP API gateways, the Lambda
+ * handlers from the bundled assets, Secrets Manager for the signing keys. `npm start` and the
+ * integration tests both start it through `startLocalStack`.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { generate } from 'selfsigned';
+import { buildApp } from '../bin/streamgate.ts';
+import type { Catalog } from '../lambdas/core/catalog.ts';
+import { LocalAwsServices } from './aws-services.ts';
+import { type DevApplication, ensureDefaultApplication } from './dev-app.ts';
+import { createTables, type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
+import { WebSocketGateway } from './gateway/server.ts';
+import { HttpApiServer, json } from './http-api.ts';
+import { checkJavaTools } from './java.ts';
+import { LambdaRuntime } from './lambda/runtime.ts';
+import type { LogSink } from './log.ts';
+import { assertPortFree } from './process.ts';
+import { LOCAL_REGION, LocalTemplate } from './template.ts';
+
+export interface LocalPorts {
+  ws: number;
+  wss: number;
+  http: number;
+  aws: number;
+  dynamodb: number;
+}
+
+export const DEFAULT_PORTS: LocalPorts = { ws: 9099, wss: 8099, http: 9090, aws: 9091, dynamodb: 8000 };
+
+export interface LocalStackOptions {
+  root: string;
+  stateDir: string;
+  host: string;
+  ports: LocalPorts;
+  log: LogSink;
+  /** Keep registry data (applications, subscriptions) across restarts. */
+  persist: boolean;
+  /** Execution environments per function. */
+  lambdaConcurrency: number;
+  idleTimeoutMs?: number;
+  maxConnectionMs?: number;
+}
+
+export interface LocalStack {
+  urls: {
+    ws: string;
+    wss: string;
+    http: string;
+    callback: string;
+    dynamodb: string;
+    aws: string;
+  };
+  stageName: string;
+  template: LocalTemplate;
+  lambda: LambdaRuntime;
+  gateway: WebSocketGateway;
+  services: LocalAwsServices;
+  dynamodb: DynamoDbLocal;
+  defaultApp: DevApplication;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  /** The environment a local AWS SDK client or the AWS CLI needs to reach this stack. */
+  awsEnvironment: Record<string, string>;
+  startedInMs: number;
+  stop(): Promise<void>;
+}
+
+export const LOCAL_CREDENTIALS = { accessKeyId: 'streamgatelocal', secretAccessKey: 'streamgatelocalsecret' };
+export const STACK_NAME = 'Streamgate';
+
+/** Synthesize the CDK app into `outdir`; returns the API catalog it was built with. */
+export async function synthesize(outdir: string): Promise<Catalog> {
+  const { app, stack } = await buildApp(new App({ outdir }));
+  app.synth();
+  return stack.catalog;
+}
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const started = Date.now();
+  const { log, host, ports } = options;
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  const stopActions: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const action of stopActions.reverse()) {
+      try {
+        await action();
+      } catch (error) {
+        log.warn('stack', `stopping: ${(error as Error).message}`);
+      }
+    }
+  };
+  try {
+    await mkdir(options.stateDir, { recursive: true });
+    await checkJavaTools();
+    for (const [what, port] of Object.entries(ports)) await assertPortFree(port, host, what);
+
+    const assemblyDir = path.join(options.stateDir, 'cdk.out');
+    log.info('stack', 'synthesizing the CDK app (validates apis/, bundles the functions)…');
+    const t = Date.now();
+    const catalog = await synthesize(assemblyDir);
+    log.info('stack', `synthesized in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    const urls = {
+      ws: `ws://${displayHost(host)}:${ports.ws}`,
+      wss: `wss://${displayHost(host)}:${ports.wss}`,
+      http: `http://${displayHost(host)}:${ports.http}`,
+      callback: '',
+      dynamodb: `http://${host}:${ports.dynamodb}`,
+      aws: `http://${host}:${ports.aws}`,
+    };
+    const template = LocalTemplate.load(assemblyDir, STACK_NAME, {
+      webSocketBase: `http://${displayHost(host)}:${ports.ws}`,
+      httpBase: urls.http,
+    });
+    const webSocketApi = template.webSocketApis()[0];
+    if (!webSocketApi) throw new Error('the synthesized template has no WebSocket API');
+    urls.callback = `http://${displayHost(host)}:${ports.ws}/${webSocketApi.stageName}`;
+
+    log.info('stack', 'starting DynamoDB Local…');
+    const dynamodb = await startDynamoDbLocal({
+      port: ports.dynamodb,
+      host,
+      stateDir: options.stateDir,
+      ...(options.persist ? { dataDir: path.join(options.stateDir, 'dynamodb') } : {}),
+      log,
+      credentials: LOCAL_CREDENTIALS,
+      region: LOCAL_REGION,
+    });
+    stopActions.push(() => dynamodb.stop());
+    const tables = template.tables();
+    await createTables(dynamodb.client, tables, (table) => /Connections/.test(table.logicalId));
+
+    const awsEnvironment = {
+      AWS_REGION: LOCAL_REGION,
+      AWS_DEFAULT_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: urls.dynamodb,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: urls.aws,
+      // Locally the functions run on Node 20; on AWS they run on Node 22.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    };
+    const lambda = new LambdaRuntime(template.functions(), {
+      baseEnvironment: awsEnvironment,
+      maxConcurrency: options.lambdaConcurrency,
+      log,
+    });
+    stopActions.push(() => lambda.close());
+
+    const services = new LocalAwsServices({
+      host,
+      port: ports.aws,
+      stateFile: path.join(options.stateDir, 'secrets.json'),
+      credentials: LOCAL_CREDENTIALS,
+      log,
+      rotate: async (secret, token) => {
+        for (const step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret']) {
+          await lambda.invoke(secret.functionId, {
+            Step: step,
+            SecretId: secret.arn,
+            ClientRequestToken: token,
+          });
+        }
+      },
+    });
+    await services.start();
+    stopActions.push(() => services.stop());
+    for (const secret of await services.ensureSecrets(template.secrets())) {
+      log.info('stack', `generating the token signing key (${secret.logicalId}, first start only)…`);
+      await services.rotate(secret.arn);
+    }
+
+    const tls = await localCertificate(options.stateDir);
+    const gateway = new WebSocketGateway({
+      api: webSocketApi,
+      lambda,
+      log,
+      host,
+      port: ports.ws,
+      tls: { port: ports.wss, ...tls },
+      credentials: LOCAL_CREDENTIALS,
+      edgeFunctions: template.viewerRequestFunctions(),
+      ...(options.idleTimeoutMs ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
+      ...(options.maxConnectionMs ? { maxConnectionMs: options.maxConnectionMs } : {}),
+    });
+    await gateway.start();
+    stopActions.push(() => gateway.stop());
+
+    const httpApi = new HttpApiServer({ api: template.httpApis()[0], lambda, log, host, port: ports.http });
+    let healthy = false;
+    httpApi.addLocalRoute('GET', '/health', (_req, res) =>
+      json(res, healthy ? 200 : 503, {
+        status: healthy ? 'ok' : 'starting',
+        websocket: urls.ws,
+        connections: gateway.connectionCount,
+      }),
+    );
+    await httpApi.start();
+    stopActions.push(() => httpApi.stop());
+
+    const registryTable = tables.find((t) => /Registry/.test(t.logicalId));
+    if (!registryTable) throw new Error('the synthesized template has no registry table');
+    const defaultApp = await ensureDefaultApplication({
+      stateDir: options.stateDir,
+      endpoint: urls.dynamodb,
+      tableName: registryTable.name,
+      credentials: LOCAL_CREDENTIALS,
+      tokenUrl: `${urls.http}/oauth2/token`,
+      tenants: [...new Set(catalog.apis.map((api) => api.tenant))],
+    });
+    healthy = true;
+
+    return {
+      urls,
+      stageName: webSocketApi.stageName,
+      template,
+      lambda,
+      gateway,
+      services,
+      dynamodb,
+      defaultApp,
+      credentials: LOCAL_CREDENTIALS,
+      awsEnvironment,
+      startedInMs: Date.now() - started,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+function displayHost(host: string): string {
+  return host === '127.0.0.1' || host === '0.0.0.0' ? 'localhost' : host;
+}
+
+/** A self-signed certificate for wss://localhost, generated on first start and kept (never committed). */
+async function localCertificate(stateDir: string): Promise<{ key: string; cert: string }> {
+  const file = path.join(stateDir, 'tls.json');
+  if (existsSync(file)) return JSON.parse(await readFile(file, 'utf8')) as { key: string; cert: string };
+  const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
+    keySize: 2048,
+    days: 825,
+    algorithm: 'sha256',
+    extensions: [
+      { name: 'basicConstraints', cA: false },
+      {
+        name: 'subjectAltName',
+        altNames: [
+          { type: 2, value: 'localhost' },
+          { type: 7, ip: '127.0.0.1' },
+        ],
+      },
+    ],
+  } as never);
+  const tls = { key: pems.private, cert: pems.cert };
+  await writeFile(file, JSON.stringify(tls), { mode: 0o600 });
+  return tls;
+}

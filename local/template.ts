@@ -1,0 +1,477 @@
+/**
+ * Reads the synthesized CloudFormation template and gives the local runtime what AWS would build
+ * from it: functions (code, handler, environment), WebSocket and HTTP APIs with their routes, tables,
+ * secrets. Intrinsic functions are resolved against local physical names, and execute-api URLs are
+ * pointed at the local gateway — the handlers see the environment CDK gave them, addressing the
+ * local stack.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+export const LOCAL_ACCOUNT = '000000000000';
+export const LOCAL_REGION = 'us-east-1';
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+export interface CfnResource {
+  Type: string;
+  Properties?: Record<string, Json>;
+  DependsOn?: string | string[];
+  Metadata?: Record<string, Json>;
+}
+
+export interface CfnTemplate {
+  Resources: Record<string, CfnResource>;
+  Outputs?: Record<string, { Value: Json }>;
+}
+
+export interface LocalFunction {
+  logicalId: string;
+  name: string;
+  arn: string;
+  /** Absolute path of the bundle's folder (the asset). */
+  codeDir: string;
+  /** `index.handler` → file `index`, export `handler`. */
+  handler: string;
+  runtime: string;
+  timeoutSeconds: number;
+  memoryMb: number;
+  environment: Record<string, string>;
+}
+
+export interface LocalRoute {
+  routeKey: string;
+  functionId: string | undefined;
+  /** Two-way route: the integration's response body goes back to the client. */
+  returnsResponse: boolean;
+  authorizerFunctionId?: string;
+}
+
+export interface LocalWebSocketApi {
+  logicalId: string;
+  apiId: string;
+  routeSelectionExpression: string;
+  routes: Map<string, LocalRoute>;
+  stageName: string;
+  throttle?: { rateLimit: number; burstLimit: number };
+}
+
+export interface LocalHttpApi {
+  logicalId: string;
+  apiId: string;
+  routes: { method: string; path: string; functionId: string | undefined }[];
+  throttle?: { rateLimit: number; burstLimit: number };
+}
+
+export interface LocalTable {
+  logicalId: string;
+  name: string;
+  keySchema: Json;
+  attributeDefinitions: Json;
+  globalSecondaryIndexes?: Json;
+  ttlAttribute?: string;
+}
+
+export interface LocalSecret {
+  logicalId: string;
+  name: string;
+  arn: string;
+  generate?: { template?: string; key?: string };
+  initialValue?: string;
+  rotation?: { functionId: string; immediately: boolean };
+}
+
+/** Where the local stack serves what the template describes. */
+export interface LocalEndpoints {
+  /** e.g. `http://127.0.0.1:9099`: WebSocket API stages and @connections. */
+  webSocketBase: string;
+  /** e.g. `http://127.0.0.1:9090`: the HTTP API. */
+  httpBase: string;
+}
+
+export class TemplateError extends Error {
+  override name = 'TemplateError';
+}
+
+export class LocalTemplate {
+  readonly resources: Record<string, CfnResource>;
+  private readonly assetDirs: Map<string, string>;
+
+  constructor(
+    readonly template: CfnTemplate,
+    readonly assemblyDir: string,
+    readonly stackName: string,
+    private readonly endpoints: LocalEndpoints,
+  ) {
+    this.resources = template.Resources;
+    this.assetDirs = readAssetDirs(assemblyDir, stackName);
+  }
+
+  static load(assemblyDir: string, stackName: string, endpoints: LocalEndpoints): LocalTemplate {
+    const file = path.join(assemblyDir, `${stackName}.template.json`);
+    let template: CfnTemplate;
+    try {
+      template = JSON.parse(readFileSync(file, 'utf8')) as CfnTemplate;
+    } catch (error) {
+      throw new TemplateError(`cannot read the synthesized template ${file}: ${(error as Error).message}`);
+    }
+    return new LocalTemplate(template, assemblyDir, stackName, endpoints);
+  }
+
+  ofType(type: string): [string, CfnResource][] {
+    return Object.entries(this.resources).filter(([, r]) => r.Type === type);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Physical names and attributes, as the local stack names things.
+
+  physicalId(logicalId: string): string {
+    const resource = this.resources[logicalId];
+    if (!resource) throw new TemplateError(`Ref to unknown resource ${logicalId}`);
+    switch (resource.Type) {
+      case 'AWS::SecretsManager::Secret':
+        return this.secretArn(logicalId);
+      case 'AWS::ApiGatewayV2::Api':
+        return apiIdOf(logicalId);
+      default:
+        return `${this.stackName}-${logicalId}`;
+    }
+  }
+
+  attribute(logicalId: string, attribute: string): string {
+    const resource = this.resources[logicalId];
+    if (!resource) throw new TemplateError(`Fn::GetAtt of unknown resource ${logicalId}`);
+    const name = this.physicalId(logicalId);
+    switch (`${resource.Type}.${attribute}`) {
+      case 'AWS::Lambda::Function.Arn':
+        return `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${name}`;
+      case 'AWS::DynamoDB::Table.Arn':
+        return `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT}:table/${name}`;
+      case 'AWS::DynamoDB::Table.StreamArn':
+        return `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT}:table/${name}/stream/local`;
+      case 'AWS::IAM::Role.Arn':
+        return `arn:aws:iam::${LOCAL_ACCOUNT}:role/${name}`;
+      case 'AWS::Logs::LogGroup.Arn':
+        return `arn:aws:logs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:log-group:${name}:*`;
+      case 'AWS::SQS::Queue.Arn':
+        return `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${name}`;
+      case 'AWS::SQS::Queue.QueueName':
+        return name;
+      case 'AWS::SQS::Queue.QueueUrl':
+        return `https://sqs.${LOCAL_REGION}.amazonaws.com/${LOCAL_ACCOUNT}/${name}`;
+      case 'AWS::ApiGatewayV2::Api.ApiEndpoint': {
+        const protocol = (resource.Properties?.ProtocolType as string) === 'WEBSOCKET' ? 'wss' : 'https';
+        return `${protocol}://${name}.execute-api.${LOCAL_REGION}.amazonaws.com`;
+      }
+      case 'AWS::ApiGatewayV2::Api.ApiId':
+        return name;
+      case 'AWS::CloudFront::Distribution.DomainName':
+        return 'localhost';
+      case 'AWS::CloudFront::Function.FunctionARN':
+        return `arn:aws:cloudfront::${LOCAL_ACCOUNT}:function/${name}`;
+      default:
+        return `${name}.${attribute}`;
+    }
+  }
+
+  secretArn(logicalId: string): string {
+    return `arn:aws:secretsmanager:${LOCAL_REGION}:${LOCAL_ACCOUNT}:secret:${this.stackName}-${logicalId}`;
+  }
+
+  /** Resolve an intrinsic-function tree to a plain value. */
+  resolve(value: Json): Json {
+    if (Array.isArray(value)) return value.map((v) => this.resolve(v));
+    if (value === null || typeof value !== 'object') return value;
+    const keys = Object.keys(value);
+    if (keys.length === 1) {
+      const [fn] = keys as [string];
+      const arg = value[fn] as Json;
+      switch (fn) {
+        case 'Ref':
+          return this.ref(arg as string);
+        case 'Fn::GetAtt': {
+          const [id, attr] = Array.isArray(arg) ? (arg as string[]) : (arg as string).split('.');
+          return this.attribute(id as string, attr as string);
+        }
+        case 'Fn::Join': {
+          const [separator, parts] = arg as [string, Json[]];
+          return (this.resolve(parts) as Json[]).map(String).join(separator);
+        }
+        case 'Fn::Select': {
+          const [index, list] = arg as [number, Json];
+          return (this.resolve(list) as Json[])[Number(this.resolve(index))] ?? null;
+        }
+        case 'Fn::Split': {
+          const [separator, text] = arg as [string, Json];
+          return String(this.resolve(text)).split(separator);
+        }
+        case 'Fn::Sub':
+          return this.sub(arg);
+        case 'Fn::Base64':
+          return Buffer.from(String(this.resolve(arg))).toString('base64');
+        default:
+          break;
+      }
+    }
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.resolve(v)]));
+  }
+
+  /** Resolve to a string, with execute-api URLs pointed at the local gateway. */
+  resolveString(value: Json): string {
+    return this.localize(String(this.resolve(value)));
+  }
+
+  localize(text: string): string {
+    return text.replace(
+      /(?:https|wss):\/\/([a-z0-9]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com/g,
+      (match, apiId: string) => {
+        const api = this.ofType('AWS::ApiGatewayV2::Api').find(([id]) => apiIdOf(id) === apiId);
+        if (!api) return match;
+        return api[1].Properties?.ProtocolType === 'WEBSOCKET'
+          ? this.endpoints.webSocketBase
+          : this.endpoints.httpBase;
+      },
+    );
+  }
+
+  private ref(name: string): string {
+    switch (name) {
+      case 'AWS::Region':
+        return LOCAL_REGION;
+      case 'AWS::AccountId':
+        return LOCAL_ACCOUNT;
+      case 'AWS::Partition':
+        return 'aws';
+      case 'AWS::URLSuffix':
+        return 'amazonaws.com';
+      case 'AWS::StackName':
+        return this.stackName;
+      case 'AWS::StackId':
+        return `arn:aws:cloudformation:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stack/${this.stackName}/local`;
+      case 'AWS::NoValue':
+        return '';
+      default:
+        return this.physicalId(name);
+    }
+  }
+
+  private sub(arg: Json): string {
+    const [text, vars] = Array.isArray(arg) ? (arg as [string, Record<string, Json>]) : [arg as string, {}];
+    return text.replace(/\$\{([^}!][^}]*)\}/g, (_, expr: string) => {
+      if (vars && expr in vars) return String(this.resolve(vars[expr] as Json));
+      const dot = expr.indexOf('.');
+      if (dot > 0 && !expr.startsWith('AWS::'))
+        return this.attribute(expr.slice(0, dot), expr.slice(dot + 1));
+      return this.ref(expr);
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // What the local stack runs.
+
+  functions(): LocalFunction[] {
+    return this.ofType('AWS::Lambda::Function').map(([logicalId, resource]) => {
+      const props = resource.Properties ?? {};
+      const code = props.Code as { S3Key?: Json } | undefined;
+      const key = code?.S3Key ? String(this.resolve(code.S3Key)) : '';
+      const hash = key.replace(/\.zip$/, '');
+      const codeDir = this.assetDirs.get(hash);
+      if (!codeDir)
+        throw new TemplateError(`function ${logicalId}: no bundled asset for ${key || 'its code'}`);
+      const variables = ((props.Environment as { Variables?: Record<string, Json> } | undefined)?.Variables ??
+        {}) as Record<string, Json>;
+      return {
+        logicalId,
+        name: this.physicalId(logicalId),
+        arn: this.attribute(logicalId, 'Arn'),
+        codeDir,
+        handler: String(props.Handler ?? 'index.handler'),
+        runtime: String(props.Runtime ?? ''),
+        timeoutSeconds: Number(props.Timeout ?? 3),
+        memoryMb: Number(props.MemorySize ?? 128),
+        environment: Object.fromEntries(
+          Object.entries(variables).map(([k, v]) => [k, this.resolveString(v)]),
+        ),
+      };
+    });
+  }
+
+  /** The function an ARN (or an integration URI containing one) names. */
+  functionIdOf(arnOrUri: Json): string | undefined {
+    const text = String(this.resolve(arnOrUri));
+    const match = /function:([^/:]+)/.exec(text);
+    if (!match) return undefined;
+    return this.ofType('AWS::Lambda::Function').find(([id]) => this.physicalId(id) === match[1])?.[0];
+  }
+
+  private integrationFunction(target: Json | undefined): string | undefined {
+    if (!target) return undefined;
+    const integrationId = String(this.resolve(target)).replace(/^integrations\//, '');
+    const integration = this.ofType('AWS::ApiGatewayV2::Integration').find(
+      ([id]) => this.physicalId(id) === integrationId,
+    );
+    return integration ? this.functionIdOf(integration[1].Properties?.IntegrationUri ?? '') : undefined;
+  }
+
+  private stageOf(apiLogicalId: string): CfnResource | undefined {
+    return this.ofType('AWS::ApiGatewayV2::Stage').find(
+      ([, stage]) => (stage.Properties?.ApiId as { Ref?: string } | undefined)?.Ref === apiLogicalId,
+    )?.[1];
+  }
+
+  private routesOf(apiLogicalId: string): CfnResource[] {
+    return this.ofType('AWS::ApiGatewayV2::Route')
+      .filter(([, route]) => (route.Properties?.ApiId as { Ref?: string } | undefined)?.Ref === apiLogicalId)
+      .map(([, route]) => route);
+  }
+
+  webSocketApis(): LocalWebSocketApi[] {
+    return this.ofType('AWS::ApiGatewayV2::Api')
+      .filter(([, api]) => api.Properties?.ProtocolType === 'WEBSOCKET')
+      .map(([logicalId, api]) => {
+        const stage = this.stageOf(logicalId);
+        if (!stage) throw new TemplateError(`WebSocket API ${logicalId} has no stage`);
+        const routes = new Map<string, LocalRoute>();
+        for (const route of this.routesOf(logicalId)) {
+          const props = route.Properties ?? {};
+          const authorizer = props.AuthorizerId
+            ? this.ofType('AWS::ApiGatewayV2::Authorizer').find(
+                ([id]) => this.physicalId(id) === String(this.resolve(props.AuthorizerId as Json)),
+              )
+            : undefined;
+          const authorizerFunctionId = authorizer
+            ? this.functionIdOf(authorizer[1].Properties?.AuthorizerUri ?? '')
+            : undefined;
+          routes.set(String(props.RouteKey), {
+            routeKey: String(props.RouteKey),
+            functionId: this.integrationFunction(props.Target),
+            returnsResponse: props.RouteResponseSelectionExpression !== undefined,
+            ...(authorizerFunctionId ? { authorizerFunctionId } : {}),
+          });
+        }
+        return {
+          logicalId,
+          apiId: apiIdOf(logicalId),
+          routeSelectionExpression: String(
+            api.Properties?.RouteSelectionExpression ?? '$request.body.action',
+          ),
+          routes,
+          stageName: String(stage.Properties?.StageName ?? '$default'),
+          ...throttleOf(stage),
+        };
+      });
+  }
+
+  httpApis(): LocalHttpApi[] {
+    return this.ofType('AWS::ApiGatewayV2::Api')
+      .filter(([, api]) => api.Properties?.ProtocolType === 'HTTP')
+      .map(([logicalId]) => {
+        const stage = this.stageOf(logicalId);
+        return {
+          logicalId,
+          apiId: apiIdOf(logicalId),
+          routes: this.routesOf(logicalId).map((route) => {
+            const key = String(route.Properties?.RouteKey ?? '$default');
+            const [method, routePath] =
+              key === '$default' ? ['ANY', '$default'] : (key.split(' ') as [string, string]);
+            return {
+              method,
+              path: routePath,
+              functionId: this.integrationFunction(route.Properties?.Target),
+            };
+          }),
+          ...(stage ? throttleOf(stage) : {}),
+        };
+      });
+  }
+
+  tables(): LocalTable[] {
+    return this.ofType('AWS::DynamoDB::Table').map(([logicalId, table]) => {
+      const props = table.Properties ?? {};
+      const ttl = props.TimeToLiveSpecification as { AttributeName?: string; Enabled?: boolean } | undefined;
+      return {
+        logicalId,
+        name: this.physicalId(logicalId),
+        keySchema: props.KeySchema ?? [],
+        attributeDefinitions: props.AttributeDefinitions ?? [],
+        ...(props.GlobalSecondaryIndexes ? { globalSecondaryIndexes: props.GlobalSecondaryIndexes } : {}),
+        ...(ttl?.Enabled && ttl.AttributeName ? { ttlAttribute: ttl.AttributeName } : {}),
+      };
+    });
+  }
+
+  secrets(): LocalSecret[] {
+    const schedules = this.ofType('AWS::SecretsManager::RotationSchedule');
+    return this.ofType('AWS::SecretsManager::Secret').map(([logicalId, secret]) => {
+      const props = secret.Properties ?? {};
+      const generate = props.GenerateSecretString as
+        | { SecretStringTemplate?: string; GenerateStringKey?: string }
+        | undefined;
+      const schedule = schedules.find(
+        ([, s]) => (s.Properties?.SecretId as { Ref?: string } | undefined)?.Ref === logicalId,
+      )?.[1];
+      const functionId = schedule
+        ? this.functionIdOf(schedule.Properties?.RotationLambdaARN ?? '')
+        : undefined;
+      return {
+        logicalId,
+        name: `${this.stackName}-${logicalId}`,
+        arn: this.secretArn(logicalId),
+        ...(generate
+          ? {
+              generate: {
+                ...(generate.SecretStringTemplate ? { template: generate.SecretStringTemplate } : {}),
+                ...(generate.GenerateStringKey ? { key: generate.GenerateStringKey } : {}),
+              },
+            }
+          : {}),
+        ...(typeof props.SecretString === 'string' ? { initialValue: props.SecretString } : {}),
+        ...(functionId
+          ? {
+              rotation: {
+                functionId,
+                immediately: schedule?.Properties?.RotateImmediatelyOnUpdate !== false,
+              },
+            }
+          : {}),
+      };
+    });
+  }
+
+  /** CloudFront Functions attached to viewer requests, as source code. */
+  viewerRequestFunctions(): string[] {
+    return this.ofType('AWS::CloudFront::Function').map(([, fn]) =>
+      String(fn.Properties?.FunctionCode ?? ''),
+    );
+  }
+}
+
+function throttleOf(stage: CfnResource): { throttle?: { rateLimit: number; burstLimit: number } } {
+  const settings = stage.Properties?.DefaultRouteSettings as
+    | { ThrottlingRateLimit?: number; ThrottlingBurstLimit?: number }
+    | undefined;
+  if (settings?.ThrottlingRateLimit === undefined || settings.ThrottlingBurstLimit === undefined) return {};
+  return { throttle: { rateLimit: settings.ThrottlingRateLimit, burstLimit: settings.ThrottlingBurstLimit } };
+}
+
+/** A stable, AWS-looking API id (10 lower-case alphanumerics) per logical id. */
+export function apiIdOf(logicalId: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < logicalId.length; i++) hash = Math.imul(hash ^ logicalId.charCodeAt(i), 0x01000193);
+  return `l${(hash >>> 0).toString(36).padStart(7, '0')}oc`.slice(0, 10);
+}
+
+function readAssetDirs(assemblyDir: string, stackName: string): Map<string, string> {
+  const dirs = new Map<string, string>();
+  try {
+    const manifest = JSON.parse(readFileSync(path.join(assemblyDir, `${stackName}.assets.json`), 'utf8')) as {
+      files?: Record<string, { source?: { path?: string } }>;
+    };
+    for (const [hash, file] of Object.entries(manifest.files ?? {})) {
+      if (file.source?.path) dirs.set(hash, path.join(assemblyDir, file.source.path));
+    }
+  } catch (error) {
+    throw new TemplateError(`cannot read the asset manifest of ${stackName}: ${(error as Error).message}`);
+  }
+  return dirs;
+}
