@@ -11,5 +11,5 @@ export { MetricUnit };
 
 /** Emit the metrics recorded during an invocation (nothing when there are none). */
 export function flushMetrics(): void {
-  if (metrics.hasStoredMetrics()) flushMetrics();
+  if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
 }

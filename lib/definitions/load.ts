@@ -122,8 +122,12 @@ export async function parseDefinition(
 ): Promise<{ api?: ApiDef; problems: DefinitionProblem[] }> {
   const problems = new FileProblems(displayName, new SourceLocator(source));
   const { document, diagnostics } = await parser().parse(source, { source: displayName });
+  const seen = new Set<string>();
   for (const d of diagnostics) {
     if (d.severity !== DiagnosticSeverity.Error) continue;
+    const key = `${d.path.join('/')}|${d.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
     problems.list.push({
       file: displayName,
       path: toJsonPath(d.path),
@@ -142,7 +146,8 @@ function compileApi(doc: AsyncAPIDocumentInterface, source: string, problems: Fi
   if (!VERSION_PATTERN.test(version)) {
     problems.add(['info', 'version'], `version "${version}" may hold only letters, digits, '.', '_' and '-'`);
   }
-  const ext = objectExtension(doc.extensions().get('x-streamgate')?.value(), ['x-streamgate'], problems);
+  const declared = doc.extensions().get('x-streamgate')?.value();
+  const ext = objectExtension(declared, ['x-streamgate'], problems);
   for (const key of Object.keys(ext)) {
     if (!API_EXTENSION_KEYS.includes(key)) {
       problems.add(
@@ -153,7 +158,9 @@ function compileApi(doc: AsyncAPIDocumentInterface, source: string, problems: Fi
   }
 
   const context = ext.context;
-  if (typeof context !== 'string' || !CONTEXT_PATTERN.test(context)) {
+  if (declared === undefined) {
+    // reported once, above
+  } else if (typeof context !== 'string' || !CONTEXT_PATTERN.test(context)) {
     problems.add(
       ['x-streamgate', 'context'],
       context === undefined

@@ -3,6 +3,7 @@
  * services, the way AWS does: the signature is recomputed from the signed headers, path, query and
  * body with the local stack's credentials, and must match.
  */
+import { createHash } from 'node:crypto';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 
@@ -55,6 +56,20 @@ export async function verifySigV4(
       status: 403,
       error: 'IncompleteSignatureException',
       message: 'X-Amz-Date header is missing',
+    };
+  }
+  // A declared payload hash must be the body's: the signature covers the header, not the body.
+  const declaredHash = firstHeader(request.headers['x-amz-content-sha256']);
+  if (
+    declaredHash &&
+    declaredHash !== 'UNSIGNED-PAYLOAD' &&
+    declaredHash !== createHash('sha256').update(request.body).digest('hex')
+  ) {
+    return {
+      ok: false,
+      status: 403,
+      error: 'InvalidSignatureException',
+      message: 'The provided x-amz-content-sha256 header does not match what was computed.',
     };
   }
   const signedHeaders = (signedHeaderList as string).split(';');

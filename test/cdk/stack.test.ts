@@ -1,0 +1,293 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../bin/streamgate.ts';
+import type { StreamgateStack } from '../../lib/streamgate-stack.ts';
+
+let app: App;
+let stack: StreamgateStack;
+let template: Template;
+let outdir: string;
+
+beforeAll(async () => {
+  outdir = mkdtempSync(path.join(tmpdir(), 'streamgate-cdk-'));
+  ({ app, stack } = await buildApp(new App({ outdir })));
+  template = Template.fromStack(stack);
+});
+
+const functionNamed = (handlerDir: string) =>
+  Match.objectLike({ Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: handlerDir }) } });
+
+function logicalIdOf(type: string, props: Record<string, unknown>): string {
+  const found = Object.keys(template.findResources(type, { Properties: props }));
+  expect(found).toHaveLength(1);
+  return found[0] as string;
+}
+
+describe('the WebSocket API', () => {
+  it('selects routes by $request.body.action', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      ProtocolType: 'WEBSOCKET',
+      RouteSelectionExpression: '$request.body.action',
+    });
+  });
+
+  it('has $connect, $disconnect, $default and the control routes, each on a Lambda proxy integration', () => {
+    const api = logicalIdOf('AWS::ApiGatewayV2::Api', { ProtocolType: 'WEBSOCKET' });
+    const routes = Object.values(
+      template.findResources('AWS::ApiGatewayV2::Route', { Properties: { ApiId: { Ref: api } } }),
+    );
+    expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual([
+      '$connect',
+      '$default',
+      '$disconnect',
+      'publish',
+      'subscribe',
+      'unsubscribe',
+    ]);
+    template.resourcePropertiesCountIs(
+      'AWS::ApiGatewayV2::Integration',
+      { ApiId: { Ref: api }, IntegrationType: 'AWS_PROXY' },
+      3,
+    );
+    // the four message routes share one integration
+    const messageRoutes = routes.filter((r) =>
+      ['$default', 'publish', 'subscribe', 'unsubscribe'].includes(r.Properties.RouteKey),
+    );
+    expect(new Set(messageRoutes.map((r) => JSON.stringify(r.Properties.Target))).size).toBe(1);
+  });
+
+  it('deploys a throttled prod stage with access logs and detailed metrics', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: 'prod',
+      AutoDeploy: true,
+      DefaultRouteSettings: {
+        ThrottlingRateLimit: 1000,
+        ThrottlingBurstLimit: 500,
+        DetailedMetricsEnabled: true,
+      },
+      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('connectionId') },
+    });
+  });
+
+  it('grants @connections on the prod stage only, to the message function only', () => {
+    const policies = template.findResources('AWS::IAM::Policy');
+    const granting = Object.entries(policies).filter(([, p]) =>
+      JSON.stringify(p.Properties.PolicyDocument).includes('execute-api:ManageConnections'),
+    );
+    expect(granting).toHaveLength(1);
+    const [[, policy]] = granting as [[string, { Properties: { PolicyDocument: { Statement: unknown[] } } }]];
+    const statement = policy.Properties.PolicyDocument.Statement.find((s) =>
+      JSON.stringify(s).includes('ManageConnections'),
+    ) as { Resource: unknown };
+    expect(JSON.stringify(statement.Resource)).toMatch(/\/prod\/\*\/@connections\/\*/);
+    const roles = Object.keys(template.findResources('AWS::IAM::Role'));
+    const messageRole = roles.find((id) => id.startsWith('MessageRole'));
+    expect(JSON.stringify(policy.Properties)).toContain(messageRole);
+  });
+});
+
+describe('the functions', () => {
+  it('run Node.js 22 on arm64 from the house construct, each with its own log group and role', () => {
+    const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+    expect(functions).toHaveLength(5);
+    for (const fn of functions) {
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        LoggingConfig: { LogGroup: expect.anything() },
+      });
+      expect(fn.Properties.Environment.Variables.POWERTOOLS_METRICS_NAMESPACE).toBe('streamgate');
+    }
+  });
+
+  it('give each role only its log group (no managed policies)', () => {
+    for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
+      if (JSON.stringify(role.Properties.AssumeRolePolicyDocument).includes('lambda.amazonaws.com')) {
+        expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+        const statements = role.Properties.Policies[0].PolicyDocument.Statement;
+        expect(statements).toEqual([
+          expect.objectContaining({ Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow' }),
+        ]);
+      }
+    }
+  });
+
+  it('tell $connect the table, the shard count and the trusted issuers (the built-in one from the HTTP API)', () => {
+    const issuers = new Capture();
+    template.hasResourceProperties(
+      'AWS::Lambda::Function',
+      Match.objectLike({
+        Environment: {
+          Variables: Match.objectLike({
+            POWERTOOLS_SERVICE_NAME: 'connect',
+            CONNECTIONS_TABLE: { Ref: Match.stringLikeRegexp('^ConnectionsTable') },
+            TOPIC_SHARDS: '4',
+            TOKEN_ISSUERS: issuers,
+          }),
+        },
+      }),
+    );
+    expect(JSON.stringify(issuers.asObject())).toMatch(/HttpApi.*\.well-known\/jwks\.json/);
+  });
+
+  it('give the message function the callback URL of the stage', () => {
+    template.hasResourceProperties(
+      'AWS::Lambda::Function',
+      Match.objectLike({
+        Environment: {
+          Variables: Match.objectLike({
+            POWERTOOLS_SERVICE_NAME: 'message',
+            CALLBACK_URL: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith(['/prod'])]) }),
+          }),
+        },
+      }),
+    );
+    template.hasResourceProperties('AWS::Lambda::Function', functionNamed('disconnect'));
+  });
+
+  it('let $connect write connections but not read signing keys or the registry', () => {
+    const connectRole = Object.keys(template.findResources('AWS::IAM::Role')).find((id) =>
+      id.startsWith('ConnectRole'),
+    );
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+      JSON.stringify(p.Properties.Roles).includes(connectRole as string),
+    );
+    const text = JSON.stringify(policies);
+    expect(text).toContain('dynamodb:PutItem');
+    expect(text).not.toContain('dynamodb:Scan');
+    expect(text).not.toContain('secretsmanager');
+    expect(text).not.toContain('RegistryTable');
+  });
+});
+
+describe('the tables', () => {
+  it('keep connections with a TTL, encrypted, with point-in-time recovery', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      SSESpecification: { SSEEnabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+  });
+
+  it('retain the registry on stack deletion', () => {
+    const registry = Object.entries(template.findResources('AWS::DynamoDB::Table')).find(([id]) =>
+      id.startsWith('RegistryTable'),
+    );
+    expect(registry?.[1].DeletionPolicy).toBe('Retain');
+    expect(registry?.[1].Properties.SSESpecification).toEqual({ SSEEnabled: true });
+  });
+});
+
+describe('the token issuer', () => {
+  it('keeps signing keys in a secret rotated by its own function, immediately and then on schedule', () => {
+    const secret = logicalIdOf('AWS::SecretsManager::Secret', {});
+    template.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
+      SecretId: { Ref: secret },
+      RotationLambdaARN: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SigningKeyRotation'), 'Arn'] },
+      RotationRules: { ScheduleExpression: 'rate(30 days)' },
+    });
+  });
+
+  it('serves POST /oauth2/token and GET /.well-known/{document} on a throttled HTTP API with access logs', () => {
+    const keys = Object.values(template.findResources('AWS::ApiGatewayV2::Route'))
+      .map((r) => r.Properties.RouteKey)
+      .filter((k) => !k.startsWith('$') && !['publish', 'subscribe', 'unsubscribe'].includes(k));
+    expect(keys.sort()).toEqual(['GET /.well-known/{document}', 'POST /oauth2/token']);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 50 },
+      AccessLogSettings: Match.objectLike({ DestinationArn: Match.anyValue() }),
+    });
+  });
+
+  it('lets only the token function read the signing keys', () => {
+    const readers = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+      JSON.stringify(p.Properties.PolicyDocument).includes('secretsmanager:GetSecretValue'),
+    );
+    const roles = readers.flatMap((p) => p.Properties.Roles.map((r: { Ref: string }) => r.Ref));
+    expect(
+      roles.every((r: string) => r.startsWith('TokenRole') || r.startsWith('SigningKeyRotationRole')),
+    ).toBe(true);
+  });
+});
+
+describe('the edge', () => {
+  it('runs the viewer-request function that moves paths into ?target=', () => {
+    template.hasResourceProperties('AWS::CloudFront::Function', {
+      FunctionConfig: Match.objectLike({ Runtime: 'cloudfront-js-2.0' }),
+      FunctionCode: Match.stringLikeRegexp('querystring\\.target'),
+    });
+  });
+
+  it('forwards everything but Host to the stage, uncached, over HTTPS', () => {
+    template.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({
+        DefaultCacheBehavior: Match.objectLike({
+          CachePolicyId: '4135ea2d-6df8-44a3-9df3-4b5a84be39ad', // CachingDisabled
+          OriginRequestPolicyId: 'b689b0a8-53d0-40ab-baf2-68738e2966ac', // AllViewerExceptHostHeader
+          ViewerProtocolPolicy: 'https-only',
+          FunctionAssociations: [Match.objectLike({ EventType: 'viewer-request' })],
+        }),
+        Origins: [
+          Match.objectLike({
+            OriginPath: '/prod',
+            CustomOriginConfig: Match.objectLike({ OriginProtocolPolicy: 'https-only' }),
+          }),
+        ],
+      }),
+    });
+  });
+});
+
+describe('policy checks', () => {
+  it('pass cdk-nag AwsSolutions (synthesis fails on any unacknowledged finding)', () => {
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  it('every acknowledged finding has a written reason', () => {
+    const metadata = stack.node
+      .findAll()
+      .flatMap((c) => c.node.metadata.filter((m) => m.type === 'aws:cdk:acknowledged-rules'));
+    expect(metadata.length).toBeGreaterThan(5);
+    for (const entry of metadata) {
+      for (const reason of Object.values(entry.data as Record<string, string>))
+        expect(reason.length).toBeGreaterThan(20);
+    }
+  });
+
+  it('pass cfn-lint', () => {
+    app.synth();
+    const result = spawnSync('cfn-lint', [path.join(outdir, 'Streamgate.template.json')], {
+      encoding: 'utf8',
+    });
+    expect(result.error).toBeUndefined();
+    expect(`${result.stdout}${result.stderr}`).toBe('');
+    expect(result.status).toBe(0);
+  });
+});
+
+describe('cdk synth', () => {
+  it('runs offline with no AWS credentials', () => {
+    const env = { ...process.env };
+    for (const key of Object.keys(env)) if (key.startsWith('AWS_')) delete env[key];
+    const out = mkdtempSync(path.join(tmpdir(), 'streamgate-synth-'));
+    const result = spawnSync('npx', ['cdk', 'synth', '--quiet', '--output', out], {
+      cwd: path.resolve(import.meta.dirname, '../..'),
+      env: { ...env, HOME: mkdtempSync(path.join(tmpdir(), 'home-')) },
+      encoding: 'utf8',
+    });
+    expect(result.stderr).not.toMatch(/Error/);
+    expect(result.status).toBe(0);
+  });
+});

@@ -1,0 +1,53 @@
+/**
+ * Starts the local stack once for the integration tests, on ports of its own (a running
+ * `npm start` is left alone) and with state under `.streamgate/test`. Its log goes to
+ * `.streamgate/test/stack.log`.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { LogSink } from '../../local/log.ts';
+import { type LocalStack, startLocalStack } from '../../local/stack.ts';
+import type { StackInfo } from './stack-info.ts';
+
+const root = path.resolve(import.meta.dirname, '../..');
+let stack: LocalStack | undefined;
+
+export async function setup(project: TestProject): Promise<void> {
+  const stateDir = path.join(root, '.streamgate', 'test');
+  await mkdir(stateDir, { recursive: true });
+  const logFile = createWriteStream(path.join(stateDir, 'stack.log'), { flags: 'w' });
+  const log = new LogSink({ out: logFile, verbose: true });
+  const ports = { ws: 19099, wss: 18099, http: 19090, aws: 19091, dynamodb: 18000 };
+  process.stdout.write('[integration] starting the local stack (DynamoDB Local, gateway, functions)…\n');
+  stack = await startLocalStack({
+    root,
+    stateDir,
+    host: '127.0.0.1',
+    ports,
+    log,
+    persist: false,
+    lambdaConcurrency: 4,
+  });
+  process.stdout.write(`[integration] local stack up in ${(stack.startedInMs / 1000).toFixed(1)} s\n`);
+  const info: StackInfo = {
+    root,
+    stateDir,
+    assemblyDir: path.join(stateDir, 'cdk.out'),
+    urls: stack.urls,
+    ports,
+    stageName: stack.stageName,
+    credentials: stack.credentials,
+    awsEnvironment: stack.awsEnvironment,
+    defaultApp: stack.defaultApp,
+    tables: Object.fromEntries(
+      stack.template.tables().map((t) => [t.logicalId.replace(/[A-F0-9]{8}$/, ''), t.name]),
+    ),
+  };
+  project.provide('stack', info);
+}
+
+export async function teardown(): Promise<void> {
+  await stack?.stop();
+}

@@ -1,0 +1,22 @@
+import type { DevApplication } from '../../local/dev-app.ts';
+
+/** What the global setup tells the integration tests about the running local stack. */
+export interface StackInfo {
+  root: string;
+  stateDir: string;
+  assemblyDir: string;
+  urls: { ws: string; wss: string; http: string; callback: string; dynamodb: string; aws: string };
+  ports: { ws: number; wss: number; http: number; aws: number; dynamodb: number };
+  stageName: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  awsEnvironment: Record<string, string>;
+  defaultApp: DevApplication;
+  /** Table names by logical id without CDK's hash suffix: ConnectionsTable, RegistryTable. */
+  tables: Record<string, string>;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    stack: StackInfo;
+  }
+}

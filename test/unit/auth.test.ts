@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import {
+  connectScopes,
+  extractToken,
+  type Principal,
+  requireLifecycleAllowsConnect,
+  requireScopes,
+  requireTenant,
+} from '../../lambdas/core/auth.ts';
+import type { GatewayError } from '../../lambdas/core/errors.ts';
+import { api, channel } from '../helpers/catalog.ts';
+
+const principal: Principal = {
+  issuer: 'https://issuer',
+  subject: 'c1',
+  clientId: 'c1',
+  scopes: ['chat:read'],
+  tenant: 'carbon.super',
+  keyType: 'PRODUCTION',
+  expiresAt: 2_000_000_000,
+};
+
+function statusOf(fn: () => unknown): number | undefined {
+  try {
+    fn();
+  } catch (error) {
+    return (error as GatewayError).status;
+  }
+  return undefined;
+}
+
+describe('token extraction', () => {
+  it('takes the bearer token from the Authorization header, whatever its case', () => {
+    expect(extractToken({ authorization: 'Bearer abc' }, undefined)).toBe('abc');
+    expect(extractToken({ Authorization: 'bearer   abc ' }, undefined)).toBe('abc');
+  });
+
+  it('falls back to ?access_token= (browsers)', () => {
+    expect(extractToken({}, { access_token: 'q' })).toBe('q');
+  });
+
+  it('lets the header win when both are sent', () => {
+    expect(extractToken({ Authorization: 'Bearer header' }, { access_token: 'query' })).toBe('header');
+  });
+
+  it('refuses a malformed header or an empty query token with 401, and finds nothing when none is sent', () => {
+    expect(statusOf(() => extractToken({ Authorization: 'Basic dXNlcjpwdw==' }, undefined))).toBe(401);
+    expect(statusOf(() => extractToken({}, { access_token: ' ' }))).toBe(401);
+    expect(extractToken(undefined, undefined)).toBeUndefined();
+  });
+});
+
+describe('connect-time checks', () => {
+  it('need the receive scopes of a sub channel, else the publish scopes', () => {
+    expect(connectScopes(channel('/a', { subScopes: ['r'], pubScopes: ['w'] }))).toEqual(['r']);
+    expect(connectScopes(channel('/a', { sub: false, subScopes: ['r'], pubScopes: ['w'] }))).toEqual(['w']);
+  });
+
+  it('refuse missing scopes with 403 naming them', () => {
+    expect(() => requireScopes(principal, ['chat:read'], 'connect')).not.toThrow();
+    expect(statusOf(() => requireScopes(principal, ['chat:write'], 'publish'))).toBe(403);
+    try {
+      requireScopes(principal, ['chat:write', 'x'], 'publish');
+    } catch (error) {
+      expect((error as GatewayError).message).toBe(
+        'the access token lacks the scopes chat:write x to publish',
+      );
+    }
+  });
+
+  it('keep tenants apart', () => {
+    expect(() => requireTenant(principal, api({ name: 'A', context: '/a' }))).not.toThrow();
+    expect(
+      statusOf(() => requireTenant(principal, api({ name: 'A', context: '/a', tenant: 'quantis.com' }))),
+    ).toBe(403);
+  });
+
+  it('take connections on PUBLISHED and DEPRECATED APIs only', () => {
+    for (const lifecycle of ['PUBLISHED', 'DEPRECATED'] as const) {
+      expect(() => requireLifecycleAllowsConnect(api({ name: 'A', context: '/a', lifecycle }))).not.toThrow();
+    }
+    for (const lifecycle of ['CREATED', 'BLOCKED', 'RETIRED'] as const) {
+      expect(
+        statusOf(() => requireLifecycleAllowsConnect(api({ name: 'A', context: '/a', lifecycle }))),
+      ).toBe(403);
+    }
+  });
+});

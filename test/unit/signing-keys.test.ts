@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import {
+  activeKey,
+  parseKeySet,
+  publicJwks,
+  rotateKeySet,
+  type SigningKey,
+} from '../../lambdas/core/signing-keys.ts';
+
+const key = (kid: string, createdAt: number, retiredAt?: number): SigningKey => ({
+  kid,
+  alg: 'RS256',
+  createdAt,
+  ...(retiredAt === undefined ? {} : { retiredAt }),
+  privateJwk: { kty: 'RSA', n: 'n', e: 'AQAB', d: 'secret', p: 'p', q: 'q', dp: 'dp', dq: 'dq', qi: 'qi' },
+});
+
+describe('signing key sets', () => {
+  it('parse an empty or placeholder secret as no keys', () => {
+    expect(parseKeySet(undefined).keys).toEqual([]);
+    expect(parseKeySet('{"keys":[],"unused":"x"}').keys).toEqual([]);
+    expect(() => parseKeySet('not json')).toThrow(/not JSON/);
+  });
+
+  it('put the new key first, retire the old one, and drop keys whose tokens have all expired', () => {
+    const now = 100_000;
+    const current = { keys: [key('b', 90_000), key('a', 10_000, 20_000)] };
+    const next = rotateKeySet(current, key('c', now), now, 3600);
+    expect(next.keys.map((k) => [k.kid, k.retiredAt])).toEqual([
+      ['c', undefined],
+      ['b', now],
+    ]);
+    expect(activeKey(next)?.kid).toBe('c');
+  });
+
+  it('keep a retired key while tokens it signed may still be valid', () => {
+    const next = rotateKeySet({ keys: [key('a', 0, 1_000)] }, key('b', 2_000), 2_000, 3600);
+    expect(next.keys.map((k) => k.kid)).toEqual(['b', 'a']);
+  });
+
+  it('publish only public key material', () => {
+    const [jwk] = publicJwks({ keys: [key('a', 0)] }).keys;
+    expect(jwk).toEqual({ kty: 'RSA', n: 'n', e: 'AQAB', kid: 'a', alg: 'RS256', use: 'sig' });
+  });
+});
