@@ -2,7 +2,7 @@
  * `npm start`: the local stack with the sample APIs, until Ctrl-C.
  *
  *   npm start -- --verbose --ws-port 9099 --wss-port 8099 --http-port 9090 --dynamodb-port 8000 \
- *                --aws-port 9091 --host 127.0.0.1 --no-persist
+ *                --aws-port 9091 --host 127.0.0.1 --no-persist --state-dir .streamgate --concurrency 4
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,7 @@ const { values } = parseArgs({
     'aws-port': { type: 'string' },
     'dynamodb-port': { type: 'string' },
     concurrency: { type: 'string', default: '4' },
+    'state-dir': { type: 'string' },
   },
   allowPositionals: false,
 });
@@ -50,7 +51,7 @@ async function main(): Promise<void> {
   };
   const stack = await startLocalStack({
     root,
-    stateDir: path.join(root, '.streamgate'),
+    stateDir: path.resolve(values['state-dir'] ?? path.join(root, '.streamgate')),
     host: values.host,
     ports,
     log,

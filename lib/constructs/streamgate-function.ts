@@ -85,7 +85,8 @@ export class StreamgateFunction extends NodejsFunction {
         logLevel: LogLevel.WARNING,
         sourceMap: true,
         sourcesContent: false,
-        externalModules: ['@aws-sdk/*'],
+        // The Node.js 22 runtime provides AWS SDK v3 and the @smithy packages it is built on.
+        externalModules: ['@aws-sdk/*', '@smithy/*'],
         define: { __STREAMGATE_CATALOG__: JSON.stringify(catalog) },
         // The project is ESM; this marks the bundle as CommonJS wherever it is loaded from.
         commandHooks: {

@@ -1,0 +1,113 @@
+/**
+ * The system under test for benchmarks: the local stack in a process of its own (pinned to CPU 0
+ * where `taskset` exists), on ports of its own, so the load generator never shares its event loop.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { DevApplication } from '../../local/dev-app.ts';
+
+export interface StackProcess {
+  urls: { ws: string; http: string; callback: string; dynamodb: string };
+  stateDir: string;
+  defaultApp: DevApplication;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+const root = path.resolve(import.meta.dirname, '../..');
+
+export function hasTaskset(): boolean {
+  return !spawnSync('taskset', ['-c', '0', 'true']).error;
+}
+
+export async function startStackProcess(
+  options: { basePort?: number; cpu?: string; concurrency?: number } = {},
+): Promise<StackProcess> {
+  const base = options.basePort ?? 29000;
+  const ports = { ws: base + 99, wss: base + 98, http: base + 90, aws: base + 91, dynamodb: base + 1 };
+  const stateDir = path.join(root, '.streamgate', 'bench');
+  const args = [
+    '--import',
+    'tsx',
+    path.join(root, 'local/start.ts'),
+    '--no-persist',
+    '--state-dir',
+    stateDir,
+    '--concurrency',
+    String(options.concurrency ?? 4),
+    '--ws-port',
+    String(ports.ws),
+    '--wss-port',
+    String(ports.wss),
+    '--http-port',
+    String(ports.http),
+    '--aws-port',
+    String(ports.aws),
+    '--dynamodb-port',
+    String(ports.dynamodb),
+  ];
+  const pinned = options.cpu !== undefined && hasTaskset();
+  const child: ChildProcess = pinned
+    ? spawn('taskset', ['-c', options.cpu as string, process.execPath, ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+    : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    output = (output + d.toString()).slice(-20_000);
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    output = (output + d.toString()).slice(-20_000);
+  });
+  const http = `http://localhost:${ports.http}`;
+  const deadline = Date.now() + 180_000;
+  process.stdout.write('starting the local stack (system under test)…\n');
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the local stack exited:\n${output}`);
+    if (Date.now() > deadline) throw new Error(`the local stack did not become healthy:\n${output}`);
+    try {
+      if ((await fetch(`${http}/health`)).ok) break;
+    } catch {
+      // not yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const defaultApp = JSON.parse(
+    readFileSync(path.join(stateDir, 'default-app.json'), 'utf8'),
+  ) as DevApplication;
+  return {
+    urls: {
+      ws: `ws://localhost:${ports.ws}`,
+      http,
+      callback: `http://localhost:${ports.ws}/prod`,
+      dynamodb: `http://127.0.0.1:${ports.dynamodb}`,
+    },
+    stateDir,
+    defaultApp,
+    pid: child.pid as number,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGINT');
+      await new Promise((resolve) => child.once('exit', resolve));
+    },
+  };
+}
+
+export async function tokenFrom(
+  stack: StackProcess,
+  tenant = 'carbon.super',
+  scope = 'chat:read chat:write',
+): Promise<string> {
+  const keys = stack.defaultApp.tenants[tenant]?.keys.PRODUCTION;
+  if (!keys) throw new Error(`no default application for ${tenant}`);
+  const response = await fetch(`${stack.urls.http}/oauth2/token`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${keys.clientId}:${keys.clientSecret}`).toString('base64')}`,
+    },
+    body: new URLSearchParams({ grant_type: 'client_credentials', scope }),
+  });
+  return ((await response.json()) as { access_token: string }).access_token;
+}
