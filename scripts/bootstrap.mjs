@@ -35,7 +35,10 @@ if (
   statSync(installed).mtimeMs < statSync(path.join(root, 'package-lock.json')).mtimeMs
 ) {
   say('installing npm packages (first run)…');
-  run('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], 'npm install');
+  // `npm ci` installs exactly the lockfile; where a registry lacks some platform-only optional
+  // packages, npm refuses it, and `npm install` (which keeps the locked versions) does the job.
+  const ci = spawnSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { stdio: 'inherit', cwd: root });
+  if (ci.status !== 0) run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], 'npm install');
 }
 
 // Java 17+ and Maven run Kafka and DynamoDB Local; the stack checks the versions and says what to install.
