@@ -31,6 +31,25 @@ export interface StreamgateConfig {
    * logging needs. Turn off where the account already has one set.
    */
   apiGatewayAccountRole: boolean;
+  kafka: KafkaConfig;
+}
+
+export interface KafkaConfig {
+  /**
+   * An existing MSK cluster (IAM auth). Without it, a new MSK Serverless cluster is created in a
+   * VPC of its own when any channel is Kafka-bound. The CDK context value `kafkaClusterArn` wins.
+   */
+  clusterArn?: string;
+  /** Records per fan-out invocation at most (1–10,000). */
+  batchSize: number;
+  /** Seconds the event source mapping waits to fill a batch (0 = as soon as records arrive). */
+  batchingWindowSeconds: number;
+  startingPosition: 'LATEST' | 'TRIM_HORIZON';
+  /** Consumer group ids are `{prefix}-{topic}`. */
+  consumerGroupPrefix: string;
+  /** Fan-out function memory and timeout (at most 14 minutes for Kafka). */
+  fanoutMemoryMb: number;
+  fanoutTimeoutSeconds: number;
 }
 
 export const DEFAULT_CONFIG: StreamgateConfig = {
@@ -43,6 +62,14 @@ export const DEFAULT_CONFIG: StreamgateConfig = {
   logRetentionDays: 30,
   edge: true,
   apiGatewayAccountRole: true,
+  kafka: {
+    batchSize: 100,
+    batchingWindowSeconds: 0,
+    startingPosition: 'LATEST',
+    consumerGroupPrefix: 'streamgate',
+    fanoutMemoryMb: 1024,
+    fanoutTimeoutSeconds: 300,
+  },
 };
 
 export const CONFIG_FILE = 'streamgate.config.json';
@@ -78,6 +105,7 @@ export function parseConfig(raw: unknown): StreamgateConfig {
     ...input,
     throttle: { ...DEFAULT_CONFIG.throttle, ...(input.throttle as object | undefined) },
     token: { ...DEFAULT_CONFIG.token, ...(input.token as object | undefined) },
+    kafka: { ...DEFAULT_CONFIG.kafka, ...(input.kafka as object | undefined) },
   } as StreamgateConfig;
 
   if (!/^[A-Za-z0-9_-]{1,128}$/.test(config.stageName))
@@ -101,6 +129,22 @@ export function parseConfig(raw: unknown): StreamgateConfig {
     }
     if (!issuer.audience) throw new ConfigError(`issuers[${i}].audience is required`);
   });
+  const { kafka } = config;
+  positiveInt(kafka.batchSize, 'kafka.batchSize', 10_000);
+  if (!Number.isInteger(kafka.batchingWindowSeconds) || kafka.batchingWindowSeconds < 0 || kafka.batchingWindowSeconds > 300) {
+    throw new ConfigError('kafka.batchingWindowSeconds must be an integer from 0 to 300');
+  }
+  if (!['LATEST', 'TRIM_HORIZON'].includes(kafka.startingPosition)) {
+    throw new ConfigError('kafka.startingPosition must be LATEST or TRIM_HORIZON');
+  }
+  if (!/^[A-Za-z0-9._-]{1,100}$/.test(kafka.consumerGroupPrefix)) {
+    throw new ConfigError('kafka.consumerGroupPrefix may hold letters, digits, ".", "_" and "-"');
+  }
+  if (kafka.clusterArn !== undefined && !/^arn:aws[a-z-]*:kafka:[a-z0-9-]+:\d{12}:cluster\/[^/]+\/[^/]+$/.test(kafka.clusterArn)) {
+    throw new ConfigError('kafka.clusterArn must be an MSK cluster ARN (arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid>)');
+  }
+  positiveInt(kafka.fanoutMemoryMb, 'kafka.fanoutMemoryMb', 10_240);
+  positiveInt(kafka.fanoutTimeoutSeconds, 'kafka.fanoutTimeoutSeconds', 840);
   for (const flag of ['edge', 'apiGatewayAccountRole'] as const) {
     if (typeof config[flag] !== 'boolean') throw new ConfigError(`${flag} must be true or false`);
   }

@@ -25,10 +25,12 @@ import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/
 import { ManagedPolicy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { Catalog } from '../lambdas/core/catalog.ts';
 import { CONTROL_ACTIONS } from '../lambdas/core/control.ts';
 import type { StreamgateConfig } from './config.ts';
+import { KafkaIngest } from './constructs/kafka-ingest.ts';
 import { StreamgateFunction } from './constructs/streamgate-function.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -65,6 +67,16 @@ export class StreamgateStack extends Stack {
       timeToLiveAttribute: 'expiresAt',
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       // Connections live at most two hours; nothing here outlives a redeploy.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // Stream processing state: fan-out checkpoints (and, with transforms, aggregates).
+    const streamStateTable = new Table(this, 'StreamStateTable', {
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      sortKey: { name: 'sk', type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      encryption: TableEncryption.AWS_MANAGED,
+      timeToLiveAttribute: 'expiresAt',
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy: RemovalPolicy.DESTROY,
     });
     const registryTable = new Table(this, 'RegistryTable', {
@@ -240,6 +252,61 @@ export class StreamgateStack extends Stack {
       'The $connect function authorizes every connection (JWT, tenant, scopes, plan); the other routes only run on connections it accepted.',
     );
     message.addEnvironment('CALLBACK_URL', this.stage.callbackUrl);
+
+    // --- Kafka → WebSocket fan-out ------------------------------------------------------------------
+    const kafkaTopics = [
+      ...new Set(
+        catalog.apis.flatMap((api) =>
+          api.channels.flatMap((channel) => (channel.backend.type === 'kafka' ? [channel.backend.topic] : [])),
+        ),
+      ),
+    ].sort();
+    if (kafkaTopics.length) {
+      const failureQueue = new Queue(this, 'FailureQueue', {
+        encryption: QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        retentionPeriod: Duration.days(14),
+      });
+      acknowledge(
+        failureQueue,
+        'AwsSolutions-SQS3',
+        'This queue is itself the failure destination (dead letters) of the Kafka fan-out.',
+      );
+      const fanout = new StreamgateFunction(this, 'Fanout', {
+        handlerDir: 'fanout',
+        catalog,
+        logRetention,
+        memorySize: config.kafka.fanoutMemoryMb,
+        timeout: Duration.seconds(config.kafka.fanoutTimeoutSeconds),
+        environment: {
+          ...registryEnv,
+          CALLBACK_URL: this.stage.callbackUrl,
+          STREAM_STATE_TABLE: streamStateTable.tableName,
+          FAILURE_QUEUE_URL: failureQueue.queueUrl,
+          DELIVERY_CONCURRENCY: String(config.deliveryConcurrency),
+        },
+      });
+      connectionsTable.grantReadWriteData(fanout);
+      streamStateTable.grantReadWriteData(fanout);
+      failureQueue.grantSendMessages(fanout);
+      this.stage.grantManagementApiAccess(fanout);
+      acknowledge(
+        fanout.role as Construct,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${this.getLogicalId(this.webSocketApi.node.defaultChild as CfnElement)}>/${config.stageName}/*/@connections/*]`,
+        '@connections on this stage only; connection ids are not known ahead.',
+      );
+      acknowledge(fanout, 'AwsSolutions-L1', 'Node.js 22 is the runtime streamgate targets and tests; upgrades are deliberate.');
+      const ingest = new KafkaIngest(this, 'Kafka', {
+        fanout,
+        topics: kafkaTopics,
+        config: config.kafka,
+        ...(this.node.tryGetContext('kafkaClusterArn') ? { clusterArn: this.node.tryGetContext('kafkaClusterArn') } : {}),
+        failureQueue,
+        acknowledge,
+      });
+      new CfnOutput(this, 'KafkaClusterArn', { value: ingest.clusterArn, description: 'MSK cluster the fan-out reads' });
+      new CfnOutput(this, 'FailureQueueUrl', { value: failureQueue.queueUrl, description: 'Poison records and failed batches' });
+    }
 
     // --- Edge ------------------------------------------------------------------------------------
     if (config.edge) this.addEdge();

@@ -2,15 +2,28 @@
  * The AWS services the handlers call that have no official local engine, emulated over their real
  * wire protocol (AWS JSON 1.1 with X-Amz-Target, SigV4 checked), so the same SDK calls work:
  *   Secrets Manager: GetSecretValue, PutSecretValue, DescribeSecret, UpdateSecretVersionStage, RotateSecret.
- * State is kept in a JSON file, so a signing key generated on first start stays.
+ *   SQS (AWS JSON 1.0): SendMessage(Batch), ReceiveMessage, DeleteMessage(Batch), GetQueueUrl,
+ *   GetQueueAttributes, PurgeQueue — the failure destination of the Kafka fan-out.
+ * Secrets are kept in a JSON file, so a signing key generated on first start stays; queues live in memory.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type LocalCredentials, verifySigV4 } from './gateway/sigv4.ts';
 import type { LogSink } from './log.ts';
-import type { LocalSecret } from './template.ts';
+import type { LocalQueue, LocalSecret } from './template.ts';
+
+interface QueuedMessage {
+  messageId: string;
+  body: string;
+  receiptHandle?: string;
+  visibleAt: number;
+  sentAt: number;
+  receiveCount: number;
+}
+
+const md5 = (text: string) => createHash('md5').update(text, 'utf8').digest('hex');
 
 interface SecretVersion {
   versionId: string;
@@ -42,6 +55,7 @@ export type Rotate = (secret: { arn: string; functionId: string }, token: string
 
 export class LocalAwsServices {
   private readonly secrets = new Map<string, StoredSecret>();
+  private readonly queues = new Map<string, { url: string; arn: string; messages: QueuedMessage[] }>();
   private server: Server | undefined;
   private persistChain: Promise<void> = Promise.resolve();
 
@@ -111,6 +125,112 @@ export class LocalAwsServices {
     return needRotation;
   }
 
+  /** Create the template's queues (in memory). */
+  ensureQueues(queues: LocalQueue[]): void {
+    for (const queue of queues) {
+      if (!this.queues.has(queue.name)) this.queues.set(queue.name, { url: queue.url, arn: queue.arn, messages: [] });
+    }
+  }
+
+  /** Put a message on a queue named by its ARN (the local Lambda service's on-failure destinations). */
+  sendToQueueArn(arn: string, body: string): void {
+    const queue = [...this.queues.values()].find((q) => q.arn === arn);
+    if (!queue) throw new Error(`no local queue ${arn}`);
+    queue.messages.push({ messageId: randomUUID(), body, visibleAt: 0, sentAt: Date.now(), receiveCount: 0 });
+  }
+
+  private queueOf(input: Record<string, unknown>) {
+    const url = String(input.QueueUrl ?? '');
+    const name = url.split('/').pop() ?? '';
+    const queue = this.queues.get(name);
+    if (!queue) throw new ServiceError('AWS.SimpleQueueService.NonExistentQueue', 'The specified queue does not exist.');
+    return queue;
+  }
+
+  private async sqs(operation: string, input: Record<string, unknown>): Promise<unknown> {
+    const now = Date.now();
+    switch (operation) {
+      case 'GetQueueUrl': {
+        const queue = this.queues.get(String(input.QueueName));
+        if (!queue) throw new ServiceError('AWS.SimpleQueueService.NonExistentQueue', 'The specified queue does not exist.');
+        return { QueueUrl: queue.url };
+      }
+      case 'SendMessage': {
+        const queue = this.queueOf(input);
+        const body = String(input.MessageBody ?? '');
+        const message = { messageId: randomUUID(), body, visibleAt: now + Number(input.DelaySeconds ?? 0) * 1000, sentAt: now, receiveCount: 0 };
+        queue.messages.push(message);
+        return { MessageId: message.messageId, MD5OfMessageBody: md5(body) };
+      }
+      case 'SendMessageBatch': {
+        const queue = this.queueOf(input);
+        const entries = (input.Entries as { Id: string; MessageBody: string }[]) ?? [];
+        return {
+          Successful: entries.map((entry) => {
+            const message = { messageId: randomUUID(), body: entry.MessageBody, visibleAt: now, sentAt: now, receiveCount: 0 };
+            queue.messages.push(message);
+            return { Id: entry.Id, MessageId: message.messageId, MD5OfMessageBody: md5(entry.MessageBody) };
+          }),
+          Failed: [],
+        };
+      }
+      case 'ReceiveMessage': {
+        const queue = this.queueOf(input);
+        const max = Math.min(10, Number(input.MaxNumberOfMessages ?? 1));
+        const visibility = Number(input.VisibilityTimeout ?? 30) * 1000;
+        const waitUntil = now + Number(input.WaitTimeSeconds ?? 0) * 1000;
+        for (;;) {
+          const ready = queue.messages.filter((m) => m.visibleAt <= Date.now()).slice(0, max);
+          if (ready.length || Date.now() >= waitUntil) {
+            for (const m of ready) {
+              m.receiptHandle = randomUUID();
+              m.visibleAt = Date.now() + visibility;
+              m.receiveCount++;
+            }
+            return {
+              Messages: ready.map((m) => ({
+                MessageId: m.messageId,
+                ReceiptHandle: m.receiptHandle,
+                MD5OfBody: md5(m.body),
+                Body: m.body,
+                Attributes: { ApproximateReceiveCount: String(m.receiveCount), SentTimestamp: String(m.sentAt) },
+              })),
+            };
+          }
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      case 'DeleteMessage': {
+        const queue = this.queueOf(input);
+        queue.messages = queue.messages.filter((m) => m.receiptHandle !== input.ReceiptHandle);
+        return {};
+      }
+      case 'DeleteMessageBatch': {
+        const queue = this.queueOf(input);
+        const entries = (input.Entries as { Id: string; ReceiptHandle: string }[]) ?? [];
+        const handles = new Set(entries.map((e) => e.ReceiptHandle));
+        queue.messages = queue.messages.filter((m) => !handles.has(m.receiptHandle as string));
+        return { Successful: entries.map((e) => ({ Id: e.Id })), Failed: [] };
+      }
+      case 'GetQueueAttributes': {
+        const queue = this.queueOf(input);
+        const visible = queue.messages.filter((m) => m.visibleAt <= now).length;
+        return {
+          Attributes: {
+            QueueArn: queue.arn,
+            ApproximateNumberOfMessages: String(visible),
+            ApproximateNumberOfMessagesNotVisible: String(queue.messages.length - visible),
+          },
+        };
+      }
+      case 'PurgeQueue':
+        this.queueOf(input).messages = [];
+        return {};
+      default:
+        throw new ServiceError('UnsupportedOperation', `the local stack does not emulate SQS ${operation}`);
+    }
+  }
+
   /** RotateSecret, as the API and the local stack's first start call it. */
   async rotate(secretId: string, token: string = randomUUID()): Promise<string> {
     const secret = this.find(secretId);
@@ -170,6 +290,7 @@ export class LocalAwsServices {
   }
 
   private async dispatch(target: string, input: Record<string, unknown>): Promise<unknown> {
+    if (target.startsWith('AmazonSQS.')) return this.sqs(target.slice('AmazonSQS.'.length), input);
     const secretId = String(input.SecretId ?? '');
     switch (target) {
       case 'secretsmanager.GetSecretValue': {

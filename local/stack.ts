@@ -5,7 +5,8 @@
  * integration tests both start it through `startLocalStack`.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { generate } from 'selfsigned';
@@ -17,6 +18,8 @@ import { createTables, type DynamoDbLocal, startDynamoDbLocal } from './dynamodb
 import { WebSocketGateway } from './gateway/server.ts';
 import { HttpApiServer, json } from './http-api.ts';
 import { checkJavaTools } from './java.ts';
+import { createTopics, type KafkaBroker, startKafkaBroker } from './kafka-broker.ts';
+import { EventSourcePoller } from './kafka-poller.ts';
 import { LambdaRuntime } from './lambda/runtime.ts';
 import type { LogSink } from './log.ts';
 import { assertPortFree } from './process.ts';
@@ -28,9 +31,19 @@ export interface LocalPorts {
   http: number;
   aws: number;
   dynamodb: number;
+  kafka: number;
+  kafkaController: number;
 }
 
-export const DEFAULT_PORTS: LocalPorts = { ws: 9099, wss: 8099, http: 9090, aws: 9091, dynamodb: 8000 };
+export const DEFAULT_PORTS: LocalPorts = {
+  ws: 9099,
+  wss: 8099,
+  http: 9090,
+  aws: 9091,
+  dynamodb: 8000,
+  kafka: 9092,
+  kafkaController: 9093,
+};
 
 export interface LocalStackOptions {
   root: string;
@@ -44,6 +57,8 @@ export interface LocalStackOptions {
   lambdaConcurrency: number;
   idleTimeoutMs?: number;
   maxConnectionMs?: number;
+  /** Use this Kafka (bootstrap servers) instead of starting a broker. */
+  kafkaBrokers?: string[];
 }
 
 export interface LocalStack {
@@ -54,6 +69,7 @@ export interface LocalStack {
     callback: string;
     dynamodb: string;
     aws: string;
+    kafka: string;
   };
   stageName: string;
   template: LocalTemplate;
@@ -61,6 +77,7 @@ export interface LocalStack {
   gateway: WebSocketGateway;
   services: LocalAwsServices;
   dynamodb: DynamoDbLocal;
+  kafka: { brokers: string[]; broker?: KafkaBroker; pollers: EventSourcePoller[] };
   defaultApp: DevApplication;
   credentials: { accessKeyId: string; secretAccessKey: string };
   /** The environment a local AWS SDK client or the AWS CLI needs to reach this stack. */
@@ -96,7 +113,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   try {
     await mkdir(options.stateDir, { recursive: true });
     await checkJavaTools();
-    for (const [what, port] of Object.entries(ports)) await assertPortFree(port, host, what);
+    for (const [what, port] of Object.entries(ports)) {
+      if (options.kafkaBrokers && what.startsWith('kafka')) continue;
+      await assertPortFree(port, host, what);
+    }
 
     const assemblyDir = path.join(options.stateDir, 'cdk.out');
     log.info('stack', 'synthesizing the CDK app (validates apis/, bundles the functions)…');
@@ -110,26 +130,56 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       callback: '',
       dynamodb: `http://${host}:${ports.dynamodb}`,
       aws: `http://${host}:${ports.aws}`,
+      kafka: (options.kafkaBrokers ?? [`${host}:${ports.kafka}`]).join(','),
     };
     const template = LocalTemplate.load(assemblyDir, STACK_NAME, {
       webSocketBase: `http://${displayHost(host)}:${ports.ws}`,
       httpBase: urls.http,
+      awsBase: urls.aws,
     });
     const webSocketApi = template.webSocketApis()[0];
     if (!webSocketApi) throw new Error('the synthesized template has no WebSocket API');
     urls.callback = `http://${displayHost(host)}:${ports.ws}/${webSocketApi.stageName}`;
 
-    log.info('stack', 'starting DynamoDB Local…');
-    const dynamodb = await startDynamoDbLocal({
-      port: ports.dynamodb,
-      host,
-      stateDir: options.stateDir,
-      ...(options.persist ? { dataDir: path.join(options.stateDir, 'dynamodb') } : {}),
-      log,
-      credentials: LOCAL_CREDENTIALS,
-      region: LOCAL_REGION,
-    });
-    stopActions.push(() => dynamodb.stop());
+    const kafkaTopics = [
+      ...new Set(
+        catalog.apis.flatMap((api) =>
+          api.channels.flatMap((channel) => (channel.backend.type === 'kafka' ? [channel.backend.topic] : [])),
+        ),
+      ),
+    ];
+    log.info('stack', options.kafkaBrokers ? 'starting DynamoDB Local…' : 'starting DynamoDB Local and Apache Kafka…');
+    const [dynamodb, broker] = await Promise.all([
+      startDynamoDbLocal({
+        port: ports.dynamodb,
+        host,
+        stateDir: options.stateDir,
+        ...(options.persist ? { dataDir: path.join(options.stateDir, 'dynamodb') } : {}),
+        log,
+        credentials: LOCAL_CREDENTIALS,
+        region: LOCAL_REGION,
+      }).then((engine) => {
+        stopActions.push(() => engine.stop());
+        return engine;
+      }),
+      options.kafkaBrokers
+        ? Promise.resolve(undefined)
+        : startKafkaBroker({
+            host,
+            port: ports.kafka,
+            controllerPort: ports.kafkaController,
+            dataDir: options.persist
+              ? path.join(options.stateDir, 'kafka')
+              : await mkdtemp(path.join(tmpdir(), 'streamgate-kafka-')),
+            stateDir: options.stateDir,
+            log,
+          }).then((engine) => {
+            stopActions.push(() => engine.stop());
+            return engine;
+          }),
+    ]);
+    const brokers = options.kafkaBrokers ?? broker?.brokers ?? [];
+    await createTopics(brokers, kafkaTopics);
     const tables = template.tables();
     await createTables(dynamodb.client, tables, (table) => /Connections/.test(table.logicalId));
 
@@ -140,6 +190,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
       AWS_ENDPOINT_URL_DYNAMODB: urls.dynamodb,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: urls.aws,
+      AWS_ENDPOINT_URL_SQS: urls.aws,
       // Locally the functions run on Node 20; on AWS they run on Node 22.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
@@ -168,6 +219,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     await services.start();
     stopActions.push(() => services.stop());
+    services.ensureQueues(template.queues());
     for (const secret of await services.ensureSecrets(template.secrets())) {
       log.info('stack', `generating the token signing key (${secret.logicalId}, first start only)…`);
       await services.rotate(secret.arn);
@@ -189,6 +241,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await gateway.start();
     stopActions.push(() => gateway.stop());
 
+    const pollers = template.eventSourceMappings().map(
+      (mapping) =>
+        new EventSourcePoller({
+          mapping,
+          brokers,
+          clusterArn: `arn:aws:kafka:${LOCAL_REGION}:000000000000:cluster/local/streamgate`,
+          lambda,
+          log,
+          sendToFailureDestination: (arn, body) => services.sendToQueueArn(arn, body),
+        }),
+    );
+    await Promise.all(pollers.map((poller) => poller.start()));
+    stopActions.push(async () => {
+      await Promise.all(pollers.map((poller) => poller.stop()));
+    });
+
     const httpApi = new HttpApiServer({ api: template.httpApis()[0], lambda, log, host, port: ports.http });
     let healthy = false;
     httpApi.addLocalRoute('GET', '/health', (_req, res) =>
@@ -198,6 +266,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         connections: gateway.connectionCount,
       }),
     );
+    addLocalControls(httpApi, { lambda, broker, pollers, log });
     await httpApi.start();
     stopActions.push(() => httpApi.stop());
 
@@ -221,6 +290,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       gateway,
       services,
       dynamodb,
+      kafka: { brokers, ...(broker ? { broker } : {}), pollers },
       defaultApp,
       credentials: LOCAL_CREDENTIALS,
       awsEnvironment,
@@ -231,6 +301,40 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await stop();
     throw error;
   }
+}
+
+/**
+ * Local-only controls for tests and demos, under /_local/ on the HTTP API port:
+ *   POST /_local/faults        {"function":"fanout","count":2,"mode":"before"|"after"}  fail the next invocations
+ *   POST /_local/kafka/restart restart the Kafka broker on the same data
+ *   GET  /_local/status        event source mapping and function statistics
+ */
+function addLocalControls(
+  httpApi: HttpApiServer,
+  parts: { lambda: LambdaRuntime; broker: KafkaBroker | undefined; pollers: EventSourcePoller[]; log: LogSink },
+): void {
+  httpApi.addLocalRoute('POST', '/_local/faults', (_req, res, body) => {
+    const request = JSON.parse(body.toString() || '{}') as { function?: string; count?: number; mode?: string };
+    const fn = parts.lambda.findFunction(String(request.function));
+    if (!fn) return json(res, 404, { message: `no function ${request.function}` });
+    const mode = request.mode === 'after' ? 'after' : 'before';
+    parts.lambda.injectFault(fn.logicalId, { count: Number(request.count ?? 1), mode });
+    parts.log.warn('stack', `injecting ${request.count ?? 1} ${mode}-handler failure(s) into ${fn.logicalId}`);
+    return json(res, 200, { function: fn.logicalId, count: Number(request.count ?? 1), mode });
+  });
+  httpApi.addLocalRoute('POST', '/_local/kafka/restart', async (_req, res) => {
+    if (!parts.broker) return json(res, 409, { message: 'the stack uses an external Kafka (--kafka)' });
+    parts.log.warn('stack', 'restarting the Kafka broker…');
+    await parts.broker.restart();
+    parts.log.info('stack', 'Kafka broker back');
+    return json(res, 200, { restarted: true });
+  });
+  httpApi.addLocalRoute('GET', '/_local/status', (_req, res) =>
+    json(res, 200, {
+      pollers: parts.pollers.map((poller) => poller.stats),
+      functions: Object.fromEntries(parts.lambda.stats),
+    }),
+  );
 }
 
 function displayHost(host: string): string {

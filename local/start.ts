@@ -2,7 +2,8 @@
  * `npm start`: the local stack with the sample APIs, until Ctrl-C.
  *
  *   npm start -- --verbose --ws-port 9099 --wss-port 8099 --http-port 9090 --dynamodb-port 8000 \
- *                --aws-port 9091 --host 127.0.0.1 --no-persist --state-dir .streamgate --concurrency 4
+ *                --aws-port 9091 --kafka-port 9092 --kafka-controller-port 9093 --host 127.0.0.1 \
+ *                --no-persist --state-dir .streamgate --concurrency 4 --kafka <bootstrap servers>
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +25,9 @@ const { values } = parseArgs({
     'http-port': { type: 'string' },
     'aws-port': { type: 'string' },
     'dynamodb-port': { type: 'string' },
+    'kafka-port': { type: 'string' },
+    'kafka-controller-port': { type: 'string' },
+    kafka: { type: 'string' },
     concurrency: { type: 'string', default: '4' },
     'state-dir': { type: 'string' },
   },
@@ -31,7 +35,7 @@ const { values } = parseArgs({
 });
 
 function port(name: keyof LocalPorts, flag: string | undefined): number {
-  const value = flag ?? process.env[`STREAMGATE_${name.toUpperCase()}_PORT`];
+  const value = flag ?? process.env[`STREAMGATE_${name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}_PORT`];
   if (value === undefined) return DEFAULT_PORTS[name];
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 65535)
@@ -48,6 +52,8 @@ async function main(): Promise<void> {
     http: port('http', values['http-port']),
     aws: port('aws', values['aws-port']),
     dynamodb: port('dynamodb', values['dynamodb-port']),
+    kafka: port('kafka', values['kafka-port']),
+    kafkaController: port('kafkaController', values['kafka-controller-port']),
   };
   const stack = await startLocalStack({
     root,
@@ -57,6 +63,7 @@ async function main(): Promise<void> {
     log,
     persist: !values['no-persist'],
     lambdaConcurrency: Number(values.concurrency),
+    ...(values.kafka ? { kafkaBrokers: values.kafka.split(',').map((b) => b.trim()) } : {}),
   });
   const seconds = (stack.startedInMs / 1000).toFixed(1);
   process.stdout.write(`
@@ -68,11 +75,17 @@ streamgate local stack is up (${seconds} s) — Ctrl-C stops everything.
   OAuth2 token endpoint         ${stack.urls.http}/oauth2/token      JWKS: ${stack.urls.http}/.well-known/jwks.json
   Health                        ${stack.urls.http}/health
   DynamoDB Local                ${stack.urls.dynamodb}
+  Kafka bootstrap servers       ${stack.urls.kafka}${values.kafka ? ' (external)' : ''}
 
 Try the chat (seed 001):
   TOKEN=$(npx streamgate token --api /chats/1.0.0)
   npx wscat -c ${stack.urls.ws}/chats/1.0.0/rooms/room1 -H "Authorization: Bearer $TOKEN"
   npx wscat -c "${stack.urls.ws}/chats/1.0.0/rooms/room1?access_token=$TOKEN"     # as browsers do
+
+Kafka to WebSocket (seed 002):
+  TOKEN=$(npx streamgate token --api /t/quantis.com/train/location/1.0.0)
+  npx wscat -c "${stack.urls.ws}/t/quantis.com/train/location/1.0.0/loc-train-qnt-456" -H "Authorization: Bearer $TOKEN"
+  kcat -P -b ${stack.urls.kafka} -t train-locations -k 456 <<<'{"lat":6.93,"lon":79.85}'
 
 `);
   let stopping = false;

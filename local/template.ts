@@ -87,6 +87,29 @@ export interface LocalEndpoints {
   webSocketBase: string;
   /** e.g. `http://127.0.0.1:9090`: the HTTP API. */
   httpBase: string;
+  /** e.g. `http://127.0.0.1:9091`: local AWS services (SQS queue URLs live here). */
+  awsBase?: string;
+}
+
+export interface LocalEventSourceMapping {
+  logicalId: string;
+  functionId: string;
+  topics: string[];
+  batchSize: number;
+  /** MaximumBatchingWindowInSeconds, in ms; MSK's default is 500 ms. */
+  batchingWindowMs: number;
+  startingPosition: 'LATEST' | 'TRIM_HORIZON';
+  consumerGroupId: string;
+  /** On-failure destination (a queue ARN), if any. */
+  onFailureArn?: string;
+  maximumRetryAttempts?: number;
+}
+
+export interface LocalQueue {
+  logicalId: string;
+  name: string;
+  url: string;
+  arn: string;
 }
 
 export class TemplateError extends Error {
@@ -133,6 +156,8 @@ export class LocalTemplate {
         return this.secretArn(logicalId);
       case 'AWS::ApiGatewayV2::Api':
         return apiIdOf(logicalId);
+      case 'AWS::SQS::Queue':
+        return this.queueUrl(logicalId);
       default:
         return `${this.stackName}-${logicalId}`;
     }
@@ -154,11 +179,14 @@ export class LocalTemplate {
       case 'AWS::Logs::LogGroup.Arn':
         return `arn:aws:logs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:log-group:${name}:*`;
       case 'AWS::SQS::Queue.Arn':
-        return `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${name}`;
+        return `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${this.queueName(logicalId)}`;
       case 'AWS::SQS::Queue.QueueName':
-        return name;
+        return this.queueName(logicalId);
       case 'AWS::SQS::Queue.QueueUrl':
-        return `https://sqs.${LOCAL_REGION}.amazonaws.com/${LOCAL_ACCOUNT}/${name}`;
+        return this.queueUrl(logicalId);
+      case 'AWS::MSK::ServerlessCluster.Arn':
+      case 'AWS::MSK::Cluster.Arn':
+        return `arn:aws:kafka:${LOCAL_REGION}:${LOCAL_ACCOUNT}:cluster/local/${logicalId}`;
       case 'AWS::ApiGatewayV2::Api.ApiEndpoint': {
         const protocol = (resource.Properties?.ProtocolType as string) === 'WEBSOCKET' ? 'wss' : 'https';
         return `${protocol}://${name}.execute-api.${LOCAL_REGION}.amazonaws.com`;
@@ -172,6 +200,15 @@ export class LocalTemplate {
       default:
         return `${name}.${attribute}`;
     }
+  }
+
+  queueName(logicalId: string): string {
+    return `${this.stackName}-${logicalId}`;
+  }
+
+  queueUrl(logicalId: string): string {
+    const base = this.endpoints.awsBase ?? `https://sqs.${LOCAL_REGION}.amazonaws.com`;
+    return `${base}/${LOCAL_ACCOUNT}/${this.queueName(logicalId)}`;
   }
 
   secretArn(logicalId: string): string {
@@ -436,6 +473,43 @@ export class LocalTemplate {
           : {}),
       };
     });
+  }
+
+  queues(): LocalQueue[] {
+    return this.ofType('AWS::SQS::Queue').map(([logicalId]) => ({
+      logicalId,
+      name: this.queueName(logicalId),
+      url: this.queueUrl(logicalId),
+      arn: this.attribute(logicalId, 'Arn'),
+    }));
+  }
+
+  /** Kafka event source mappings (MSK or self-managed), as the local poller runs them. */
+  eventSourceMappings(): LocalEventSourceMapping[] {
+    return this.ofType('AWS::Lambda::EventSourceMapping')
+      .filter(([, m]) => Array.isArray(m.Properties?.Topics))
+      .map(([logicalId, mapping]) => {
+        const props = mapping.Properties ?? {};
+        const functionId = this.functionIdOf({ 'Fn::GetAtt': [String((props.FunctionName as { Ref?: string })?.Ref), 'Arn'] });
+        if (!functionId) throw new TemplateError(`event source mapping ${logicalId}: unknown function`);
+        const group =
+          (props.AmazonManagedKafkaEventSourceConfig as { ConsumerGroupId?: string } | undefined)?.ConsumerGroupId ??
+          (props.SelfManagedKafkaEventSourceConfig as { ConsumerGroupId?: string } | undefined)?.ConsumerGroupId;
+        const onFailure = (props.DestinationConfig as { OnFailure?: { Destination?: Json } } | undefined)?.OnFailure
+          ?.Destination;
+        return {
+          logicalId,
+          functionId,
+          topics: props.Topics as string[],
+          batchSize: Number(props.BatchSize ?? 100),
+          batchingWindowMs:
+            props.MaximumBatchingWindowInSeconds === undefined ? 500 : Number(props.MaximumBatchingWindowInSeconds) * 1000,
+          startingPosition: props.StartingPosition === 'TRIM_HORIZON' ? 'TRIM_HORIZON' : 'LATEST',
+          consumerGroupId: group ?? logicalId,
+          ...(onFailure ? { onFailureArn: String(this.resolve(onFailure)) } : {}),
+          ...(props.MaximumRetryAttempts !== undefined ? { maximumRetryAttempts: Number(props.MaximumRetryAttempts) } : {}),
+        };
+      });
   }
 
   /** CloudFront Functions attached to viewer requests, as source code. */

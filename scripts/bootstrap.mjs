@@ -71,6 +71,24 @@ if (command === 'test') {
   }
 }
 
+// kcat (Debian package) is one of the Kafka producers the tests use, as users do.
+if (command === 'test' && !has('kcat', ['-V'])) {
+  const root_ = process.getuid?.() === 0;
+  const apt = (args) => (root_ ? ['apt-get', args] : ['sudo', ['-n', 'apt-get', ...args]]);
+  say('installing kcat with apt-get (first run)…');
+  const install = () => {
+    const [cmd, args] = root_ ? apt(['install', '-y', '-q', 'kcat']) : apt(['install', '-y', '-q', 'kcat']);
+    return spawnSync(cmd, args, { stdio: 'inherit' }).status === 0;
+  };
+  const update = () => {
+    const [cmd, args] = apt(['update', '-q']);
+    return spawnSync(cmd, args, { stdio: 'inherit' }).status === 0;
+  };
+  if (!install() && !(update() && install())) {
+    fail('kcat is needed by the tests and could not be installed: sudo apt-get install -y kcat');
+  }
+}
+
 const scripts = {
   start: ['node', ['--import', 'tsx', 'local/start.ts', ...args]],
   test: ['npx', ['vitest', 'run', ...args]],

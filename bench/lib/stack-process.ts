@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { DevApplication } from '../../local/dev-app.ts';
 
 export interface StackProcess {
-  urls: { ws: string; http: string; callback: string; dynamodb: string };
+  urls: { ws: string; http: string; callback: string; dynamodb: string; kafka: string };
   stateDir: string;
   defaultApp: DevApplication;
   pid: number;
@@ -25,7 +25,7 @@ export async function startStackProcess(
   options: { basePort?: number; cpu?: string; concurrency?: number } = {},
 ): Promise<StackProcess> {
   const base = options.basePort ?? 29000;
-  const ports = { ws: base + 99, wss: base + 98, http: base + 90, aws: base + 91, dynamodb: base + 1 };
+  const ports = { ws: base + 99, wss: base + 98, http: base + 90, aws: base + 91, dynamodb: base + 1, kafka: base + 92, kafkaController: base + 93 };
   const stateDir = path.join(root, '.streamgate', 'bench');
   const args = [
     '--import',
@@ -46,6 +46,10 @@ export async function startStackProcess(
     String(ports.aws),
     '--dynamodb-port',
     String(ports.dynamodb),
+    '--kafka-port',
+    String(ports.kafka),
+    '--kafka-controller-port',
+    String(ports.kafkaController),
   ];
   const pinned = options.cpu !== undefined && hasTaskset();
   const child: ChildProcess = pinned
@@ -82,6 +86,7 @@ export async function startStackProcess(
       http,
       callback: `http://localhost:${ports.ws}/prod`,
       dynamodb: `http://127.0.0.1:${ports.dynamodb}`,
+      kafka: `127.0.0.1:${ports.kafka}`,
     },
     stateDir,
     defaultApp,

@@ -83,21 +83,35 @@ export class ConnectionsApi {
     }
   }
 
-  /** Post to many connections, at most `concurrency` at a time. */
-  async postMany(
-    connectionIds: readonly string[],
-    frameFor: (connectionId: string) => Uint8Array | string,
+  /** Post one frame to many connections, at most `concurrency` at a time. */
+  postMany(connectionIds: readonly string[], frame: Uint8Array | string, deadline: number): Promise<DeliveryReport> {
+    return this.postQueues(
+      connectionIds.map((id) => [id, [frame]]),
+      deadline,
+    );
+  }
+
+  /**
+   * Post each connection its frames in order (one at a time per connection, so order holds),
+   * connections side by side, at most `concurrency` at a time. A connection that is gone gets no
+   * more frames.
+   */
+  async postQueues(
+    queues: readonly (readonly [string, readonly (Uint8Array | string)[]])[],
     deadline: number,
   ): Promise<DeliveryReport> {
-    const outcomes = await mapWithConcurrency(connectionIds, this.options.concurrency, (id) =>
-      this.post(id, frameFor(id), deadline),
-    );
     const report: DeliveryReport = { sent: 0, gone: [], failed: [] };
-    outcomes.forEach((outcome, i) => {
-      const id = connectionIds[i] as string;
-      if (outcome === 'sent') report.sent++;
-      else if (outcome === 'gone') report.gone.push(id);
-      else report.failed.push(id);
+    await mapWithConcurrency(queues, this.options.concurrency, async ([id, frames]) => {
+      let failed = false;
+      for (const frame of frames) {
+        const outcome = await this.post(id, frame, deadline);
+        if (outcome === 'sent') report.sent++;
+        else if (outcome === 'gone') {
+          report.gone.push(id);
+          return;
+        } else failed = true;
+      }
+      if (failed) report.failed.push(id);
     });
     return report;
   }

@@ -129,7 +129,7 @@ async function publish(record: ConnectionRecord, target: Target, data: string | 
     case 'fanout': {
       const subscribers = await store.subscribers(target.topicKey);
       const recipients = subscribers.map((s) => s.connectionId).filter((id) => id !== record.connectionId);
-      const report = await connections.postMany(recipients, () => data, deadline);
+      const report = await connections.postMany(recipients, data, deadline);
       await Promise.all(report.gone.map((stale) => store.remove(stale)));
       metrics.addMetric('fanoutDelivered', MetricUnit.Count, report.sent);
       if (report.gone.length)

@@ -301,6 +301,13 @@ function compileChannel(
 
   const format = channelFormat(doc, [...subOps, ...pubOps], at, problems);
   const backend = channelBackend(channel, templateParams, apiDefaultBackend, at, problems);
+  if (backend?.type === 'kafka' && format && format !== 'json') {
+    for (const [name, source] of Object.entries(backend.parameters)) {
+      if (source.from === 'value') {
+        problems.add([...at, 'parameters', name], `a field of the value fills ${name}, so the channel's messages must be JSON`);
+      }
+    }
+  }
   if (backend?.type === 'kafka' && pubOps.length) {
     problems.add(
       at,

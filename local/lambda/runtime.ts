@@ -132,8 +132,18 @@ export interface InvocationStats {
   initMs: number[];
 }
 
+/**
+ * A failure to inject into the next invocations of a function (chaos for tests and demos):
+ * `before` fails without running the handler; `after` runs it, then fails as a timeout would.
+ */
+export interface Fault {
+  count: number;
+  mode: 'before' | 'after';
+}
+
 export class LambdaRuntime {
   private readonly functions = new Map<string, LocalFunction>();
+  private readonly faults = new Map<string, Fault>();
   private readonly pools = new Map<string, Environment[]>();
   private readonly waiting = new Map<string, (() => void)[]>();
   readonly stats = new Map<string, InvocationStats>();
@@ -150,6 +160,19 @@ export class LambdaRuntime {
     }
   }
 
+  injectFault(functionId: string, fault: Fault): void {
+    if (!this.functions.has(functionId)) throw new Error(`no function ${functionId}`);
+    this.faults.set(functionId, { ...fault });
+  }
+
+  /** A function by logical id, or by its handler folder (POWERTOOLS_SERVICE_NAME), e.g. `fanout`. */
+  findFunction(name: string): LocalFunction | undefined {
+    return (
+      this.functions.get(name) ??
+      [...this.functions.values()].find((fn) => fn.environment.POWERTOOLS_SERVICE_NAME === name)
+    );
+  }
+
   has(functionId: string): boolean {
     return this.functions.has(functionId);
   }
@@ -164,6 +187,13 @@ export class LambdaRuntime {
     const fn = this.functions.get(functionId);
     if (!fn)
       throw new InvocationError('ResourceNotFoundException', `no function ${functionId} in the template`);
+    const fault = this.faults.get(functionId);
+    let failAfter = false;
+    if (fault && fault.count > 0) {
+      fault.count--;
+      if (fault.mode === 'before') throw new InvocationError('Injected.Fault', 'injected failure before the handler ran');
+      failAfter = true;
+    }
     const environment = await this.acquire(fn);
     const stats = this.stats.get(functionId) as InvocationStats;
     stats.invocations++;
@@ -179,7 +209,9 @@ export class LambdaRuntime {
       deadline: Date.now() + timeoutMs,
     };
     try {
-      return (await environment.invoke(event, context, timeoutMs)) as T;
+      const result = (await environment.invoke(event, context, timeoutMs)) as T;
+      if (failAfter) throw new InvocationError('Injected.Fault', 'injected failure after the handler ran');
+      return result;
     } finally {
       environment.invocations++;
       this.release(fn, environment);

@@ -5,8 +5,13 @@ export interface StackInfo {
   root: string;
   stateDir: string;
   assemblyDir: string;
-  urls: { ws: string; wss: string; http: string; callback: string; dynamodb: string; aws: string };
-  ports: { ws: number; wss: number; http: number; aws: number; dynamodb: number };
+  urls: { ws: string; wss: string; http: string; callback: string; dynamodb: string; aws: string; kafka: string };
+  ports: { ws: number; wss: number; http: number; aws: number; dynamodb: number; kafka: number; kafkaController: number };
+  kafkaBrokers: string[];
+  /** Classpath of the local Kafka (for its console producer). */
+  kafkaClasspath: string;
+  /** Queue URLs by logical id without CDK's hash suffix: FailureQueue. */
+  queues: Record<string, string>;
   stageName: string;
   credentials: { accessKeyId: string; secretAccessKey: string };
   awsEnvironment: Record<string, string>;

@@ -1,0 +1,92 @@
+/**
+ * The MSK-triggered fan-out: Kafka records → the WebSocket subscribers of the topic instances
+ * they map to. Per batch: skip what an earlier attempt already delivered (checkpoints), route and
+ * format-check each record, send poison records to the failure destination (never blocking the
+ * partition), look up subscribers once per topic instance, post each connection its frames in
+ * record order, remove connections that are gone, checkpoint. A throw makes the event source
+ * mapping retry the whole batch: delivery is at-least-once.
+ */
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context } from 'aws-lambda';
+import { CheckpointStore, deliveredBefore } from '../adapters/checkpoint-store.ts';
+import { ConnectionStore } from '../adapters/connection-store.ts';
+import { ConnectionsApi, createConnectionsClient } from '../adapters/connections-api.ts';
+import { createDocumentClient } from '../adapters/dynamo.ts';
+import { FailureDestination } from '../adapters/failure-destination.ts';
+import { mapWithConcurrency } from '../core/concurrency.ts';
+import { framesPerConnection, MAX_MESSAGE_BYTES, planBatch } from '../core/fanout-plan.ts';
+import { kafkaBindings, type MskEvent, recordsByPartition } from '../core/kafka-records.ts';
+import { createTargetResolver } from '../core/target.ts';
+import { catalog } from '../shared/catalog.ts';
+import { intEnv, requireEnv } from '../shared/env.ts';
+import { flushMetrics, logger, MetricUnit, metrics } from '../shared/observability.ts';
+
+const db = createDocumentClient();
+const store = new ConnectionStore(db, requireEnv('CONNECTIONS_TABLE'), intEnv('TOPIC_SHARDS', 4));
+const checkpoints = new CheckpointStore(db, requireEnv('STREAM_STATE_TABLE'), requireEnv('AWS_LAMBDA_FUNCTION_NAME'));
+const connections = new ConnectionsApi(createConnectionsClient(requireEnv('CALLBACK_URL')), {
+  concurrency: intEnv('DELIVERY_CONCURRENCY', 64),
+  maxAttempts: 5,
+});
+const failures = new FailureDestination(new SQSClient({}), requireEnv('FAILURE_QUEUE_URL'), 'streamgate-fanout');
+const resolver = createTargetResolver(catalog);
+const bindings = kafkaBindings(catalog);
+
+export const handler = async (event: MskEvent, context: Context): Promise<void> => {
+  const deadline = Date.now() + Math.max(1_000, context.getRemainingTimeInMillis() - 2_000);
+  const partitions = recordsByPartition(event);
+  const recordCount = partitions.reduce((n, p) => n + p.records.length, 0);
+  const seen = await checkpoints.read(partitions.flatMap((p) => (p.records[0] ? [p.records[0]] : [])));
+  const plan = planBatch(partitions, bindings, resolver, (record) =>
+    deliveredBefore(seen.get(`${record.topic}-${record.partition}`), record),
+  );
+
+  // Too big for API Gateway is poison too: it could never be posted.
+  const deliveries = plan.deliveries.filter((d) => Buffer.byteLength(d.payload) <= MAX_MESSAGE_BYTES);
+  const oversized = plan.deliveries.length - deliveries.length;
+  if (oversized) logger.warn('records larger than 128 KB dropped', { count: oversized });
+
+  if (plan.poison.length) {
+    for (const { record, reasons } of plan.poison) {
+      logger.warn('poison record', {
+        topic: record.topic,
+        partition: record.partition,
+        offset: record.offset,
+        reasons: reasons.map((r) => `${r.channel}: ${r.reason}`),
+      });
+    }
+    await failures.send(plan.poison);
+  }
+
+  const topicKeys = [...new Set(deliveries.map((d) => d.topicKey))];
+  const subscriberLists = await mapWithConcurrency(topicKeys, 16, async (topicKey) =>
+    (await store.subscribers(topicKey)).map((s) => s.connectionId),
+  );
+  const subscribers = new Map(topicKeys.map((key, i) => [key, subscriberLists[i] as string[]]));
+  const frames = framesPerConnection(deliveries, subscribers);
+  const report = await connections.postQueues([...frames], deadline);
+  if (report.gone.length) await mapWithConcurrency(report.gone, 16, (id) => store.remove(id));
+
+  await checkpoints.write([...plan.lastSeen.values()]);
+
+  const oldest = Math.min(...partitions.flatMap((p) => p.records.map((r) => r.timestamp)));
+  metrics.addMetric('kafkaRecords', MetricUnit.Count, recordCount);
+  metrics.addMetric('kafkaDeliveries', MetricUnit.Count, report.sent);
+  if (plan.poison.length) metrics.addMetric('poisonRecords', MetricUnit.Count, plan.poison.length);
+  if (plan.skipped) metrics.addMetric('redeliveredRecordsSkipped', MetricUnit.Count, plan.skipped);
+  if (report.gone.length) metrics.addMetric('staleConnectionsRemoved', MetricUnit.Count, report.gone.length);
+  if (report.failed.length) metrics.addMetric('deliveriesFailed', MetricUnit.Count, report.failed.length);
+  if (Number.isFinite(oldest)) metrics.addMetric('recordAgeMs', MetricUnit.Milliseconds, Date.now() - oldest);
+  flushMetrics();
+  logger.info('batch delivered', {
+    records: recordCount,
+    skipped: plan.skipped,
+    poison: plan.poison.length,
+    unbound: plan.unbound,
+    topics: topicKeys.length,
+    connections: frames.size,
+    sent: report.sent,
+    gone: report.gone.length,
+    failed: report.failed.length,
+  });
+};

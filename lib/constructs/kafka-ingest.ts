@@ -1,0 +1,137 @@
+import { Arn, ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { ManagedKafkaEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { CfnServerlessCluster } from 'aws-cdk-lib/aws-msk';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { KafkaConfig } from '../config.ts';
+import type { StreamgateFunction } from './streamgate-function.ts';
+
+export interface KafkaIngestProps {
+  readonly fanout: StreamgateFunction;
+  /** Kafka topics that channels read. */
+  readonly topics: string[];
+  readonly config: KafkaConfig;
+  /** From the CDK context; wins over the config file. */
+  readonly clusterArn?: string;
+  readonly failureQueue: IQueue;
+  readonly acknowledge: (scope: Construct, id: string, reason: string) => void;
+}
+
+/**
+ * Kafka → fan-out on AWS: one MSK event source mapping per Kafka topic in use, each with its own
+ * consumer group and the failure queue as on-failure destination, on an existing MSK cluster or a
+ * new MSK Serverless cluster (IAM auth) in a VPC of its own. The fan-out function may read those
+ * topics and use those groups only.
+ */
+export class KafkaIngest extends Construct {
+  readonly clusterArn: string;
+
+  constructor(scope: Construct, id: string, props: KafkaIngestProps) {
+    super(scope, id);
+    const { config, fanout } = props;
+    this.clusterArn = props.clusterArn ?? config.clusterArn ?? this.createServerlessCluster(props);
+
+    const stack = Stack.of(this);
+    const cluster = Arn.split(this.clusterArn, ArnFormat.SLASH_RESOURCE_NAME);
+    // resourceName is "{clusterName}/{clusterUuid}"; topic and group ARNs extend it.
+    const kafkaArn = (resource: 'topic' | 'group', name: string) =>
+      stack.formatArn({
+        service: 'kafka',
+        resource,
+        resourceName: `${cluster.resourceName}/${name}`,
+        region: cluster.region,
+        account: cluster.account,
+        partition: cluster.partition,
+        arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+      });
+
+    for (const topic of props.topics) {
+      const consumerGroupId = `${config.consumerGroupPrefix}-${topic}`;
+      fanout.addEventSource(
+        new ManagedKafkaEventSource({
+          clusterArn: this.clusterArn,
+          topic,
+          consumerGroupId,
+          batchSize: config.batchSize,
+          maxBatchingWindow: Duration.seconds(config.batchingWindowSeconds),
+          startingPosition:
+            config.startingPosition === 'TRIM_HORIZON' ? StartingPosition.TRIM_HORIZON : StartingPosition.LATEST,
+          onFailure: new SqsDlq(props.failureQueue),
+        }),
+      );
+      fanout.addToRolePolicy(
+        new PolicyStatement({
+          actions: ['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData'],
+          resources: [kafkaArn('topic', topic)],
+        }),
+      );
+      fanout.addToRolePolicy(
+        new PolicyStatement({
+          actions: ['kafka-cluster:DescribeGroup', 'kafka-cluster:AlterGroup'],
+          resources: [kafkaArn('group', consumerGroupId)],
+        }),
+      );
+    }
+    fanout.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['kafka-cluster:Connect', 'kafka-cluster:DescribeClusterDynamicConfiguration'],
+        resources: [this.clusterArn],
+      }),
+    );
+    props.acknowledge(
+      fanout.role as Construct,
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaMSKExecutionRole]',
+      'The MSK event source mapping adds AWSLambdaMSKExecutionRole: it manages the network interfaces the mapping uses in the cluster VPC.',
+    );
+  }
+
+  /**
+   * MSK Serverless with IAM auth in a VPC of its own: two isolated subnets, and the interface
+   * endpoints the event source mapping needs to reach Lambda, STS and the SQS failure destination
+   * without a NAT gateway.
+   */
+  private createServerlessCluster(props: KafkaIngestProps): string {
+    const flowLogs = new LogGroup(this, 'FlowLogs', {
+      retention: RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const vpc = new ec2.Vpc(this, 'Vpc', {
+      maxAzs: 2,
+      natGateways: 0,
+      subnetConfiguration: [{ name: 'kafka', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 }],
+      flowLogs: { all: { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogs) } },
+    });
+    const clusterSecurityGroup = new ec2.SecurityGroup(this, 'ClusterSecurityGroup', {
+      vpc,
+      description: 'MSK Serverless brokers and the event source mapping',
+      allowAllOutbound: false,
+    });
+    // The mapping's pollers use this security group: brokers (IAM auth, 9098) and endpoints (443).
+    clusterSecurityGroup.addIngressRule(clusterSecurityGroup, ec2.Port.tcp(9098), 'Kafka IAM auth from the mapping');
+    clusterSecurityGroup.addEgressRule(clusterSecurityGroup, ec2.Port.tcp(9098), 'Kafka IAM auth to the brokers');
+    clusterSecurityGroup.addEgressRule(ec2.Peer.ipv4(vpc.vpcCidrBlock), ec2.Port.tcp(443), 'VPC endpoints');
+    for (const [name, service] of [
+      ['Lambda', ec2.InterfaceVpcEndpointAwsService.LAMBDA],
+      ['Sts', ec2.InterfaceVpcEndpointAwsService.STS],
+      ['Sqs', ec2.InterfaceVpcEndpointAwsService.SQS],
+    ] as const) {
+      const endpoint = vpc.addInterfaceEndpoint(`${name}Endpoint`, { service, open: false });
+      endpoint.connections.allowFrom(clusterSecurityGroup, ec2.Port.tcp(443), 'from the event source mapping');
+    }
+    const cluster = new CfnServerlessCluster(this, 'Cluster', {
+      clusterName: `${Stack.of(this).stackName.toLowerCase().slice(0, 40)}-streams`,
+      clientAuthentication: { sasl: { iam: { enabled: true } } },
+      vpcConfigs: [
+        {
+          subnetIds: vpc.isolatedSubnets.map((s) => s.subnetId),
+          securityGroups: [clusterSecurityGroup.securityGroupId],
+        },
+      ],
+    });
+    return cluster.attrArn;
+  }
+}

@@ -1,0 +1,248 @@
+/**
+ * The MSK event source mapping, offline: a real Kafka consumer group per mapping of the template,
+ * batches across partitions by size and window, the event shape AWS sends (records grouped by
+ * `topic-partition`, base64 key and value, headers as byte arrays), offsets committed only after
+ * the function succeeds, the whole batch retried when it fails (with an on-failure destination:
+ * at most 10 times, then the batch's description goes there and the partition moves on).
+ */
+import { randomUUID } from 'node:crypto';
+import { type Consumer, type EachBatchPayload, Kafka, type KafkaMessage, logLevel } from 'kafkajs';
+import type { MskEvent, MskRecord } from '../lambdas/core/kafka-records.ts';
+import type { LambdaRuntime } from './lambda/runtime.ts';
+import type { LogSink } from './log.ts';
+import type { LocalEventSourceMapping } from './template.ts';
+
+interface Pending {
+  topic: string;
+  partition: number;
+  messages: KafkaMessage[];
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+export interface PollerOptions {
+  mapping: LocalEventSourceMapping;
+  brokers: string[];
+  clusterArn: string;
+  lambda: LambdaRuntime;
+  log: LogSink;
+  /** Where a batch goes when retries are exhausted (the mapping's on-failure destination). */
+  sendToFailureDestination?: (arn: string, body: string) => void;
+}
+
+const MAX_BACKOFF_MS = 10_000;
+
+export class EventSourcePoller {
+  private consumer: Consumer | undefined;
+  private pending: Pending[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  /** Batches delivered, and invocations retried, since start. */
+  readonly stats = { batches: 0, records: 0, retries: 0, abandoned: 0 };
+
+  constructor(private readonly options: PollerOptions) {}
+
+  async start(): Promise<void> {
+    const { mapping, brokers, log } = this.options;
+    const kafka = new Kafka({
+      clientId: `streamgate-esm-${mapping.logicalId}`,
+      brokers,
+      logLevel: logLevel.NOTHING,
+      retry: { initialRetryTime: 300, maxRetryTime: 5_000, retries: 50 },
+    });
+    const consumer = kafka.consumer({
+      groupId: mapping.consumerGroupId,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1_000,
+      rebalanceTimeout: 10_000,
+      maxWaitTimeInMs: 100,
+      minBytes: 1,
+      retry: { initialRetryTime: 300, maxRetryTime: 5_000, retries: 50 },
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.CRASH, (event) => {
+      log.warn('kafka-poller', `consumer restarting after: ${event.payload.error.message}`, { mapping: mapping.logicalId });
+    });
+    await consumer.connect();
+    for (const topic of mapping.topics) {
+      await consumer.subscribe({ topic, fromBeginning: mapping.startingPosition === 'TRIM_HORIZON' });
+    }
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 64,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
+    log.info('kafka-poller', `polling ${mapping.topics.join(', ')} as group ${mapping.consumerGroupId}`, {
+      function: mapping.functionId,
+      batchSize: mapping.batchSize,
+      windowMs: mapping.batchingWindowMs,
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    for (const entry of this.pending.splice(0)) entry.reject(new Error('stopping'));
+    await this.consumer?.disconnect().catch(() => undefined);
+  }
+
+  /** Hand a partition's records over in chunks; commit each chunk once the function took it. */
+  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) {
+    const { batchSize } = this.options.mapping;
+    let messages = batch.messages;
+    while (messages.length && isRunning() && !isStale() && !this.stopped) {
+      const chunk = messages.slice(0, batchSize);
+      const keepAlive = setInterval(() => void heartbeat().catch(() => undefined), 1_000);
+      try {
+        await new Promise<void>((resolve, reject) => {
+          this.pending.push({ topic: batch.topic, partition: batch.partition, messages: chunk, resolve, reject });
+          this.schedule();
+        });
+      } finally {
+        clearInterval(keepAlive);
+      }
+      const last = (chunk.at(-1) as KafkaMessage).offset;
+      resolveOffset(last);
+      await this.consumer?.commitOffsets([
+        { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
+      ]);
+      await heartbeat();
+      messages = messages.slice(batchSize);
+    }
+  }
+
+  private queued(): number {
+    return this.pending.reduce((n, p) => n + p.messages.length, 0);
+  }
+
+  /** Flush when a batch is full, or when the window since the first waiting record has passed. */
+  private schedule(): void {
+    if (this.queued() >= this.options.mapping.batchSize) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      void this.flush();
+      return;
+    }
+    if (this.timer) return;
+    const window = this.options.mapping.batchingWindowMs;
+    this.timer = window > 0 ? setTimeout(() => this.flushNow(), window) : setTimeout(() => this.flushNow(), 0);
+  }
+
+  private flushNow(): void {
+    this.timer = undefined;
+    void this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    const take: Pending[] = [];
+    let count = 0;
+    while (this.pending.length) {
+      const next = this.pending[0] as Pending;
+      if (take.length && count + next.messages.length > this.options.mapping.batchSize) break;
+      take.push(this.pending.shift() as Pending);
+      count += next.messages.length;
+    }
+    if (this.pending.length) this.schedule();
+    if (!take.length) return;
+    try {
+      await this.deliver(take);
+      for (const entry of take) entry.resolve();
+    } catch (error) {
+      for (const entry of take) entry.reject(error as Error);
+    }
+  }
+
+  /** Invoke the function with one batch until it succeeds (or retries run out with a destination). */
+  private async deliver(entries: Pending[]): Promise<void> {
+    const { mapping, lambda, log } = this.options;
+    const event = this.eventOf(entries);
+    const records = entries.reduce((n, e) => n + e.messages.length, 0);
+    const maxRetries = mapping.maximumRetryAttempts ?? (mapping.onFailureArn ? 10 : Number.POSITIVE_INFINITY);
+    for (let attempt = 0; ; attempt++) {
+      if (this.stopped) throw new Error('stopping');
+      try {
+        await lambda.invoke(mapping.functionId, event);
+        this.stats.batches++;
+        this.stats.records += records;
+        return;
+      } catch (error) {
+        const message = (error as Error).message;
+        if (attempt >= maxRetries) {
+          log.error('kafka-poller', `batch abandoned after ${attempt + 1} attempts: ${message}`, {
+            mapping: mapping.logicalId,
+            records,
+          });
+          this.stats.abandoned++;
+          if (mapping.onFailureArn) this.options.sendToFailureDestination?.(mapping.onFailureArn, this.failureRecord(entries, message, attempt + 1));
+          return;
+        }
+        this.stats.retries++;
+        const wait = Math.min(MAX_BACKOFF_MS, 250 * 2 ** attempt);
+        log.warn('kafka-poller', `batch failed (${message}); retrying the whole batch in ${wait} ms`, {
+          mapping: mapping.logicalId,
+          attempt: attempt + 1,
+          records,
+        });
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+  }
+
+  private eventOf(entries: Pending[]): MskEvent {
+    const records: Record<string, MskRecord[]> = {};
+    for (const { topic, partition, messages } of entries) {
+      const list = (records[`${topic}-${partition}`] ??= []);
+      for (const message of messages) {
+        const headers = Object.entries(message.headers ?? {}).flatMap(([name, value]) =>
+          (Array.isArray(value) ? value : [value]).map((v) => ({
+            [name]: [...(Buffer.isBuffer(v) ? v : Buffer.from(String(v ?? '')))],
+          })),
+        );
+        list.push({
+          topic,
+          partition,
+          offset: Number(message.offset),
+          timestamp: Number(message.timestamp),
+          timestampType: 'CREATE_TIME',
+          ...(message.key ? { key: message.key.toString('base64') } : {}),
+          value: message.value ? message.value.toString('base64') : '',
+          headers,
+        });
+      }
+    }
+    return {
+      eventSource: 'aws:kafka',
+      eventSourceArn: this.options.clusterArn,
+      bootstrapServers: this.options.brokers.join(','),
+      records,
+    };
+  }
+
+  /** What AWS sends an on-failure destination for a Kafka batch: where it was, not the records. */
+  private failureRecord(entries: Pending[], error: string, attempts: number): string {
+    const first = entries[0] as Pending;
+    return JSON.stringify({
+      requestContext: {
+        requestId: randomUUID(),
+        functionArn: this.options.lambda.functionByLogicalId(this.options.mapping.functionId)?.arn,
+        condition: 'RetryAttemptsExhausted',
+        approximateInvokeCount: attempts,
+      },
+      responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+      version: '1.0',
+      timestamp: new Date().toISOString(),
+      KafkaBatchInfo: {
+        batchSize: entries.reduce((n, e) => n + e.messages.length, 0),
+        bootstrapServers: this.options.brokers.join(','),
+        topic: first.topic,
+        partitions: entries.map((e) => ({
+          partition: e.partition,
+          firstRecordOffset: Number(e.messages[0]?.offset),
+          lastRecordOffset: Number(e.messages.at(-1)?.offset),
+        })),
+        error,
+      },
+    });
+  }
+}
