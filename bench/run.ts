@@ -4,6 +4,7 @@ const benchmarks: Record<
   () => Promise<{ run: (options?: Record<string, unknown>) => Promise<void> }>
 > = {
   connect: () => import('./connect.ts'),
+  'kafka-fanout': () => import('./kafka-fanout.ts'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -131,7 +131,11 @@ export function parseConfig(raw: unknown): StreamgateConfig {
   });
   const { kafka } = config;
   positiveInt(kafka.batchSize, 'kafka.batchSize', 10_000);
-  if (!Number.isInteger(kafka.batchingWindowSeconds) || kafka.batchingWindowSeconds < 0 || kafka.batchingWindowSeconds > 300) {
+  if (
+    !Number.isInteger(kafka.batchingWindowSeconds) ||
+    kafka.batchingWindowSeconds < 0 ||
+    kafka.batchingWindowSeconds > 300
+  ) {
     throw new ConfigError('kafka.batchingWindowSeconds must be an integer from 0 to 300');
   }
   if (!['LATEST', 'TRIM_HORIZON'].includes(kafka.startingPosition)) {
@@ -140,8 +144,13 @@ export function parseConfig(raw: unknown): StreamgateConfig {
   if (!/^[A-Za-z0-9._-]{1,100}$/.test(kafka.consumerGroupPrefix)) {
     throw new ConfigError('kafka.consumerGroupPrefix may hold letters, digits, ".", "_" and "-"');
   }
-  if (kafka.clusterArn !== undefined && !/^arn:aws[a-z-]*:kafka:[a-z0-9-]+:\d{12}:cluster\/[^/]+\/[^/]+$/.test(kafka.clusterArn)) {
-    throw new ConfigError('kafka.clusterArn must be an MSK cluster ARN (arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid>)');
+  if (
+    kafka.clusterArn !== undefined &&
+    !/^arn:aws[a-z-]*:kafka:[a-z0-9-]+:\d{12}:cluster\/[^/]+\/[^/]+$/.test(kafka.clusterArn)
+  ) {
+    throw new ConfigError(
+      'kafka.clusterArn must be an MSK cluster ARN (arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid>)',
+    );
   }
   positiveInt(kafka.fanoutMemoryMb, 'kafka.fanoutMemoryMb', 10_240);
   positiveInt(kafka.fanoutTimeoutSeconds, 'kafka.fanoutTimeoutSeconds', 840);

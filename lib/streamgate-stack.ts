@@ -257,7 +257,9 @@ export class StreamgateStack extends Stack {
     const kafkaTopics = [
       ...new Set(
         catalog.apis.flatMap((api) =>
-          api.channels.flatMap((channel) => (channel.backend.type === 'kafka' ? [channel.backend.topic] : [])),
+          api.channels.flatMap((channel) =>
+            channel.backend.type === 'kafka' ? [channel.backend.topic] : [],
+          ),
         ),
       ),
     ].sort();
@@ -295,17 +297,29 @@ export class StreamgateStack extends Stack {
         `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${this.getLogicalId(this.webSocketApi.node.defaultChild as CfnElement)}>/${config.stageName}/*/@connections/*]`,
         '@connections on this stage only; connection ids are not known ahead.',
       );
-      acknowledge(fanout, 'AwsSolutions-L1', 'Node.js 22 is the runtime streamgate targets and tests; upgrades are deliberate.');
+      acknowledge(
+        fanout,
+        'AwsSolutions-L1',
+        'Node.js 22 is the runtime streamgate targets and tests; upgrades are deliberate.',
+      );
       const ingest = new KafkaIngest(this, 'Kafka', {
         fanout,
         topics: kafkaTopics,
         config: config.kafka,
-        ...(this.node.tryGetContext('kafkaClusterArn') ? { clusterArn: this.node.tryGetContext('kafkaClusterArn') } : {}),
+        ...(this.node.tryGetContext('kafkaClusterArn')
+          ? { clusterArn: this.node.tryGetContext('kafkaClusterArn') }
+          : {}),
         failureQueue,
         acknowledge,
       });
-      new CfnOutput(this, 'KafkaClusterArn', { value: ingest.clusterArn, description: 'MSK cluster the fan-out reads' });
-      new CfnOutput(this, 'FailureQueueUrl', { value: failureQueue.queueUrl, description: 'Poison records and failed batches' });
+      new CfnOutput(this, 'KafkaClusterArn', {
+        value: ingest.clusterArn,
+        description: 'MSK cluster the fan-out reads',
+      });
+      new CfnOutput(this, 'FailureQueueUrl', {
+        value: failureQueue.queueUrl,
+        description: 'Poison records and failed batches',
+      });
     }
 
     // --- Edge ------------------------------------------------------------------------------------

@@ -128,7 +128,8 @@ export class LocalAwsServices {
   /** Create the template's queues (in memory). */
   ensureQueues(queues: LocalQueue[]): void {
     for (const queue of queues) {
-      if (!this.queues.has(queue.name)) this.queues.set(queue.name, { url: queue.url, arn: queue.arn, messages: [] });
+      if (!this.queues.has(queue.name))
+        this.queues.set(queue.name, { url: queue.url, arn: queue.arn, messages: [] });
     }
   }
 
@@ -143,7 +144,11 @@ export class LocalAwsServices {
     const url = String(input.QueueUrl ?? '');
     const name = url.split('/').pop() ?? '';
     const queue = this.queues.get(name);
-    if (!queue) throw new ServiceError('AWS.SimpleQueueService.NonExistentQueue', 'The specified queue does not exist.');
+    if (!queue)
+      throw new ServiceError(
+        'AWS.SimpleQueueService.NonExistentQueue',
+        'The specified queue does not exist.',
+      );
     return queue;
   }
 
@@ -152,13 +157,23 @@ export class LocalAwsServices {
     switch (operation) {
       case 'GetQueueUrl': {
         const queue = this.queues.get(String(input.QueueName));
-        if (!queue) throw new ServiceError('AWS.SimpleQueueService.NonExistentQueue', 'The specified queue does not exist.');
+        if (!queue)
+          throw new ServiceError(
+            'AWS.SimpleQueueService.NonExistentQueue',
+            'The specified queue does not exist.',
+          );
         return { QueueUrl: queue.url };
       }
       case 'SendMessage': {
         const queue = this.queueOf(input);
         const body = String(input.MessageBody ?? '');
-        const message = { messageId: randomUUID(), body, visibleAt: now + Number(input.DelaySeconds ?? 0) * 1000, sentAt: now, receiveCount: 0 };
+        const message = {
+          messageId: randomUUID(),
+          body,
+          visibleAt: now + Number(input.DelaySeconds ?? 0) * 1000,
+          sentAt: now,
+          receiveCount: 0,
+        };
         queue.messages.push(message);
         return { MessageId: message.messageId, MD5OfMessageBody: md5(body) };
       }
@@ -167,7 +182,13 @@ export class LocalAwsServices {
         const entries = (input.Entries as { Id: string; MessageBody: string }[]) ?? [];
         return {
           Successful: entries.map((entry) => {
-            const message = { messageId: randomUUID(), body: entry.MessageBody, visibleAt: now, sentAt: now, receiveCount: 0 };
+            const message = {
+              messageId: randomUUID(),
+              body: entry.MessageBody,
+              visibleAt: now,
+              sentAt: now,
+              receiveCount: 0,
+            };
             queue.messages.push(message);
             return { Id: entry.Id, MessageId: message.messageId, MD5OfMessageBody: md5(entry.MessageBody) };
           }),
@@ -193,7 +214,10 @@ export class LocalAwsServices {
                 ReceiptHandle: m.receiptHandle,
                 MD5OfBody: md5(m.body),
                 Body: m.body,
-                Attributes: { ApproximateReceiveCount: String(m.receiveCount), SentTimestamp: String(m.sentAt) },
+                Attributes: {
+                  ApproximateReceiveCount: String(m.receiveCount),
+                  SentTimestamp: String(m.sentAt),
+                },
               })),
             };
           }

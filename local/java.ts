@@ -8,10 +8,17 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { LogSink } from './log.ts';
 
 const run = promisify(execFile);
+const ENGINES_DIR = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '.streamgate',
+  'engines',
+);
 
 export const KAFKA_VERSION = '4.3.1';
 export const DYNAMODB_LOCAL_VERSION = '3.1.0';
@@ -103,8 +110,9 @@ ${deps}
  * The classpath of an engine, resolving it through Maven on first use (shown as progress; later
  * starts reuse the local Maven repository and take no network).
  */
-export async function engineClasspath(engine: Engine, stateDir: string, log: LogSink): Promise<string> {
-  const dir = path.join(stateDir, 'engines', engine);
+export async function engineClasspath(engine: Engine, _stateDir: string, log: LogSink): Promise<string> {
+  // One cache for every state folder (dev, tests, benchmarks): Maven's repository holds the jars.
+  const dir = path.join(ENGINES_DIR, engine);
   await mkdir(dir, { recursive: true });
   const pom = pomOf(engine);
   const hash = createHash('sha256').update(pom).digest('hex').slice(0, 16);

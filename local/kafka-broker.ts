@@ -3,11 +3,12 @@
  * Central jars on Java 17. Storage is formatted once; the broker can be restarted on the same data
  * (the integration tests do, mid-stream).
  */
+
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
-import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { engineClasspath } from './java.ts';
@@ -84,14 +85,38 @@ export async function startKafkaBroker(options: {
     clusterId = Buffer.from(randomUUID().replace(/-/g, ''), 'hex').toString('base64url');
     await writeFile(idFile, clusterId);
   }
-  const jvm = ['-Xms256m', '-Xmx768m', '-XX:+UseG1GC', '-Djava.awt.headless=true', `-Dlog4j2.configurationFile=${logConfig}`];
-  await run('java', [...jvm, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '--standalone', '--ignore-formatted', '-t', clusterId, '-c', config], {
-    maxBuffer: 4 * 1024 * 1024,
-  });
+  const jvm = [
+    '-Xms256m',
+    '-Xmx768m',
+    '-XX:+UseG1GC',
+    '-Djava.awt.headless=true',
+    `-Dlog4j2.configurationFile=${logConfig}`,
+  ];
+  await run(
+    'java',
+    [
+      ...jvm,
+      '-cp',
+      classpath,
+      'kafka.tools.StorageTool',
+      'format',
+      '--standalone',
+      '--ignore-formatted',
+      '-t',
+      clusterId,
+      '-c',
+      config,
+    ],
+    {
+      maxBuffer: 4 * 1024 * 1024,
+    },
+  );
 
   let proc: ManagedProcess;
   const launch = async () => {
-    proc = startProcess('kafka', 'java', [...jvm, '-cp', classpath, 'kafka.Kafka', config], { log: options.log });
+    proc = startProcess('kafka', 'java', [...jvm, '-cp', classpath, 'kafka.Kafka', config], {
+      log: options.log,
+    });
     await waitForPort(options.port, options.host, 90_000, proc.exited);
   };
   await launch();
@@ -112,7 +137,11 @@ export async function startKafkaBroker(options: {
 /** Create the topics the definitions name (3 partitions), if they do not exist yet. */
 export async function createTopics(brokers: string[], topics: string[], partitions = 3): Promise<void> {
   if (topics.length === 0) return;
-  const admin = new Kafka({ clientId: 'streamgate-local-admin', brokers, logLevel: logLevel.NOTHING }).admin();
+  const admin = new Kafka({
+    clientId: 'streamgate-local-admin',
+    brokers,
+    logLevel: logLevel.NOTHING,
+  }).admin();
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());

@@ -61,7 +61,9 @@ export class EventSourcePoller {
     });
     this.consumer = consumer;
     consumer.on(consumer.events.CRASH, (event) => {
-      log.warn('kafka-poller', `consumer restarting after: ${event.payload.error.message}`, { mapping: mapping.logicalId });
+      log.warn('kafka-poller', `consumer restarting after: ${event.payload.error.message}`, {
+        mapping: mapping.logicalId,
+      });
     });
     await consumer.connect();
     for (const topic of mapping.topics) {
@@ -96,7 +98,13 @@ export class EventSourcePoller {
       const keepAlive = setInterval(() => void heartbeat().catch(() => undefined), 1_000);
       try {
         await new Promise<void>((resolve, reject) => {
-          this.pending.push({ topic: batch.topic, partition: batch.partition, messages: chunk, resolve, reject });
+          this.pending.push({
+            topic: batch.topic,
+            partition: batch.partition,
+            messages: chunk,
+            resolve,
+            reject,
+          });
           this.schedule();
         });
       } finally {
@@ -126,7 +134,8 @@ export class EventSourcePoller {
     }
     if (this.timer) return;
     const window = this.options.mapping.batchingWindowMs;
-    this.timer = window > 0 ? setTimeout(() => this.flushNow(), window) : setTimeout(() => this.flushNow(), 0);
+    this.timer =
+      window > 0 ? setTimeout(() => this.flushNow(), window) : setTimeout(() => this.flushNow(), 0);
   }
 
   private flushNow(): void {
@@ -174,7 +183,11 @@ export class EventSourcePoller {
             records,
           });
           this.stats.abandoned++;
-          if (mapping.onFailureArn) this.options.sendToFailureDestination?.(mapping.onFailureArn, this.failureRecord(entries, message, attempt + 1));
+          if (mapping.onFailureArn)
+            this.options.sendToFailureDestination?.(
+              mapping.onFailureArn,
+              this.failureRecord(entries, message, attempt + 1),
+            );
           return;
         }
         this.stats.retries++;
@@ -192,7 +205,9 @@ export class EventSourcePoller {
   private eventOf(entries: Pending[]): MskEvent {
     const records: Record<string, MskRecord[]> = {};
     for (const { topic, partition, messages } of entries) {
-      const list = (records[`${topic}-${partition}`] ??= []);
+      const key = `${topic}-${partition}`;
+      const list = records[key] ?? [];
+      records[key] = list;
       for (const message of messages) {
         const headers = Object.entries(message.headers ?? {}).flatMap(([name, value]) =>
           (Array.isArray(value) ? value : [value]).map((v) => ({

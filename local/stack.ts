@@ -144,11 +144,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const kafkaTopics = [
       ...new Set(
         catalog.apis.flatMap((api) =>
-          api.channels.flatMap((channel) => (channel.backend.type === 'kafka' ? [channel.backend.topic] : [])),
+          api.channels.flatMap((channel) =>
+            channel.backend.type === 'kafka' ? [channel.backend.topic] : [],
+          ),
         ),
       ),
     ];
-    log.info('stack', options.kafkaBrokers ? 'starting DynamoDB Local…' : 'starting DynamoDB Local and Apache Kafka…');
+    log.info(
+      'stack',
+      options.kafkaBrokers ? 'starting DynamoDB Local…' : 'starting DynamoDB Local and Apache Kafka…',
+    );
     const [dynamodb, broker] = await Promise.all([
       startDynamoDbLocal({
         port: ports.dynamodb,
@@ -311,15 +316,27 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
  */
 function addLocalControls(
   httpApi: HttpApiServer,
-  parts: { lambda: LambdaRuntime; broker: KafkaBroker | undefined; pollers: EventSourcePoller[]; log: LogSink },
+  parts: {
+    lambda: LambdaRuntime;
+    broker: KafkaBroker | undefined;
+    pollers: EventSourcePoller[];
+    log: LogSink;
+  },
 ): void {
   httpApi.addLocalRoute('POST', '/_local/faults', (_req, res, body) => {
-    const request = JSON.parse(body.toString() || '{}') as { function?: string; count?: number; mode?: string };
+    const request = JSON.parse(body.toString() || '{}') as {
+      function?: string;
+      count?: number;
+      mode?: string;
+    };
     const fn = parts.lambda.findFunction(String(request.function));
     if (!fn) return json(res, 404, { message: `no function ${request.function}` });
     const mode = request.mode === 'after' ? 'after' : 'before';
     parts.lambda.injectFault(fn.logicalId, { count: Number(request.count ?? 1), mode });
-    parts.log.warn('stack', `injecting ${request.count ?? 1} ${mode}-handler failure(s) into ${fn.logicalId}`);
+    parts.log.warn(
+      'stack',
+      `injecting ${request.count ?? 1} ${mode}-handler failure(s) into ${fn.logicalId}`,
+    );
     return json(res, 200, { function: fn.logicalId, count: Number(request.count ?? 1), mode });
   });
   httpApi.addLocalRoute('POST', '/_local/kafka/restart', async (_req, res) => {

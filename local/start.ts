@@ -35,7 +35,8 @@ const { values } = parseArgs({
 });
 
 function port(name: keyof LocalPorts, flag: string | undefined): number {
-  const value = flag ?? process.env[`STREAMGATE_${name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}_PORT`];
+  const value =
+    flag ?? process.env[`STREAMGATE_${name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}_PORT`];
   if (value === undefined) return DEFAULT_PORTS[name];
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 65535)

@@ -490,24 +490,32 @@ export class LocalTemplate {
       .filter(([, m]) => Array.isArray(m.Properties?.Topics))
       .map(([logicalId, mapping]) => {
         const props = mapping.Properties ?? {};
-        const functionId = this.functionIdOf({ 'Fn::GetAtt': [String((props.FunctionName as { Ref?: string })?.Ref), 'Arn'] });
+        const functionId = this.functionIdOf({
+          'Fn::GetAtt': [String((props.FunctionName as { Ref?: string })?.Ref), 'Arn'],
+        });
         if (!functionId) throw new TemplateError(`event source mapping ${logicalId}: unknown function`);
         const group =
-          (props.AmazonManagedKafkaEventSourceConfig as { ConsumerGroupId?: string } | undefined)?.ConsumerGroupId ??
-          (props.SelfManagedKafkaEventSourceConfig as { ConsumerGroupId?: string } | undefined)?.ConsumerGroupId;
-        const onFailure = (props.DestinationConfig as { OnFailure?: { Destination?: Json } } | undefined)?.OnFailure
-          ?.Destination;
+          (props.AmazonManagedKafkaEventSourceConfig as { ConsumerGroupId?: string } | undefined)
+            ?.ConsumerGroupId ??
+          (props.SelfManagedKafkaEventSourceConfig as { ConsumerGroupId?: string } | undefined)
+            ?.ConsumerGroupId;
+        const onFailure = (props.DestinationConfig as { OnFailure?: { Destination?: Json } } | undefined)
+          ?.OnFailure?.Destination;
         return {
           logicalId,
           functionId,
           topics: props.Topics as string[],
           batchSize: Number(props.BatchSize ?? 100),
           batchingWindowMs:
-            props.MaximumBatchingWindowInSeconds === undefined ? 500 : Number(props.MaximumBatchingWindowInSeconds) * 1000,
+            props.MaximumBatchingWindowInSeconds === undefined
+              ? 500
+              : Number(props.MaximumBatchingWindowInSeconds) * 1000,
           startingPosition: props.StartingPosition === 'TRIM_HORIZON' ? 'TRIM_HORIZON' : 'LATEST',
           consumerGroupId: group ?? logicalId,
           ...(onFailure ? { onFailureArn: String(this.resolve(onFailure)) } : {}),
-          ...(props.MaximumRetryAttempts !== undefined ? { maximumRetryAttempts: Number(props.MaximumRetryAttempts) } : {}),
+          ...(props.MaximumRetryAttempts !== undefined
+            ? { maximumRetryAttempts: Number(props.MaximumRetryAttempts) }
+            : {}),
         };
       });
   }

@@ -37,7 +37,10 @@ if (
   say('installing npm packages (first run)…');
   // `npm ci` installs exactly the lockfile; where a registry lacks some platform-only optional
   // packages, npm refuses it, and `npm install` (which keeps the locked versions) does the job.
-  const ci = spawnSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { stdio: 'inherit', cwd: root });
+  const ci = spawnSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], {
+    stdio: 'inherit',
+    cwd: root,
+  });
   if (ci.status !== 0) run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], 'npm install');
 }
 
@@ -73,20 +76,24 @@ if (command === 'test') {
 
 // kcat (Debian package) is one of the Kafka producers the tests use, as users do.
 if (command === 'test' && !has('kcat', ['-V'])) {
-  const root_ = process.getuid?.() === 0;
-  const apt = (args) => (root_ ? ['apt-get', args] : ['sudo', ['-n', 'apt-get', ...args]]);
   say('installing kcat with apt-get (first run)…');
-  const install = () => {
-    const [cmd, args] = root_ ? apt(['install', '-y', '-q', 'kcat']) : apt(['install', '-y', '-q', 'kcat']);
-    return spawnSync(cmd, args, { stdio: 'inherit' }).status === 0;
+  const sudo = process.getuid?.() === 0 ? [] : ['sudo', '-n'];
+  const apt = (...args) => {
+    const [cmd, ...rest] = [...sudo, 'apt-get', ...args];
+    return spawnSync(cmd, rest, { stdio: 'inherit' }).status === 0;
   };
-  const update = () => {
-    const [cmd, args] = apt(['update', '-q']);
-    return spawnSync(cmd, args, { stdio: 'inherit' }).status === 0;
-  };
-  if (!install() && !(update() && install())) {
-    fail('kcat is needed by the tests and could not be installed: sudo apt-get install -y kcat');
+  if (!apt('install', '-y', '-q', 'kcat') && !(apt('update', '-q') && apt('install', '-y', '-q', 'kcat'))) {
+    fail(
+      'kcat is needed by the tests and could not be installed; install it with: sudo apt-get install -y kcat',
+    );
   }
+}
+
+// Types and lint first: a broken build fails in seconds, not after the integration tests.
+if (command === 'test' && !args.length) {
+  say('type-checking and linting…');
+  run('npx', ['tsc', '--noEmit', '-p', '.'], 'TypeScript');
+  run('npx', ['biome', 'ci', '.'], 'Biome');
 }
 
 const scripts = {

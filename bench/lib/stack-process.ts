@@ -25,7 +25,15 @@ export async function startStackProcess(
   options: { basePort?: number; cpu?: string; concurrency?: number } = {},
 ): Promise<StackProcess> {
   const base = options.basePort ?? 29000;
-  const ports = { ws: base + 99, wss: base + 98, http: base + 90, aws: base + 91, dynamodb: base + 1, kafka: base + 92, kafkaController: base + 93 };
+  const ports = {
+    ws: base + 99,
+    wss: base + 98,
+    http: base + 90,
+    aws: base + 91,
+    dynamodb: base + 1,
+    kafka: base + 92,
+    kafkaController: base + 93,
+  };
   const stateDir = path.join(root, '.streamgate', 'bench');
   const args = [
     '--import',

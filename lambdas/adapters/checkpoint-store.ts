@@ -29,7 +29,9 @@ export class CheckpointStore {
   async read(partitions: { topic: string; partition: number }[]): Promise<Map<string, Checkpoint>> {
     const found = new Map<string, Checkpoint>();
     for (let i = 0; i < partitions.length; i += 100) {
-      let keys: Record<string, unknown>[] = partitions.slice(i, i + 100).map((p) => this.key(p.topic, p.partition));
+      let keys: Record<string, unknown>[] = partitions
+        .slice(i, i + 100)
+        .map((p) => this.key(p.topic, p.partition));
       for (let attempt = 0; keys.length; attempt++) {
         const { Responses, UnprocessedKeys } = await this.db.send(
           new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
@@ -47,14 +49,18 @@ export class CheckpointStore {
     return found;
   }
 
-  async write(checkpoints: { topic: string; partition: number; offset: number; timestamp: number }[]): Promise<void> {
+  async write(
+    checkpoints: { topic: string; partition: number; offset: number; timestamp: number }[],
+  ): Promise<void> {
     const expiresAt = Math.floor(Date.now() / 1000) + CHECKPOINT_TTL_SECONDS;
     for (let i = 0; i < checkpoints.length; i += 25) {
       let requests = checkpoints.slice(i, i + 25).map((c) => ({
         PutRequest: { Item: { ...this.key(c.topic, c.partition), ...c, expiresAt } },
       }));
       for (let attempt = 0; requests.length; attempt++) {
-        const { UnprocessedItems } = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }));
+        const { UnprocessedItems } = await this.db.send(
+          new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),
+        );
         requests = (UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
         if (requests.length) {
           if (attempt >= 8) throw new Error('DynamoDB kept throttling checkpoint writes');
@@ -69,6 +75,11 @@ export class CheckpointStore {
  * A record was delivered by an earlier attempt of this batch. The timestamp guards against a topic
  * that was deleted and created again, whose offsets start over.
  */
-export function deliveredBefore(checkpoint: Checkpoint | undefined, record: { offset: number; timestamp: number }): boolean {
-  return checkpoint !== undefined && record.offset <= checkpoint.offset && record.timestamp <= checkpoint.timestamp;
+export function deliveredBefore(
+  checkpoint: Checkpoint | undefined,
+  record: { offset: number; timestamp: number },
+): boolean {
+  return (
+    checkpoint !== undefined && record.offset <= checkpoint.offset && record.timestamp <= checkpoint.timestamp
+  );
 }

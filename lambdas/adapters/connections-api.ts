@@ -84,7 +84,11 @@ export class ConnectionsApi {
   }
 
   /** Post one frame to many connections, at most `concurrency` at a time. */
-  postMany(connectionIds: readonly string[], frame: Uint8Array | string, deadline: number): Promise<DeliveryReport> {
+  postMany(
+    connectionIds: readonly string[],
+    frame: Uint8Array | string,
+    deadline: number,
+  ): Promise<DeliveryReport> {
     return this.postQueues(
       connectionIds.map((id) => [id, [frame]]),
       deadline,

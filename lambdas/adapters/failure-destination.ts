@@ -36,9 +36,13 @@ export class FailureDestination {
           }),
         };
       });
-      const result = await this.sqs.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: entries }));
+      const result = await this.sqs.send(
+        new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: entries }),
+      );
       if (result.Failed?.length) {
-        throw new Error(`the failure destination refused ${result.Failed.length} poison records: ${result.Failed[0]?.Message}`);
+        throw new Error(
+          `the failure destination refused ${result.Failed.length} poison records: ${result.Failed[0]?.Message}`,
+        );
       }
     }
   }

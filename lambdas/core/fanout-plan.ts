@@ -115,7 +115,8 @@ function coalesceQueue(queue: Delivery[]): string[] {
   for (const delivery of queue) {
     const size = Buffer.byteLength(delivery.payload);
     const fits = groupBytes + size + 64 <= MAX_MESSAGE_BYTES;
-    const joins = delivery.coalesce && group.length > 0 && (group[0] as Delivery).format === delivery.format && fits;
+    const joins =
+      delivery.coalesce && group.length > 0 && (group[0] as Delivery).format === delivery.format && fits;
     if (!joins) flush();
     if (delivery.coalesce) {
       group.push(delivery);

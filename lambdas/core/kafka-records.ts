@@ -95,7 +95,8 @@ export type Routed =
  */
 export function routeRecord(record: DecodedRecord, binding: KafkaBinding): Routed {
   const { channel, backend } = binding;
-  if (!isUtf8(record.value)) return { ok: false, reason: `the value is not UTF-8 text (${channel.format} expected)` };
+  if (!isUtf8(record.value))
+    return { ok: false, reason: `the value is not UTF-8 text (${channel.format} expected)` };
   const text = record.value.toString('utf8');
   let json: unknown;
   let jsonParsed = false;
@@ -126,16 +127,24 @@ export function routeRecord(record: DecodedRecord, binding: KafkaBinding): Route
   const params: Record<string, string> = {};
   for (const [name, source] of Object.entries(backend.parameters)) {
     const value = parameterValue(record, source, () => (parseJson() ? json : undefined));
-    if (value === undefined) return { ok: false, reason: `no value for parameter ${name} (${describeSource(source)})` };
+    if (value === undefined)
+      return { ok: false, reason: `no value for parameter ${name} (${describeSource(source)})` };
     if (!isValidParameterValue(value)) {
-      return { ok: false, reason: `parameter ${name} (${describeSource(source)}) is not a valid topic segment` };
+      return {
+        ok: false,
+        reason: `parameter ${name} (${describeSource(source)}) is not a valid topic segment`,
+      };
     }
     params[name] = value;
   }
   return { ok: true, params, payload: text };
 }
 
-function parameterValue(record: DecodedRecord, source: KafkaParameterSource, json: () => unknown): string | undefined {
+function parameterValue(
+  record: DecodedRecord,
+  source: KafkaParameterSource,
+  json: () => unknown,
+): string | undefined {
   switch (source.from) {
     case 'key':
       return record.key && record.key.length > 0 ? record.key.toString('utf8') : undefined;
@@ -151,7 +160,11 @@ function parameterValue(record: DecodedRecord, source: KafkaParameterSource, jso
 }
 
 function describeSource(source: KafkaParameterSource): string {
-  return source.from === 'key' ? 'the record key' : source.from === 'header' ? `header ${source.name}` : `value ${source.pointer}`;
+  return source.from === 'key'
+    ? 'the record key'
+    : source.from === 'header'
+      ? `header ${source.name}`
+      : `value ${source.pointer}`;
 }
 
 /** RFC 6901 JSON pointer. */

@@ -23,12 +23,20 @@ import { flushMetrics, logger, MetricUnit, metrics } from '../shared/observabili
 
 const db = createDocumentClient();
 const store = new ConnectionStore(db, requireEnv('CONNECTIONS_TABLE'), intEnv('TOPIC_SHARDS', 4));
-const checkpoints = new CheckpointStore(db, requireEnv('STREAM_STATE_TABLE'), requireEnv('AWS_LAMBDA_FUNCTION_NAME'));
+const checkpoints = new CheckpointStore(
+  db,
+  requireEnv('STREAM_STATE_TABLE'),
+  requireEnv('AWS_LAMBDA_FUNCTION_NAME'),
+);
 const connections = new ConnectionsApi(createConnectionsClient(requireEnv('CALLBACK_URL')), {
   concurrency: intEnv('DELIVERY_CONCURRENCY', 64),
   maxAttempts: 5,
 });
-const failures = new FailureDestination(new SQSClient({}), requireEnv('FAILURE_QUEUE_URL'), 'streamgate-fanout');
+const failures = new FailureDestination(
+  new SQSClient({}),
+  requireEnv('FAILURE_QUEUE_URL'),
+  'streamgate-fanout',
+);
 const resolver = createTargetResolver(catalog);
 const bindings = kafkaBindings(catalog);
 

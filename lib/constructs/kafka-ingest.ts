@@ -33,7 +33,7 @@ export class KafkaIngest extends Construct {
   constructor(scope: Construct, id: string, props: KafkaIngestProps) {
     super(scope, id);
     const { config, fanout } = props;
-    this.clusterArn = props.clusterArn ?? config.clusterArn ?? this.createServerlessCluster(props);
+    this.clusterArn = props.clusterArn ?? config.clusterArn ?? this.createServerlessCluster();
 
     const stack = Stack.of(this);
     const cluster = Arn.split(this.clusterArn, ArnFormat.SLASH_RESOURCE_NAME);
@@ -59,7 +59,9 @@ export class KafkaIngest extends Construct {
           batchSize: config.batchSize,
           maxBatchingWindow: Duration.seconds(config.batchingWindowSeconds),
           startingPosition:
-            config.startingPosition === 'TRIM_HORIZON' ? StartingPosition.TRIM_HORIZON : StartingPosition.LATEST,
+            config.startingPosition === 'TRIM_HORIZON'
+              ? StartingPosition.TRIM_HORIZON
+              : StartingPosition.LATEST,
           onFailure: new SqsDlq(props.failureQueue),
         }),
       );
@@ -94,7 +96,7 @@ export class KafkaIngest extends Construct {
    * endpoints the event source mapping needs to reach Lambda, STS and the SQS failure destination
    * without a NAT gateway.
    */
-  private createServerlessCluster(props: KafkaIngestProps): string {
+  private createServerlessCluster(): string {
     const flowLogs = new LogGroup(this, 'FlowLogs', {
       retention: RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -111,8 +113,16 @@ export class KafkaIngest extends Construct {
       allowAllOutbound: false,
     });
     // The mapping's pollers use this security group: brokers (IAM auth, 9098) and endpoints (443).
-    clusterSecurityGroup.addIngressRule(clusterSecurityGroup, ec2.Port.tcp(9098), 'Kafka IAM auth from the mapping');
-    clusterSecurityGroup.addEgressRule(clusterSecurityGroup, ec2.Port.tcp(9098), 'Kafka IAM auth to the brokers');
+    clusterSecurityGroup.addIngressRule(
+      clusterSecurityGroup,
+      ec2.Port.tcp(9098),
+      'Kafka IAM auth from the mapping',
+    );
+    clusterSecurityGroup.addEgressRule(
+      clusterSecurityGroup,
+      ec2.Port.tcp(9098),
+      'Kafka IAM auth to the brokers',
+    );
     clusterSecurityGroup.addEgressRule(ec2.Peer.ipv4(vpc.vpcCidrBlock), ec2.Port.tcp(443), 'VPC endpoints');
     for (const [name, service] of [
       ['Lambda', ec2.InterfaceVpcEndpointAwsService.LAMBDA],
@@ -120,7 +130,11 @@ export class KafkaIngest extends Construct {
       ['Sqs', ec2.InterfaceVpcEndpointAwsService.SQS],
     ] as const) {
       const endpoint = vpc.addInterfaceEndpoint(`${name}Endpoint`, { service, open: false });
-      endpoint.connections.allowFrom(clusterSecurityGroup, ec2.Port.tcp(443), 'from the event source mapping');
+      endpoint.connections.allowFrom(
+        clusterSecurityGroup,
+        ec2.Port.tcp(443),
+        'from the event source mapping',
+      );
     }
     const cluster = new CfnServerlessCluster(this, 'Cluster', {
       clusterName: `${Stack.of(this).stackName.toLowerCase().slice(0, 40)}-streams`,

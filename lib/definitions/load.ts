@@ -304,7 +304,10 @@ function compileChannel(
   if (backend?.type === 'kafka' && format && format !== 'json') {
     for (const [name, source] of Object.entries(backend.parameters)) {
       if (source.from === 'value') {
-        problems.add([...at, 'parameters', name], `a field of the value fills ${name}, so the channel's messages must be JSON`);
+        problems.add(
+          [...at, 'parameters', name],
+          `a field of the value fills ${name}, so the channel's messages must be JSON`,
+        );
       }
     }
   }

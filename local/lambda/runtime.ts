@@ -191,7 +191,8 @@ export class LambdaRuntime {
     let failAfter = false;
     if (fault && fault.count > 0) {
       fault.count--;
-      if (fault.mode === 'before') throw new InvocationError('Injected.Fault', 'injected failure before the handler ran');
+      if (fault.mode === 'before')
+        throw new InvocationError('Injected.Fault', 'injected failure before the handler ran');
       failAfter = true;
     }
     const environment = await this.acquire(fn);

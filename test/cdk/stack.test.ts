@@ -74,27 +74,28 @@ describe('the WebSocket API', () => {
     });
   });
 
-  it('grants @connections on the prod stage only, to the message function only', () => {
+  it('grants @connections on the prod stage only, to the functions that post (message and fan-out)', () => {
     const policies = template.findResources('AWS::IAM::Policy');
-    const granting = Object.entries(policies).filter(([, p]) =>
+    const granting = Object.values(policies).filter((p) =>
       JSON.stringify(p.Properties.PolicyDocument).includes('execute-api:ManageConnections'),
-    );
-    expect(granting).toHaveLength(1);
-    const [[, policy]] = granting as [[string, { Properties: { PolicyDocument: { Statement: unknown[] } } }]];
-    const statement = policy.Properties.PolicyDocument.Statement.find((s) =>
-      JSON.stringify(s).includes('ManageConnections'),
-    ) as { Resource: unknown };
-    expect(JSON.stringify(statement.Resource)).toMatch(/\/prod\/\*\/@connections\/\*/);
-    const roles = Object.keys(template.findResources('AWS::IAM::Role'));
-    const messageRole = roles.find((id) => id.startsWith('MessageRole'));
-    expect(JSON.stringify(policy.Properties)).toContain(messageRole);
+    ) as { Properties: { Roles: { Ref: string }[]; PolicyDocument: { Statement: unknown[] } } }[];
+    expect(granting.map((p) => p.Properties.Roles[0]?.Ref.replace(/Role.*/, '')).sort()).toEqual([
+      'Fanout',
+      'Message',
+    ]);
+    for (const policy of granting) {
+      const statement = policy.Properties.PolicyDocument.Statement.find((s) =>
+        JSON.stringify(s).includes('ManageConnections'),
+      ) as { Resource: unknown };
+      expect(JSON.stringify(statement.Resource)).toMatch(/\/prod\/\*\/@connections\/\*/);
+    }
   });
 });
 
 describe('the functions', () => {
   it('run Node.js 22 on arm64 from the house construct, each with its own log group and role', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
-    expect(functions).toHaveLength(5);
+    expect(functions).toHaveLength(6);
     for (const fn of functions) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -106,10 +107,14 @@ describe('the functions', () => {
     }
   });
 
-  it('give each role only its log group (no managed policies)', () => {
-    for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
+  it('give each role only its log group (no managed policies but the one the MSK mapping needs)', () => {
+    for (const [id, role] of Object.entries(template.findResources('AWS::IAM::Role'))) {
       if (JSON.stringify(role.Properties.AssumeRolePolicyDocument).includes('lambda.amazonaws.com')) {
-        expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+        if (id.startsWith('FanoutRole')) {
+          expect(JSON.stringify(role.Properties.ManagedPolicyArns)).toContain('AWSLambdaMSKExecutionRole');
+        } else {
+          expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+        }
         const statements = role.Properties.Policies[0].PolicyDocument.Statement;
         expect(statements).toEqual([
           expect.objectContaining({ Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow' }),
@@ -289,5 +294,95 @@ describe('cdk synth', () => {
     });
     expect(result.stderr).not.toMatch(/Error/);
     expect(result.status).toBe(0);
+  });
+});
+
+describe('the Kafka fan-out', () => {
+  it('maps each Kafka topic in use to the fan-out function with its own consumer group and the failure queue', () => {
+    const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping'));
+    expect(mappings.map((m) => m.Properties.Topics).sort()).toEqual([
+      ['kafka_sample_topic'],
+      ['train-locations'],
+    ]);
+    for (const mapping of mappings) {
+      const [topic] = mapping.Properties.Topics;
+      expect(mapping.Properties).toMatchObject({
+        BatchSize: 100,
+        MaximumBatchingWindowInSeconds: 0,
+        StartingPosition: 'LATEST',
+        AmazonManagedKafkaEventSourceConfig: { ConsumerGroupId: `streamgate-${topic}` },
+        EventSourceArn: { 'Fn::GetAtt': [expect.stringMatching(/^KafkaCluster/), 'Arn'] },
+        FunctionName: { Ref: expect.stringMatching(/^Fanout/) },
+        DestinationConfig: {
+          OnFailure: { Destination: { 'Fn::GetAtt': [expect.stringMatching(/^FailureQueue/), 'Arn'] } },
+        },
+      });
+    }
+  });
+
+  it('creates an MSK Serverless cluster with IAM auth in isolated subnets, with the endpoints the mapping needs', () => {
+    template.hasResourceProperties('AWS::MSK::ServerlessCluster', {
+      ClientAuthentication: { Sasl: { Iam: { Enabled: true } } },
+      VpcConfigs: [{ SubnetIds: Match.anyValue(), SecurityGroups: Match.anyValue() }],
+    });
+    const services = Object.values(template.findResources('AWS::EC2::VPCEndpoint')).map((e) =>
+      JSON.stringify(e.Properties.ServiceName),
+    );
+    expect(services.join(' ')).toMatch(/\.lambda/);
+    expect(services.join(' ')).toMatch(/\.sts/);
+    expect(services.join(' ')).toMatch(/\.sqs/);
+    template.resourceCountIs('AWS::EC2::NatGateway', 0);
+    template.hasResourceProperties('AWS::EC2::FlowLog', { TrafficType: 'ALL' });
+  });
+
+  it('lets the fan-out read only its topics and use only its consumer groups', () => {
+    const fanoutRole = Object.keys(template.findResources('AWS::IAM::Role')).find((id) =>
+      id.startsWith('FanoutRole'),
+    );
+    const policy = Object.values(template.findResources('AWS::IAM::Policy')).find((p) =>
+      JSON.stringify(p.Properties.Roles).includes(fanoutRole as string),
+    );
+    const statements = policy?.Properties.PolicyDocument.Statement as {
+      Action: string | string[];
+      Resource: unknown;
+    }[];
+    const kafka = statements.filter((s) => JSON.stringify(s.Action).includes('kafka-cluster:'));
+    const text = JSON.stringify(kafka);
+    expect(text).toMatch(/topic\/.*train-locations/);
+    expect(text).toMatch(/group\/.*streamgate-train-locations/);
+    expect(text).not.toMatch(/kafka-cluster:\*/);
+    for (const statement of kafka) expect(JSON.stringify(statement.Resource)).not.toBe('"*"');
+    expect(JSON.stringify(statements)).toContain('sqs:SendMessage');
+  });
+
+  it('keeps failures in an encrypted queue that only takes TLS', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 1209600,
+    });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('reads an existing cluster instead when its ARN is given as context', async () => {
+    const arn =
+      'arn:aws:kafka:eu-west-1:123456789012:cluster/prod-streams/11111111-2222-3333-4444-555555555555-1';
+    const { stack: other } = await buildApp(
+      new App({ outdir: mkdtempSync(path.join(tmpdir(), 'sg-')), context: { kafkaClusterArn: arn } }),
+    );
+    const t = Template.fromStack(other);
+    t.resourceCountIs('AWS::MSK::ServerlessCluster', 0);
+    t.resourceCountIs('AWS::EC2::VPC', 0);
+    for (const mapping of Object.values(t.findResources('AWS::Lambda::EventSourceMapping'))) {
+      expect(mapping.Properties.EventSourceArn).toBe(arn);
+    }
+    expect(JSON.stringify(t.findResources('AWS::IAM::Policy'))).toContain(
+      'topic/prod-streams/11111111-2222-3333-4444-555555555555-1/train-locations',
+    );
   });
 });

@@ -12,7 +12,10 @@ import {
 
 let token: string;
 const open: Client[] = [];
-const track = (c: Client) => (open.push(c), c);
+const track = (c: Client) => {
+  open.push(c);
+  return c;
+};
 
 beforeAll(async () => {
   token = await tokenFor();

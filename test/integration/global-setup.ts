@@ -19,7 +19,15 @@ export async function setup(project: TestProject): Promise<void> {
   await mkdir(stateDir, { recursive: true });
   const logFile = createWriteStream(path.join(stateDir, 'stack.log'), { flags: 'w' });
   const log = new LogSink({ out: logFile, verbose: true });
-  const ports = { ws: 19099, wss: 18099, http: 19090, aws: 19091, dynamodb: 18000, kafka: 19092, kafkaController: 19093 };
+  const ports = {
+    ws: 19099,
+    wss: 18099,
+    http: 19090,
+    aws: 19091,
+    dynamodb: 18000,
+    kafka: 19092,
+    kafkaController: 19093,
+  };
   process.stdout.write('[integration] starting the local stack (DynamoDB Local, gateway, functions)…\n');
   stack = await startLocalStack({
     root,
@@ -43,7 +51,9 @@ export async function setup(project: TestProject): Promise<void> {
     defaultApp: stack.defaultApp,
     kafkaBrokers: stack.kafka.brokers,
     kafkaClasspath: stack.kafka.broker?.classpath ?? '',
-    queues: Object.fromEntries(stack.template.queues().map((q) => [q.logicalId.replace(/[A-F0-9]{8}$/, ''), q.url])),
+    queues: Object.fromEntries(
+      stack.template.queues().map((q) => [q.logicalId.replace(/[A-F0-9]{8}$/, ''), q.url]),
+    ),
     tables: Object.fromEntries(
       stack.template.tables().map((t) => [t.logicalId.replace(/[A-F0-9]{8}$/, ''), t.name]),
     ),

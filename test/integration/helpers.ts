@@ -207,3 +207,49 @@ export const unique = (prefix: string) =>
   `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`;
 
 export const json = (text: string) => JSON.parse(text) as Record<string, unknown>;
+
+/** A kafkajs producer on the local broker (one per test file). */
+export async function kafkaProducer() {
+  const { Kafka, Partitioners, logLevel } = await import('kafkajs');
+  const producer = new Kafka({
+    clientId: 'streamgate-tests',
+    brokers: stack.kafkaBrokers,
+    logLevel: logLevel.NOTHING,
+  }).producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  await producer.connect();
+  return producer;
+}
+
+/** Ask the local stack to fail the next invocations of a function (its handler folder name). */
+export async function injectFault(fn: string, count: number, mode: 'before' | 'after'): Promise<void> {
+  const response = await fetch(`${stack.urls.http}/_local/faults`, {
+    method: 'POST',
+    body: JSON.stringify({ function: fn, count, mode }),
+  });
+  if (!response.ok) throw new Error(`fault injection: ${response.status} ${await response.text()}`);
+}
+
+/** Messages on a local SQS queue (received, then deleted). */
+export async function drainQueue(queueUrl: string): Promise<Record<string, unknown>[]> {
+  const { SQSClient, ReceiveMessageCommand, DeleteMessageCommand } = await import('@aws-sdk/client-sqs');
+  const sqs = new SQSClient({
+    endpoint: stack.urls.aws,
+    region: 'us-east-1',
+    credentials: stack.credentials,
+  });
+  const out: Record<string, unknown>[] = [];
+  for (;;) {
+    const { Messages } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }),
+    );
+    if (!Messages?.length) break;
+    for (const message of Messages) {
+      out.push(JSON.parse(message.Body ?? '{}'));
+      await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
+    }
+  }
+  sqs.destroy();
+  return out;
+}

@@ -5,8 +5,24 @@ export interface StackInfo {
   root: string;
   stateDir: string;
   assemblyDir: string;
-  urls: { ws: string; wss: string; http: string; callback: string; dynamodb: string; aws: string; kafka: string };
-  ports: { ws: number; wss: number; http: number; aws: number; dynamodb: number; kafka: number; kafkaController: number };
+  urls: {
+    ws: string;
+    wss: string;
+    http: string;
+    callback: string;
+    dynamodb: string;
+    aws: string;
+    kafka: string;
+  };
+  ports: {
+    ws: number;
+    wss: number;
+    http: number;
+    aws: number;
+    dynamodb: number;
+    kafka: number;
+    kafkaController: number;
+  };
   kafkaBrokers: string[];
   /** Classpath of the local Kafka (for its console producer). */
   kafkaClasspath: string;

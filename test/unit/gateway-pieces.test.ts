@@ -21,7 +21,7 @@ describe('route selection expressions', () => {
     expect(compileSelectionExpression('$request.body.a.b')('{"a":{"b":"deep"}}')).toBe('deep');
   });
 
-  it('interpolate ${…} into literal text and keep \\$ literal', () => {
+  it('interpolate $-brace expressions into literal text and keep \\$ literal', () => {
     const select = compileSelectionExpression('${request.body.service}/${request.body.action}');
     expect(select('{"service":"chat","action":"join"}')).toBe('chat/join');
     expect(compileSelectionExpression('\\$literal')('{}')).toBe('$literal');

@@ -6,7 +6,10 @@ import { ConfigError, DEFAULT_CONFIG, parseConfig } from '../../lib/config.ts';
 describe('topic shards', () => {
   it('spread connection ids evenly and stably', () => {
     const counts = [0, 0, 0, 0];
-    for (let i = 0; i < 4000; i++) counts[shardOf(`conn-${i}-${i * 7919}`, 4)]! += 1;
+    for (let i = 0; i < 4000; i++) {
+      const shard = shardOf(`conn-${i}-${i * 7919}`, 4);
+      counts[shard] = (counts[shard] ?? 0) + 1;
+    }
     for (const count of counts) expect(count).toBeGreaterThan(850);
     expect(shardOf('abc=', 4)).toBe(shardOf('abc=', 4));
     expect(subscriberKey('t/chats/1.0.0/rooms/r', 'abc=', 4).pk).toMatch(

@@ -1,0 +1,171 @@
+/**
+ * Kafka → WebSocket on the local stack, for 1 topic with N subscribers:
+ *  - latency: records produced open-loop at a fixed rate, each carrying its send time; every
+ *    delivery's latency is receive time − send time (producer and clients share this process's clock);
+ *  - throughput: a burst of records produced as fast as possible; delivered events per second until
+ *    the last delivery arrives.
+ * The stack runs in its own process (CPU 0 where taskset exists); this process is the load.
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import WebSocket from 'ws';
+import { pinSelf } from './lib/pin.ts';
+import { startStackProcess, tokenFrom } from './lib/stack-process.ts';
+import { summarize, table } from './lib/stats.ts';
+
+interface Options {
+  subscribers?: string;
+  rate?: number;
+  seconds?: number;
+  burst?: number;
+}
+
+export async function run(options: Options = {}): Promise<void> {
+  const counts = String(options.subscribers ?? '1,100,1000')
+    .split(',')
+    .map(Number);
+  const rate = options.rate ?? 50;
+  const seconds = options.seconds ?? 10;
+  const burst = options.burst ?? 2000;
+  pinSelf('1');
+  const stack = await startStackProcess({ cpu: '0' });
+  const producer = new Kafka({
+    clientId: 'bench',
+    brokers: [stack.urls.kafka],
+    logLevel: logLevel.NOTHING,
+  }).producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  await producer.connect();
+  const token = await tokenFrom(stack, 'quantis.com', '');
+  const rows: Record<string, string | number>[] = [];
+  const results: Record<string, unknown>[] = [];
+  try {
+    for (const n of counts) {
+      const train = `bench-${n}-${Date.now().toString(36)}`;
+      process.stdout.write(`\n${n} subscribers: connecting…\n`);
+      const latencies: number[] = [];
+      let delivered = 0;
+      const clients = await connectMany(
+        n,
+        `${stack.urls.ws}/t/quantis.com/train/location/1.0.0/loc-train-qnt-${train}`,
+        token,
+        (data) => {
+          delivered++;
+          const sent = Number(/"t":(\d+(\.\d+)?)/.exec(data)?.[1]);
+          if (sent) latencies.push(performance.timeOrigin + performance.now() - sent);
+        },
+      );
+      // warm-up: cold starts of the fan-out function
+      await producer.send({
+        topic: 'train-locations',
+        messages: [{ key: train, value: JSON.stringify({ warm: true }) }],
+      });
+      await waitUntil(() => delivered >= n, 30_000);
+      delivered = 0;
+      latencies.length = 0;
+
+      process.stdout.write(`  latency: ${rate} records/s for ${seconds} s (open loop)…\n`);
+      const total = rate * seconds;
+      const started = performance.now();
+      for (let i = 0; i < total; i++) {
+        const due = started + (i * 1000) / rate;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        void producer.send({
+          topic: 'train-locations',
+          messages: [
+            { key: train, value: JSON.stringify({ seq: i, t: performance.timeOrigin + performance.now() }) },
+          ],
+        });
+      }
+      await waitUntil(() => delivered >= total * n, 60_000);
+      const latency = summarize(latencies);
+      const lost = total * n - delivered;
+
+      process.stdout.write(`  throughput: a burst of ${burst} records…\n`);
+      delivered = 0;
+      latencies.length = 0;
+      const burstStart = performance.now();
+      for (let i = 0; i < burst; i += 500) {
+        await producer.send({
+          topic: 'train-locations',
+          messages: Array.from({ length: Math.min(500, burst - i) }, (_, j) => ({
+            key: train,
+            value: JSON.stringify({ seq: i + j, t: performance.timeOrigin + performance.now() }),
+          })),
+        });
+      }
+      const complete = await waitUntil(() => delivered >= burst * n, 300_000);
+      const burstSeconds = (performance.now() - burstStart) / 1000;
+      const perSecond = delivered / burstSeconds;
+      for (const client of clients) client.terminate();
+
+      rows.push({
+        subscribers: n,
+        'rate rec/s': rate,
+        'p50 ms': latency.p50,
+        'p99 ms': latency.p99,
+        'max ms': latency.max,
+        lost,
+        'burst deliveries/s': Math.round(perSecond),
+        'burst complete': complete ? 'yes' : 'NO',
+      });
+      results.push({
+        subscribers: n,
+        rate,
+        latency,
+        lost,
+        burst,
+        burstSeconds,
+        deliveriesPerSecond: perSecond,
+        complete,
+      });
+    }
+  } finally {
+    await producer.disconnect();
+    await stack.stop();
+  }
+  process.stdout.write(`\nKafka → WebSocket, 1 topic, local stack\n${table(rows)}\n`);
+  const file = path.join(import.meta.dirname, 'results', 'kafka-fanout.json');
+  writeFileSync(
+    file,
+    `${JSON.stringify({ benchmark: 'kafka-fanout', at: new Date().toISOString(), results }, null, 1)}\n`,
+  );
+  process.stdout.write(`written: ${path.relative(process.cwd(), file)}\n`);
+}
+
+async function connectMany(
+  n: number,
+  url: string,
+  token: string,
+  onMessage: (data: string) => void,
+): Promise<WebSocket[]> {
+  const clients: WebSocket[] = [];
+  for (let i = 0; i < n; i += 50) {
+    const batch = await Promise.all(
+      Array.from(
+        { length: Math.min(50, n - i) },
+        () =>
+          new Promise<WebSocket>((resolve, reject) => {
+            const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${token}` } });
+            ws.on('message', (data) => onMessage(data.toString()));
+            ws.once('open', () => resolve(ws));
+            ws.once('error', reject);
+          }),
+      ),
+    );
+    clients.push(...batch);
+  }
+  return clients;
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
+}

@@ -1,0 +1,204 @@
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { Producer } from 'kafkajs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type Client,
+  connect,
+  connectionIdsOn,
+  connectionStore,
+  drainQueue,
+  injectFault,
+  json,
+  kafkaProducer,
+  stack,
+  tokenFor,
+  unique,
+  wsUrl,
+} from './helpers.ts';
+
+const run = promisify(execFile);
+let producer: Producer;
+let quantis: string;
+const open: Client[] = [];
+const trainUrl = (train: string) => wsUrl(`/t/quantis.com/train/location/1.0.0/loc-train-qnt-${train}`);
+const topicKey = (train: string) => `quantis.com/train/location/1.0.0/loc-train-qnt-${train}`;
+async function subscribe(train: string, path = trainUrl(train)): Promise<Client> {
+  const client = await connect(path, { token: quantis });
+  open.push(client);
+  return client;
+}
+const send = (key: string | null, value: string, headers?: Record<string, string>) =>
+  producer.send({
+    topic: 'train-locations',
+    acks: -1,
+    messages: [{ key, value, ...(headers ? { headers } : {}) }],
+  });
+
+beforeAll(async () => {
+  producer = await kafkaProducer();
+  quantis = await tokenFor('quantis.com', '');
+  await drainQueue(stack.queues.FailureQueue as string);
+});
+afterAll(async () => {
+  await producer.disconnect();
+});
+afterEach(() => {
+  for (const c of open.splice(0)) c.close();
+});
+
+describe('Kafka records reach the subscribers of their topic instance (seed 002)', () => {
+  it('routes by record key: train 456 gets its locations, not train 789’s', async () => {
+    const [t456, t789] = [unique('456'), unique('789')];
+    const a = await subscribe(t456, `${trainUrl(t456)}/`); // the seed's trailing slash
+    const b = await subscribe(t789);
+    await send(t456, '{"lat":6.93,"lon":79.85}');
+    expect(json(await a.waitFor((m) => m.includes('6.93')))).toEqual({ lat: 6.93, lon: 79.85 });
+    await send(t789, '{"lat":7.29,"lon":80.63}');
+    expect(await b.waitFor((m) => m.includes('7.29'))).toBeTruthy();
+    expect(await a.quietFor(300)).toEqual([]);
+    expect(a.received).toHaveLength(1);
+  });
+
+  it('takes records from kcat, kafkajs and Kafka’s own console producer', async () => {
+    const train = unique('p');
+    const client = await subscribe(train);
+    await run('bash', [
+      '-c',
+      `printf '{"via":"kcat"}\\n' | kcat -P -b ${stack.kafkaBrokers[0]} -t train-locations -k ${train}`,
+    ]);
+    await client.waitFor((m) => m.includes('kcat'));
+    await send(train, '{"via":"kafkajs"}');
+    await client.waitFor((m) => m.includes('kafkajs'));
+    await new Promise<void>((resolve, reject) => {
+      const java = spawn('java', [
+        '-cp',
+        stack.kafkaClasspath,
+        'org.apache.kafka.tools.ConsoleProducer',
+        '--bootstrap-server',
+        stack.kafkaBrokers[0] as string,
+        '--topic',
+        'train-locations',
+        '--property',
+        'parse.key=true',
+        '--property',
+        'key.separator=|',
+      ]);
+      java.stdin.end(`${train}|{"via":"console-producer"}\n`);
+      java.on('exit', (code) =>
+        code === 0 ? resolve() : reject(new Error(`console producer exited ${code}`)),
+      );
+    });
+    expect(await client.waitFor((m) => m.includes('console-producer'), 20_000)).toBeTruthy();
+    expect(client.received.map((m) => json(m).via)).toEqual(['kcat', 'kafkajs', 'console-producer']);
+  }, 60_000);
+
+  it('reaches many subscribers of one topic', async () => {
+    const train = unique('many');
+    const clients = await Promise.all(Array.from({ length: 60 }, () => subscribe(train)));
+    for (let i = 0; i < 5; i++) await send(train, JSON.stringify({ seq: i }));
+    for (const client of clients) {
+      await client.waitFor((m) => m.includes('"seq":4'), 10_000);
+      expect(client.received.map((m) => json(m).seq)).toEqual([0, 1, 2, 3, 4]);
+    }
+  });
+
+  it('keeps the order of 1,000 records of one partition', async () => {
+    const train = unique('order');
+    const client = await subscribe(train);
+    const messages = Array.from({ length: 1000 }, (_, seq) => ({
+      key: train,
+      value: JSON.stringify({ seq }),
+    }));
+    for (let i = 0; i < messages.length; i += 100) {
+      await producer.send({ topic: 'train-locations', acks: -1, messages: messages.slice(i, i + 100) });
+    }
+    await client.waitFor((m) => m.includes('"seq":999'), 30_000);
+    expect(client.received.map((m) => json(m).seq)).toEqual(messages.map((_, seq) => seq));
+  });
+
+  it('sends a poison record to the failure destination and still delivers the good ones after it', async () => {
+    const train = unique('poison');
+    const client = await subscribe(train);
+    await send(train, 'this is not JSON');
+    for (let i = 0; i < 5; i++) await send(train, JSON.stringify({ seq: i }));
+    await client.waitFor((m) => m.includes('"seq":4'));
+    expect(client.received.map((m) => json(m).seq)).toEqual([0, 1, 2, 3, 4]);
+    const failures = await drainQueue(stack.queues.FailureQueue as string);
+    const poison = failures.find((f) => Buffer.from(String(f.key), 'base64').toString() === train);
+    expect(poison).toMatchObject({
+      kind: 'poison-record',
+      topic: 'train-locations',
+      partition: expect.any(Number),
+      offset: expect.any(Number),
+      reasons: [
+        {
+          api: 'quantis.com/TrainRealLocationAPI/1.0.0',
+          channel: '/loc-train-qnt-{trainID}',
+          reason: 'the value is not valid JSON',
+        },
+      ],
+    });
+    expect(Buffer.from(String(poison?.value), 'base64').toString()).toBe('this is not JSON');
+  });
+
+  it('removes a subscriber that went away (410) and keeps delivering to the others', async () => {
+    const train = unique('gone');
+    const client = await subscribe(train);
+    const store = connectionStore();
+    const [id] = await connectionIdsOn(topicKey(train));
+    const record = await store.get(id as string);
+    const ghost = 'GhostKafka000A=';
+    await store.put({ ...(record as NonNullable<typeof record>), connectionId: ghost });
+    await send(train, '{"hello":1}');
+    await client.waitFor((m) => m.includes('hello'));
+    await expect.poll(() => store.get(ghost), { timeout: 5_000 }).toBeUndefined();
+    expect(await connectionIdsOn(topicKey(train))).toEqual([id]);
+  });
+});
+
+describe('failures and recovery', () => {
+  it('a fan-out that fails mid-stream gets its batch again: nothing is lost, order holds', async () => {
+    const train = unique('retry');
+    const client = await subscribe(train);
+    await injectFault('fanout', 2, 'before');
+    for (let i = 0; i < 20; i++) await send(train, JSON.stringify({ seq: i }));
+    await client.waitFor((m) => m.includes('"seq":19'), 20_000);
+    expect(client.received.map((m) => json(m).seq)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+  });
+
+  it('a batch retried after it was delivered (the function failed after posting) is not delivered twice', async () => {
+    const train = unique('dup');
+    const client = await subscribe(train);
+    await injectFault('fanout', 1, 'after');
+    await send(train, JSON.stringify({ seq: 0 }));
+    await client.waitFor((m) => m.includes('"seq":0'));
+    await send(train, JSON.stringify({ seq: 1 }));
+    await client.waitFor((m) => m.includes('"seq":1'), 10_000);
+    await client.quietFor(500);
+    expect(client.received.map((m) => json(m).seq)).toEqual([0, 1]);
+  });
+
+  it('a broker restart in the middle of a stream loses nothing', async () => {
+    const train = unique('restart');
+    const client = await subscribe(train);
+    for (let i = 0; i < 50; i++) await send(train, JSON.stringify({ seq: i }));
+    await client.waitFor((m) => m.includes('"seq":49'), 20_000);
+    const restart = await fetch(`${stack.urls.http}/_local/kafka/restart`, { method: 'POST' });
+    expect(restart.status).toBe(200);
+    for (let i = 50; i < 100; i++) await send(train, JSON.stringify({ seq: i }));
+    await client.waitFor((m) => m.includes('"seq":99'), 60_000);
+    expect(client.received.map((m) => json(m).seq)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+  }, 120_000);
+});
+
+describe('SweetProdApp (seed 000)', () => {
+  it('subscribers receive the XML events producers send to kafka_sample_topic', async () => {
+    const token = await tokenFor('carbon.super', '');
+    const client = await connect(wsUrl('/sweetProdApp/1.0.0'), { token });
+    open.push(client);
+    const event = '<events><event><name>Toffee</name><amount>4532.918273645</amount></event></events>';
+    await producer.send({ topic: 'kafka_sample_topic', messages: [{ value: event }] });
+    expect(await client.waitFor((m) => m.includes('Toffee'))).toBe(event);
+  });
+});

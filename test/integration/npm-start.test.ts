@@ -1,0 +1,71 @@
+import { spawn } from 'node:child_process';
+import { connect as tcpConnect } from 'node:net';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { stack } from './helpers.ts';
+
+const ports = { ws: 39099, wss: 38099, http: 39090, aws: 39091, dynamodb: 38000 };
+const isOpen = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = tcpConnect({ port, host: '127.0.0.1' });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+
+describe('npm start', () => {
+  it('comes up healthy, on an existing Kafka with --kafka, and Ctrl-C stops every process it started', async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'local/start.ts',
+        '--no-persist',
+        '--state-dir',
+        path.join(stack.stateDir, 'npm-start'),
+        '--kafka',
+        stack.kafkaBrokers.join(','),
+        '--ws-port',
+        String(ports.ws),
+        '--wss-port',
+        String(ports.wss),
+        '--http-port',
+        String(ports.http),
+        '--aws-port',
+        String(ports.aws),
+        '--dynamodb-port',
+        String(ports.dynamodb),
+      ],
+      { cwd: stack.root, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+
+    await expect
+      .poll(
+        async () => (await fetch(`http://localhost:${ports.http}/health`).catch(() => undefined))?.status,
+        {
+          timeout: 120_000,
+          interval: 500,
+        },
+      )
+      .toBe(200);
+    expect(output).toContain('streamgate local stack is up');
+    expect(output).toContain(`ws://localhost:${ports.ws}/chats/1.0.0/rooms/room1`);
+    expect(output).toMatch(/Kafka bootstrap servers\s+127\.0\.0\.1:19092 \(external\)/);
+    for (const port of Object.values(ports)) expect(await isOpen(port)).toBe(true);
+
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    for (const port of Object.values(ports)) expect(await isOpen(port)).toBe(false);
+  }, 180_000);
+});

@@ -1,0 +1,280 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { deliveredBefore } from '../../lambdas/adapters/checkpoint-store.ts';
+import type { Catalog } from '../../lambdas/core/catalog.ts';
+import { framesPerConnection, planBatch } from '../../lambdas/core/fanout-plan.ts';
+import {
+  decodeRecord,
+  kafkaBindings,
+  type MskEvent,
+  recordsByPartition,
+  resolvePointer,
+  routeRecord,
+} from '../../lambdas/core/kafka-records.ts';
+import { createTargetResolver } from '../../lambdas/core/target.ts';
+import { api, channel } from '../helpers/catalog.ts';
+
+const fixture = JSON.parse(
+  readFileSync(path.resolve(import.meta.dirname, '../fixtures/msk/mixed-batch.json'), 'utf8'),
+) as MskEvent;
+let event: MskEvent;
+beforeEach(() => {
+  // Prepare: every test gets its own copy of the AWS-shaped event
+  event = structuredClone(fixture);
+});
+
+const trains = api({
+  name: 'TrainRealLocationAPI',
+  context: '/train/location',
+  tenant: 'quantis.com',
+  channels: [
+    channel('/loc-train-qnt-{trainID}', {
+      pub: false,
+      format: 'json',
+      backend: {
+        type: 'kafka',
+        topic: 'train-locations',
+        parameters: { trainID: { from: 'key' } },
+        coalesce: false,
+      },
+    }),
+  ],
+});
+const bySource = api({
+  name: 'TrainsBySource',
+  context: '/trains',
+  channels: [
+    channel('/sources/{source}', {
+      pub: false,
+      format: 'json',
+      backend: {
+        type: 'kafka',
+        topic: 'train-locations',
+        parameters: { source: { from: 'header', name: 'source' } },
+        coalesce: true,
+      },
+    }),
+  ],
+});
+const sweets = api({
+  name: 'SweetProdApp',
+  context: '/SweetProdApp',
+  channels: [
+    channel('/', {
+      pub: false,
+      format: 'xml',
+      backend: { type: 'kafka', topic: 'kafka_sample_topic', parameters: {}, coalesce: true },
+    }),
+  ],
+});
+const catalog: Catalog = { apis: [trains, bySource, sweets] };
+const resolver = createTargetResolver(catalog);
+const bindings = kafkaBindings(catalog);
+
+describe('decoding MSK records', () => {
+  it('decodes base64 key and value, and headers given as byte arrays', () => {
+    const record = decodeRecord(event.records['train-locations-0']?.[0] as never);
+    expect(record).toMatchObject({
+      topic: 'train-locations',
+      partition: 0,
+      offset: 15,
+      timestamp: 1545084650987,
+    });
+    expect(record.key?.toString()).toBe('456');
+    expect(JSON.parse(record.value.toString())).toEqual({ lat: 6.93, lon: 79.85 });
+    expect(record.headers).toEqual({ source: 'gps', trace: 't-1' });
+  });
+
+  it('takes a record without key (absent or null) as having none', () => {
+    expect(decodeRecord(event.records['train-locations-1']?.[0] as never).key).toBeUndefined();
+    expect(decodeRecord(event.records['kafka_sample_topic-0']?.[0] as never).key).toBeUndefined();
+  });
+
+  it('keeps partitions apart and each in offset order', () => {
+    const reversed = event.records['train-locations-0']?.reverse();
+    expect(reversed?.[0]?.offset).toBe(16);
+    const partitions = recordsByPartition(event);
+    expect(partitions.map((p) => p.partitionKey)).toEqual([
+      'train-locations-0',
+      'train-locations-1',
+      'kafka_sample_topic-0',
+    ]);
+    expect(partitions[0]?.records.map((r) => r.offset)).toEqual([15, 16]);
+  });
+});
+
+describe('routing a record to a channel', () => {
+  it('fills parameters from the key, a header or a field of the value', () => {
+    const record = decodeRecord(event.records['train-locations-0']?.[0] as never);
+    expect(routeRecord(record, bindings.get('train-locations')?.[0] as never)).toEqual({
+      ok: true,
+      params: { trainID: '456' },
+      payload: '{"lat":6.93,"lon":79.85}',
+    });
+    expect(routeRecord(record, bindings.get('train-locations')?.[1] as never)).toMatchObject({
+      ok: true,
+      params: { source: 'gps' },
+    });
+    const byValue = {
+      ...(bindings.get('train-locations')?.[0] as never as object),
+      backend: {
+        type: 'kafka',
+        topic: 't',
+        coalesce: false,
+        parameters: { trainID: { from: 'value', pointer: '/lat' } },
+      },
+    };
+    expect(routeRecord(record, byValue as never)).toMatchObject({ ok: true, params: { trainID: '6.93' } });
+  });
+
+  it('calls a record poison when its value is not the channel format or a parameter has no value', () => {
+    const noKey = decodeRecord(event.records['train-locations-1']?.[0] as never);
+    expect(routeRecord(noKey, bindings.get('train-locations')?.[0] as never)).toEqual({
+      ok: false,
+      reason: 'no value for parameter trainID (the record key)',
+    });
+    const brokenJson = decodeRecord(event.records['train-locations-1']?.[1] as never);
+    expect(routeRecord(brokenJson, bindings.get('train-locations')?.[0] as never)).toEqual({
+      ok: false,
+      reason: 'the value is not valid JSON',
+    });
+    const brokenXml = decodeRecord(event.records['kafka_sample_topic-0']?.[1] as never);
+    const xml = routeRecord(brokenXml, bindings.get('kafka_sample_topic')?.[0] as never);
+    expect(xml).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/^the value is not well-formed XML: .*line 1/),
+    });
+    const binary = { ...brokenJson, value: Buffer.from([0xff, 0xfe]) };
+    expect(routeRecord(binary, bindings.get('train-locations')?.[0] as never)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/not UTF-8/),
+    });
+  });
+
+  it('resolves JSON pointers (RFC 6901)', () => {
+    expect(resolvePointer({ a: { 'b/c': [1, { d: 'x' }] } }, '/a/b~1c/1/d')).toBe('x');
+    expect(resolvePointer({ a: 1 }, '/missing/deeper')).toBeUndefined();
+  });
+});
+
+describe('planning a batch', () => {
+  it('sends each record to every channel that reads its topic, and collects poison with its reasons', () => {
+    const plan = planBatch(recordsByPartition(event), bindings, resolver);
+    expect(plan.deliveries.map((d) => d.topicKey)).toEqual([
+      'quantis.com/train/location/1.0.0/loc-train-qnt-456',
+      'carbon.super/trains/1.0.0/sources/gps',
+      'quantis.com/train/location/1.0.0/loc-train-qnt-456',
+      'carbon.super/SweetProdApp/1.0.0',
+    ]);
+    expect(
+      plan.poison.map((p) => [p.record.topic, p.record.offset, p.reasons.map((r) => r.channel)]),
+    ).toEqual([
+      // offset 16 has no "source" header: poison for that channel only, delivered to the other
+      ['train-locations', 16, ['/sources/{source}']],
+      ['train-locations', 3, ['/loc-train-qnt-{trainID}', '/sources/{source}']],
+      ['train-locations', 4, ['/loc-train-qnt-{trainID}', '/sources/{source}']],
+      ['kafka_sample_topic', 1, ['/']],
+    ]);
+    expect([...plan.lastSeen.values()].map((c) => [c.topic, c.partition, c.offset])).toEqual([
+      ['train-locations', 0, 16],
+      ['train-locations', 1, 4],
+      ['kafka_sample_topic', 0, 1],
+    ]);
+  });
+
+  it('skips what an earlier attempt of the batch delivered, by offset and timestamp', () => {
+    const checkpoint = { offset: 15, timestamp: 1545084650987 };
+    const plan = planBatch(recordsByPartition(event), bindings, resolver, (record) =>
+      record.topic === 'train-locations' && record.partition === 0
+        ? deliveredBefore(checkpoint, record)
+        : false,
+    );
+    expect(plan.skipped).toBe(1);
+    expect(deliveredBefore(checkpoint, { offset: 10, timestamp: 1545084659999 })).toBe(false); // topic recreated
+    expect(deliveredBefore(undefined, { offset: 1, timestamp: 1 })).toBe(false);
+  });
+
+  it('counts records of topics no channel reads', () => {
+    const record = event.records['train-locations-0']?.[0] as NonNullable<
+      MskEvent['records'][string][number]
+    >;
+    event.records['orphan-0'] = [{ ...record, topic: 'orphan' }];
+    expect(planBatch(recordsByPartition(event), bindings, resolver).unbound).toBe(1);
+  });
+});
+
+describe('frames per connection', () => {
+  const delivery = (
+    topicKey: string,
+    payload: string,
+    format: 'json' | 'xml' | 'text',
+    coalesce: boolean,
+  ) => ({
+    topicKey,
+    payload,
+    format,
+    coalesce,
+  });
+
+  it('keeps record order per connection and sends each connection only its topics', () => {
+    const frames = framesPerConnection(
+      [
+        delivery('a', '1', 'json', false),
+        delivery('b', '2', 'json', false),
+        delivery('a', '3', 'json', false),
+      ],
+      new Map([
+        ['a', ['c1', 'c2']],
+        ['b', ['c2']],
+      ]),
+    );
+    expect(Object.fromEntries(frames)).toEqual({ c1: ['1', '3'], c2: ['1', '2', '3'] });
+  });
+
+  it('coalesces consecutive records where the channel allows: JSON arrays, one <events> document, lines', () => {
+    const subscribers = new Map([['t', ['c']]]);
+    expect(
+      framesPerConnection(
+        [delivery('t', '{"a":1}', 'json', true), delivery('t', '{"a":2}', 'json', true)],
+        subscribers,
+      ).get('c'),
+    ).toEqual(['[{"a":1},{"a":2}]']);
+    expect(
+      framesPerConnection(
+        [
+          delivery('t', '<events><event><n>1</n></event></events>', 'xml', true),
+          delivery('t', '<events><event><n>2</n></event></events>', 'xml', true),
+        ],
+        subscribers,
+      ).get('c'),
+    ).toEqual(['<events><event><n>1</n></event><event><n>2</n></event></events>']);
+    expect(
+      framesPerConnection(
+        [delivery('t', 'x', 'text', true), delivery('t', 'y', 'text', true)],
+        subscribers,
+      ).get('c'),
+    ).toEqual(['x\ny']);
+  });
+
+  it('never coalesces past a record that does not allow it, nor beyond 128 KB', () => {
+    const subscribers = new Map([['t', ['c']]]);
+    expect(
+      framesPerConnection(
+        [
+          delivery('t', '1', 'json', true),
+          delivery('t', '2', 'json', false),
+          delivery('t', '3', 'json', true),
+        ],
+        subscribers,
+      ).get('c'),
+    ).toEqual(['1', '2', '3']);
+    const big = `"${'x'.repeat(70 * 1024)}"`;
+    expect(
+      framesPerConnection(
+        [delivery('t', big, 'json', true), delivery('t', big, 'json', true)],
+        subscribers,
+      ).get('c'),
+    ).toHaveLength(2);
+  });
+});
