@@ -18,6 +18,7 @@ import {
   WebSocketApi,
   WebSocketStage,
 } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import { HttpOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
@@ -71,6 +72,16 @@ export class StreamgateStack extends Stack {
     });
     // Stream processing state: fan-out checkpoints (and, with transforms, aggregates).
     const streamStateTable = new Table(this, 'StreamStateTable', {
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      sortKey: { name: 'sk', type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      encryption: TableEncryption.AWS_MANAGED,
+      timeToLiveAttribute: 'expiresAt',
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // Business plan counters: fixed windows per subscription, and concurrent connections.
+    const throttleTable = new Table(this, 'ThrottleTable', {
       partitionKey: { name: 'pk', type: AttributeType.STRING },
       sortKey: { name: 'sk', type: AttributeType.STRING },
       billingMode: BillingMode.PAY_PER_REQUEST,
@@ -136,7 +147,7 @@ export class StreamgateStack extends Stack {
     acknowledge(
       this.httpApi,
       'AwsSolutions-APIG4',
-      'OAuth2 endpoints authenticate clients themselves (client_secret_basic/post); the JWKS and metadata are public by design.',
+      'Administration routes use IAM authorization; OAuth2 and application self-service routes authenticate client credentials themselves (client_secret_basic/post); the JWKS and metadata are public by design.',
     );
     this.httpApi.addRoutes({
       path: '/oauth2/token',
@@ -147,6 +158,28 @@ export class StreamgateStack extends Stack {
       path: '/.well-known/{document}',
       methods: [HttpMethod.GET],
       integration: tokenIntegration,
+    });
+    // Management API: administrators through IAM (SigV4), applications with their own client credentials.
+    const management = new StreamgateFunction(this, 'Management', {
+      handlerDir: 'management',
+      catalog,
+      logRetention,
+      timeout: Duration.seconds(15),
+      environment: { REGISTRY_TABLE: registryTable.tableName, THROTTLE_TABLE: throttleTable.tableName },
+    });
+    registryTable.grantReadWriteData(management);
+    throttleTable.grantReadData(management);
+    const managementIntegration = new HttpLambdaIntegration('ManagementIntegration', management);
+    this.httpApi.addRoutes({
+      path: '/admin/{proxy+}',
+      methods: [HttpMethod.ANY],
+      integration: managementIntegration,
+      authorizer: new HttpIamAuthorizer(),
+    });
+    this.httpApi.addRoutes({
+      path: '/applications/{proxy+}',
+      methods: [HttpMethod.GET],
+      integration: managementIntegration,
     });
     const httpLogs = new LogGroup(this, 'HttpApiAccessLogs', {
       retention: logRetention,
@@ -168,9 +201,18 @@ export class StreamgateStack extends Stack {
       { issuer: issuerUrl, jwksUri: `${issuerUrl}/.well-known/jwks.json`, audience: config.token.audience },
       ...config.issuers,
     ];
+    // What the gateway functions read: connections, the registry (subscriptions, plans), plan counters.
     const registryEnv = {
       CONNECTIONS_TABLE: connectionsTable.tableName,
       TOPIC_SHARDS: String(config.topicShards),
+      REGISTRY_TABLE: registryTable.tableName,
+      THROTTLE_TABLE: throttleTable.tableName,
+      BUILTIN_ISSUER: issuerUrl,
+    };
+    const grantGatewayData = (fn: StreamgateFunction) => {
+      connectionsTable.grantReadWriteData(fn);
+      registryTable.grantReadData(fn);
+      throttleTable.grantReadWriteData(fn);
     };
     const connect = new StreamgateFunction(this, 'Connect', {
       handlerDir: 'connect',
@@ -190,9 +232,7 @@ export class StreamgateStack extends Stack {
       logRetention,
       environment: { ...registryEnv, DELIVERY_CONCURRENCY: String(config.deliveryConcurrency) },
     });
-    connectionsTable.grantWriteData(connect);
-    connectionsTable.grantReadWriteData(disconnect);
-    connectionsTable.grantReadWriteData(message);
+    for (const fn of [connect, disconnect, message]) grantGatewayData(fn);
 
     this.webSocketApi = new WebSocketApi(this, 'WebSocketApi', {
       description: 'streamgate managed WebSocket APIs',
@@ -288,7 +328,7 @@ export class StreamgateStack extends Stack {
           DELIVERY_CONCURRENCY: String(config.deliveryConcurrency),
         },
       });
-      connectionsTable.grantReadWriteData(fanout);
+      grantGatewayData(fanout);
       streamStateTable.grantReadWriteData(fanout);
       failureQueue.grantSendMessages(fanout);
       this.stage.grantManagementApiAccess(fanout);
@@ -335,7 +375,7 @@ export class StreamgateStack extends Stack {
     });
     new CfnOutput(this, 'HttpApiUrl', { value: issuerUrl, description: 'Token endpoint and JWKS' });
 
-    for (const fn of [connect, disconnect, message, token, rotation]) {
+    for (const fn of [connect, disconnect, message, token, rotation, management]) {
       acknowledge(
         fn,
         'AwsSolutions-L1',

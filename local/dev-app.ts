@@ -1,7 +1,9 @@
 /**
  * The local stack's DefaultApplication (as WSO2's developer portal has), one per tenant of the
- * catalog: its client credentials are written to `.streamgate/default-app.json` (never committed)
- * so `npx streamgate token --api …` can get a token with no set-up.
+ * catalog, subscribed to every API of its tenant (AsyncUnlimited where the API offers it, else the
+ * API's first plan): its client credentials are written to `.streamgate/default-app.json` (never
+ * committed) so `npx streamgate token --api …` gets a working token with no set-up. A convenience
+ * of the local stack only; on AWS, applications and subscriptions are made through the management API.
  */
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -10,6 +12,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Registry } from '../lambdas/adapters/registry.ts';
 import type { KeyType } from '../lambdas/core/auth.ts';
+import type { ApiDef } from '../lambdas/core/catalog.ts';
 import { LOCAL_REGION } from './template.ts';
 
 export const DEFAULT_APP_NAME = 'DefaultApplication';
@@ -32,7 +35,7 @@ export async function ensureDefaultApplication(options: {
   tableName: string;
   credentials: { accessKeyId: string; secretAccessKey: string };
   tokenUrl: string;
-  tenants: string[];
+  apis: ApiDef[];
 }): Promise<DevApplication> {
   const file = defaultAppFile(options.stateDir);
   const saved: DevApplication = existsSync(file)
@@ -46,20 +49,30 @@ export async function ensureDefaultApplication(options: {
   const registry = new Registry(DynamoDBDocumentClient.from(client), options.tableName);
   const result: DevApplication = { tokenUrl: options.tokenUrl, tenants: {} };
   try {
-    for (const tenant of options.tenants) {
+    for (const tenant of new Set(options.apis.map((api) => api.tenant))) {
       const known = saved.tenants[tenant];
       if (known && (await registry.getClient(known.keys.PRODUCTION.clientId))) {
         result.tenants[tenant] = known;
-        continue;
+      } else {
+        if (await registry.getApplication(tenant, DEFAULT_APP_NAME))
+          await registry.deleteApplication(tenant, DEFAULT_APP_NAME);
+        const { secrets } = await registry.createApplication({
+          tenant,
+          name: DEFAULT_APP_NAME,
+          owner: 'admin',
+        });
+        result.tenants[tenant] = { name: DEFAULT_APP_NAME, keys: secrets };
       }
-      const existing = await registry.getApplication(tenant, DEFAULT_APP_NAME);
-      if (existing) await registry.deleteApplication(tenant, DEFAULT_APP_NAME);
-      const { secrets } = await registry.createApplication({
-        tenant,
-        name: DEFAULT_APP_NAME,
-        owner: 'admin',
-      });
-      result.tenants[tenant] = { name: DEFAULT_APP_NAME, keys: secrets };
+      const application = await registry.getApplication(tenant, DEFAULT_APP_NAME);
+      if (!application) throw new Error(`the DefaultApplication of ${tenant} could not be read back`);
+      for (const api of options.apis.filter((a) => a.tenant === tenant)) {
+        if (await registry.getSubscription(application.appId, api.id)) continue;
+        await registry.subscribe(
+          application,
+          api.id,
+          api.plans.includes('AsyncUnlimited') ? 'AsyncUnlimited' : (api.plans[0] as string),
+        );
+      }
     }
   } finally {
     client.destroy();

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { requestTime } from './gateway/events.ts';
+import { type LocalCredentials, verifySigV4 } from './gateway/sigv4.ts';
 import { TokenBucket } from './gateway/token-bucket.ts';
 import type { LambdaRuntime } from './lambda/runtime.ts';
 import type { LogSink } from './log.ts';
@@ -23,6 +24,7 @@ interface CompiledRoute {
   regex: RegExp | undefined;
   params: string[];
   functionId: string | undefined;
+  iam: boolean;
 }
 
 const TEXT_TYPES = /^(text\/|application\/(json|xml|javascript)|[^;]*\+(json|xml))/i;
@@ -41,6 +43,7 @@ export class HttpApiServer {
       log: LogSink;
       host: string;
       port: number;
+      credentials: LocalCredentials;
     },
   ) {
     this.routes = (options.api?.routes ?? []).map(compileRoute);
@@ -95,6 +98,22 @@ export class HttpApiServer {
     const match = this.match(method, url.pathname);
     if (!match?.route.functionId) return json(res, 404, { message: 'Not Found' });
     if (this.bucket && !this.bucket.take()) return json(res, 429, { message: 'Too Many Requests' });
+    let iamIdentity: Record<string, string> | undefined;
+    if (match.route.iam) {
+      // IAM authorization: a valid SigV4 signature with the stack's credentials, as AWS checks it.
+      const check = await verifySigV4(
+        { method, rawPath: url.pathname, query: url.searchParams, headers: req.headers, body },
+        this.options.credentials,
+      );
+      if (!check.ok || check.unsigned) return json(res, 403, { message: 'Forbidden' });
+      iamIdentity = {
+        accessKey: this.options.credentials.accessKeyId,
+        accountId: '000000000000',
+        callerId: 'local',
+        userArn: 'arn:aws:iam::000000000000:user/local',
+        userId: 'local',
+      };
+    }
 
     const contentType = String(req.headers['content-type'] ?? '');
     const textual = body.length === 0 || TEXT_TYPES.test(contentType);
@@ -131,6 +150,7 @@ export class HttpApiServer {
         },
         requestId: randomUUID(),
         routeKey: match.route.key,
+        ...(iamIdentity ? { authorizer: { iam: iamIdentity } } : {}),
         stage: '$default',
         time: requestTime(new Date(now)),
         timeEpoch: now,
@@ -172,7 +192,14 @@ export class HttpApiServer {
 
 function compileRoute(route: LocalHttpApi['routes'][number]): CompiledRoute {
   if (route.path === '$default') {
-    return { method: 'ANY', key: '$default', regex: undefined, params: [], functionId: route.functionId };
+    return {
+      method: 'ANY',
+      key: '$default',
+      regex: undefined,
+      params: [],
+      functionId: route.functionId,
+      iam: route.iam,
+    };
   }
   const params: string[] = [];
   const pattern = route.path.replace(/[.*+?^$()|[\]\\]|\{([^}]+)\}/g, (token, name?: string) => {
@@ -190,6 +217,7 @@ function compileRoute(route: LocalHttpApi['routes'][number]): CompiledRoute {
     regex: new RegExp(`^${pattern}$`),
     params,
     functionId: route.functionId,
+    iam: route.iam,
   };
 }
 

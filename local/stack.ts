@@ -262,7 +262,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await Promise.all(pollers.map((poller) => poller.stop()));
     });
 
-    const httpApi = new HttpApiServer({ api: template.httpApis()[0], lambda, log, host, port: ports.http });
+    const httpApi = new HttpApiServer({
+      api: template.httpApis()[0],
+      lambda,
+      log,
+      host,
+      port: ports.http,
+      credentials: LOCAL_CREDENTIALS,
+    });
     let healthy = false;
     httpApi.addLocalRoute('GET', '/health', (_req, res) =>
       json(res, healthy ? 200 : 503, {
@@ -283,7 +290,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       tableName: registryTable.name,
       credentials: LOCAL_CREDENTIALS,
       tokenUrl: `${urls.http}/oauth2/token`,
-      tenants: [...new Set(catalog.apis.map((api) => api.tenant))],
+      apis: catalog.apis,
     });
     healthy = true;
 

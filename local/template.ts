@@ -59,7 +59,7 @@ export interface LocalWebSocketApi {
 export interface LocalHttpApi {
   logicalId: string;
   apiId: string;
-  routes: { method: string; path: string; functionId: string | undefined }[];
+  routes: { method: string; path: string; functionId: string | undefined; iam: boolean }[];
   throttle?: { rateLimit: number; burstLimit: number };
 }
 
@@ -415,6 +415,7 @@ export class LocalTemplate {
               method,
               path: routePath,
               functionId: this.integrationFunction(route.Properties?.Target),
+              iam: route.Properties?.AuthorizationType === 'AWS_IAM',
             };
           }),
           ...(stage ? throttleOf(stage) : {}),

@@ -159,7 +159,7 @@ export class ConnectionStore {
           TableName: this.tableName,
           KeyConditionExpression: 'pk = :pk',
           FilterExpression: 'expiresAt > :now',
-          ProjectionExpression: 'connectionId',
+          ProjectionExpression: 'connectionId, appId, appName',
           ExpressionAttributeValues: { ':pk': partition, ':now': nowSeconds },
           ConsistentRead: true,
           ...(startKey ? { ExclusiveStartKey: startKey } : {}),
@@ -175,6 +175,7 @@ export class ConnectionStore {
       ...subscriberKey(topicKey, record.connectionId, this.shards),
       connectionId: record.connectionId,
       expiresAt: record.expiresAt,
+      ...(record.app ? { appId: record.app.appId, appName: record.app.appName } : {}),
     };
   }
 }

@@ -79,6 +79,8 @@ function principalOf(payload: JWTPayload, issuer: IssuerConfig): Principal {
     tenant,
     keyType,
     expiresAt: payload.exp as number,
+    ...(typeof payload.app_id === 'string' ? { appId: payload.app_id } : {}),
+    ...(typeof payload.application === 'string' ? { appName: payload.application } : {}),
   };
 }
 

@@ -1,11 +1,10 @@
 /**
- * `$connect`: resolve what the URL points at, authorize the token, register the connection.
- * Answers 200, or 400/401/403/404 with the reason (also logged). API Gateway completes the
- * WebSocket upgrade only on 2xx.
+ * `$connect`: resolve what the URL points at, authorize the token, check the application's
+ * subscription and plan, register the connection. Answers 200, or 400/401/403/404/429 with the
+ * reason (also logged). API Gateway completes the WebSocket upgrade only on 2xx.
  */
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
-import { ConnectionStore } from '../adapters/connection-store.ts';
-import { createDocumentClient } from '../adapters/dynamo.ts';
+import type { Entitlement } from '../adapters/access.ts';
 import { TokenVerifier } from '../adapters/token-verifier.ts';
 import {
   connectScopes,
@@ -16,19 +15,19 @@ import {
   requireScopes,
   requireTenant,
 } from '../core/auth.ts';
-import { apiKey } from '../core/catalog.ts';
+import { type ApiDef, apiKey } from '../core/catalog.ts';
 import { newConnectionRecord } from '../core/connection.ts';
-import { isGatewayError, unauthorized } from '../core/errors.ts';
+import { forbidden, GatewayError, isGatewayError, unauthorized } from '../core/errors.ts';
+import { isLimited } from '../core/plans.ts';
 import { createTargetResolver } from '../core/target.ts';
 import { catalog } from '../shared/catalog.ts';
-import { intEnv, jsonEnv, requireEnv } from '../shared/env.ts';
+import { jsonEnv } from '../shared/env.ts';
 import { flushMetrics, logger, MetricUnit, metrics } from '../shared/observability.ts';
+import { accessDirectory, connectionStore, throttleStore } from '../shared/services.ts';
 
-const store = new ConnectionStore(
-  createDocumentClient(),
-  requireEnv('CONNECTIONS_TABLE'),
-  intEnv('TOPIC_SHARDS', 4),
-);
+const store = connectionStore();
+const throttle = throttleStore();
+const access = accessDirectory();
 const verifier = new TokenVerifier(jsonEnv<IssuerConfig[]>('TOKEN_ISSUERS'));
 const resolver = createTargetResolver(catalog);
 
@@ -43,11 +42,14 @@ export const handler = async (event: ConnectEvent): Promise<APIGatewayProxyResul
   const query = event.queryStringParameters ?? {};
   const targetPath = query.target ?? '';
   logger.appendKeys({ connectionId, target: targetPath });
+  let slot: string | undefined;
   try {
     const target = resolver.resolve(targetPath);
-    requireLifecycleAllowsConnect(target.api);
+    // The management API may have moved the API to another lifecycle state since it was deployed.
+    requireLifecycleAllowsConnect(target.api, await access.lifecycleOf(target.api));
 
     let principal: Principal | undefined;
+    let entitlement: Entitlement | undefined;
     if (target.api.secured && !target.channel.open) {
       const token = extractToken(event.headers, query);
       if (!token) {
@@ -58,18 +60,29 @@ export const handler = async (event: ConnectEvent): Promise<APIGatewayProxyResul
       principal = await verifier.verify(token);
       requireTenant(principal, target.api);
       requireScopes(principal, connectScopes(target.channel), `connect to ${target.channel.name}`);
+      entitlement = await entitlementOf(principal, target.api);
+      slot = await takeConnectionSlot(entitlement);
     }
 
-    await store.put(newConnectionRecord(connectionId, target, principal, connectedAt, apiKey(target.api)));
+    await store.put(
+      newConnectionRecord(connectionId, target, principal, connectedAt, apiKey(target.api), {
+        ...(entitlement ? { app: { appId: entitlement.appId, appName: entitlement.appName } } : {}),
+        holdsConnectionSlot: slot !== undefined,
+      }),
+    );
     logger.info('connection accepted', {
       api: target.api.id,
       topic: target.topic,
       clientId: principal?.clientId,
+      application: entitlement?.appName,
+      plan: entitlement?.plan.name,
+      keyType: principal?.keyType,
       viaDefaultVersion: target.viaDefaultVersion,
     });
     metrics.addMetric('connectionsAccepted', MetricUnit.Count, 1);
     return { statusCode: 200 };
   } catch (error) {
+    if (slot) await throttle.releaseConnection(slot);
     if (!isGatewayError(error)) throw error;
     logger.warn('connection refused', { status: error.status, reason: error.message });
     metrics.addMetric('connectionsRefused', MetricUnit.Count, 1);
@@ -83,3 +96,40 @@ export const handler = async (event: ConnectEvent): Promise<APIGatewayProxyResul
     logger.removeKeys(['connectionId', 'target']);
   }
 };
+
+/** The application must be subscribed (or the API allow subscriptionless access), active, within its plan. */
+async function entitlementOf(principal: Principal, api: ApiDef): Promise<Entitlement> {
+  const app = await access.applicationOf(principal);
+  if (!app) {
+    throw forbidden(`client ${principal.clientId} of ${principal.issuer} is not mapped to an application`);
+  }
+  const entitlement = await access.entitlement(app, api);
+  if (!entitlement) {
+    throw forbidden(`application ${app.appName} is not subscribed to API ${api.name} ${api.version}`);
+  }
+  if (entitlement.status !== 'ACTIVE') {
+    throw forbidden(
+      `the subscription of ${app.appName} to API ${api.name} ${api.version} is ${entitlement.status}`,
+    );
+  }
+  if (isLimited(entitlement.plan) && (await throttle.remaining(entitlement.key, entitlement.plan)) <= 0) {
+    throw new GatewayError(
+      'too_many_requests',
+      `application ${app.appName} has used all ${entitlement.plan.events} events of plan ${entitlement.plan.name} this ${entitlement.plan.per}`,
+    );
+  }
+  return entitlement;
+}
+
+/** A plan that caps concurrent connections: take a slot, or refuse with 429. */
+async function takeConnectionSlot(entitlement: Entitlement): Promise<string | undefined> {
+  const max = entitlement.plan.maxConnections;
+  if (max === undefined) return undefined;
+  if (!(await throttle.acquireConnection(entitlement.key, max))) {
+    throw new GatewayError(
+      'too_many_requests',
+      `application ${entitlement.appName} already holds the ${max} connections plan ${entitlement.plan.name} allows`,
+    );
+  }
+  return entitlement.key;
+}

@@ -1,4 +1,4 @@
-import type { ApiDef, ChannelDef } from './catalog.ts';
+import type { ApiDef, ChannelDef, LifecycleState } from './catalog.ts';
 import { forbidden, unauthorized } from './errors.ts';
 
 export type KeyType = 'PRODUCTION' | 'SANDBOX';
@@ -14,6 +14,9 @@ export interface Principal {
   keyType: KeyType;
   /** Epoch seconds. */
   expiresAt: number;
+  /** The application, when the token names it (the built-in issuer does). */
+  appId?: string;
+  appName?: string;
 }
 
 /** A trusted token issuer: the built-in one, or Cognito, Auth0, Keycloak… by issuer + JWKS URL + audience. */
@@ -95,14 +98,14 @@ export function requireTenant(principal: Principal, api: ApiDef): void {
 }
 
 /** Only PUBLISHED and DEPRECATED APIs take connections; others are refused as WSO2's gateway does. */
-export function requireLifecycleAllowsConnect(api: ApiDef): void {
-  switch (api.lifecycle) {
+export function requireLifecycleAllowsConnect(api: ApiDef, state: LifecycleState = api.lifecycle): void {
+  switch (state) {
     case 'PUBLISHED':
     case 'DEPRECATED':
       return;
     case 'BLOCKED':
       throw forbidden(`API ${api.name} ${api.version} is blocked`);
     default:
-      throw forbidden(`API ${api.name} ${api.version} is ${api.lifecycle}, not published`);
+      throw forbidden(`API ${api.name} ${api.version} is ${state}, not published`);
   }
 }

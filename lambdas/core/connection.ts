@@ -23,11 +23,17 @@ export interface ConnectionRecord {
   expiresAt: number;
   /** Topic keys this connection receives from (its own when the channel is sub, plus subscriptions). */
   topicKeys: string[];
+  /** The application whose subscription (or subscriptionless access) the connection's events count against. */
+  app?: { appId: string; appName: string };
+  /** The connection holds one of its plan's concurrent-connection slots (released when it goes). */
+  holdsConnectionSlot?: boolean;
 }
 
 /** What a fan-out needs per subscriber; kept small so a 1 MB Query page holds thousands. */
 export interface Subscriber {
   connectionId: string;
+  appId?: string;
+  appName?: string;
 }
 
 /** API Gateway closes every connection after 2 hours; the margin covers clock skew and a late `$disconnect`. */
@@ -74,6 +80,7 @@ export function newConnectionRecord(
   principal: Principal | undefined,
   connectedAt: number,
   apiKeyOfTarget: string,
+  access: { app?: { appId: string; appName: string }; holdsConnectionSlot?: boolean } = {},
 ): ConnectionRecord {
   return {
     connectionId,
@@ -87,5 +94,7 @@ export function newConnectionRecord(
     connectedAt,
     expiresAt: connectionExpiry(connectedAt),
     topicKeys: target.channel.sub ? [target.topicKey] : [],
+    ...(access.app ? { app: access.app } : {}),
+    ...(access.holdsConnectionSlot ? { holdsConnectionSlot: true } : {}),
   };
 }

@@ -3,13 +3,14 @@
  * in offset order) the topic instances it reaches and their payloads, the poison records, and then
  * — once the subscribers are known — the ordered frames each connection receives.
  */
-import type { MessageFormat } from './catalog.ts';
+import type { ApiDef, MessageFormat } from './catalog.ts';
 import type { DecodedRecord, KafkaBinding } from './kafka-records.ts';
 import { routeRecord } from './kafka-records.ts';
 import type { TargetResolver } from './target.ts';
 
 export interface Delivery {
   topicKey: string;
+  api: ApiDef;
   payload: string;
   format: MessageFormat;
   coalesce: boolean;
@@ -66,6 +67,7 @@ export function planBatch(
         const target = resolver.topicFor(binding.api, binding.channel, routed.params);
         plan.deliveries.push({
           topicKey: target.topicKey,
+          api: binding.api,
           payload: routed.payload,
           format: binding.channel.format,
           coalesce: binding.backend.coalesce,
@@ -75,6 +77,12 @@ export function planBatch(
     }
   }
   return plan;
+}
+
+/** One frame for one connection, and how many events (records) it carries: what plans count. */
+export interface Frame {
+  data: string;
+  events: number;
 }
 
 /** API Gateway's limit on one message (PostToConnection data). */
@@ -88,7 +96,7 @@ export const MAX_MESSAGE_BYTES = 128 * 1024;
 export function framesPerConnection(
   deliveries: Delivery[],
   subscribers: Map<string, string[]>,
-): Map<string, string[]> {
+): Map<string, Frame[]> {
   const pending = new Map<string, Delivery[]>();
   for (const delivery of deliveries) {
     for (const connectionId of subscribers.get(delivery.topicKey) ?? []) {
@@ -97,17 +105,17 @@ export function framesPerConnection(
       else pending.set(connectionId, [delivery]);
     }
   }
-  const frames = new Map<string, string[]>();
+  const frames = new Map<string, Frame[]>();
   for (const [connectionId, queue] of pending) frames.set(connectionId, coalesceQueue(queue));
   return frames;
 }
 
-function coalesceQueue(queue: Delivery[]): string[] {
-  const out: string[] = [];
+function coalesceQueue(queue: Delivery[]): Frame[] {
+  const out: Frame[] = [];
   let group: Delivery[] = [];
   let groupBytes = 0;
   const flush = () => {
-    if (group.length === 1) out.push((group[0] as Delivery).payload);
+    if (group.length === 1) out.push({ data: (group[0] as Delivery).payload, events: 1 });
     else if (group.length > 1) out.push(...mergeFrames(group));
     group = [];
     groupBytes = 0;
@@ -122,7 +130,7 @@ function coalesceQueue(queue: Delivery[]): string[] {
       group.push(delivery);
       groupBytes += size;
     } else {
-      out.push(delivery.payload);
+      out.push({ data: delivery.payload, events: 1 });
     }
   }
   flush();
@@ -131,18 +139,21 @@ function coalesceQueue(queue: Delivery[]): string[] {
 
 const EVENTS_DOCUMENT = /^\s*(?:<\?xml[^>]*\?>\s*)?<events>([\s\S]*)<\/events>\s*$/;
 
-function mergeFrames(group: Delivery[]): string[] {
+function mergeFrames(group: Delivery[]): Frame[] {
   const format = (group[0] as Delivery).format;
   const payloads = group.map((d) => d.payload);
+  const events = group.length;
   switch (format) {
     case 'json':
-      return [`[${payloads.join(',')}]`];
+      return [{ data: `[${payloads.join(',')}]`, events }];
     case 'text':
-      return [payloads.join('\n')];
+      return [{ data: payloads.join('\n'), events }];
     case 'xml': {
       const bodies = payloads.map((p) => EVENTS_DOCUMENT.exec(p)?.[1]);
       // Siddhi's XML mapping carries several events in one <events> document; others go one by one.
-      return bodies.every((b) => b !== undefined) ? [`<events>${bodies.join('')}</events>`] : payloads;
+      return bodies.every((b) => b !== undefined)
+        ? [{ data: `<events>${bodies.join('')}</events>`, events }]
+        : payloads.map((data) => ({ data, events: 1 }));
     }
   }
 }

@@ -1,18 +1,15 @@
 /**
- * `$disconnect`: remove the connection and its subscriptions. AWS delivers this event only
- * best-effort; the records' TTL and the fan-out's 410 handling clean up what it misses.
+ * `$disconnect`: remove the connection and its subscriptions, and give back its plan's connection
+ * slot. AWS delivers this event only best-effort; the records' TTL and the fan-outs' 410 handling
+ * clean up what it misses.
  */
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
-import { ConnectionStore } from '../adapters/connection-store.ts';
-import { createDocumentClient } from '../adapters/dynamo.ts';
-import { intEnv, requireEnv } from '../shared/env.ts';
+import { forgetConnection } from '../adapters/delivery.ts';
 import { flushMetrics, logger, MetricUnit, metrics } from '../shared/observability.ts';
+import { connectionStore, throttleStore } from '../shared/services.ts';
 
-const store = new ConnectionStore(
-  createDocumentClient(),
-  requireEnv('CONNECTIONS_TABLE'),
-  intEnv('TOPIC_SHARDS', 4),
-);
+const store = connectionStore();
+const throttle = throttleStore();
 
 export type DisconnectEvent = APIGatewayProxyWebsocketEventV2 & {
   requestContext: { disconnectStatusCode?: number; disconnectReason?: string };
@@ -20,7 +17,7 @@ export type DisconnectEvent = APIGatewayProxyWebsocketEventV2 & {
 
 export const handler = async (event: DisconnectEvent): Promise<APIGatewayProxyResultV2> => {
   const { connectionId, disconnectStatusCode, disconnectReason, connectedAt } = event.requestContext;
-  const removed = await store.remove(connectionId);
+  const removed = await forgetConnection(store, throttle, connectionId);
   logger.info('connection closed', {
     connectionId,
     code: disconnectStatusCode,

@@ -9,29 +9,31 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { CheckpointStore, deliveredBefore } from '../adapters/checkpoint-store.ts';
-import { ConnectionStore } from '../adapters/connection-store.ts';
-import { ConnectionsApi, createConnectionsClient } from '../adapters/connections-api.ts';
-import { createDocumentClient } from '../adapters/dynamo.ts';
+import type { Recipient } from '../adapters/delivery.ts';
 import { FailureDestination } from '../adapters/failure-destination.ts';
 import { mapWithConcurrency } from '../core/concurrency.ts';
 import { framesPerConnection, MAX_MESSAGE_BYTES, planBatch } from '../core/fanout-plan.ts';
 import { kafkaBindings, type MskEvent, recordsByPartition } from '../core/kafka-records.ts';
 import { createTargetResolver } from '../core/target.ts';
 import { catalog } from '../shared/catalog.ts';
-import { intEnv, requireEnv } from '../shared/env.ts';
+import { requireEnv } from '../shared/env.ts';
 import { flushMetrics, logger, MetricUnit, metrics } from '../shared/observability.ts';
+import {
+  accessDirectory,
+  connectionStore,
+  connectionsApi,
+  deliverer,
+  documentClient,
+  throttleStore,
+} from '../shared/services.ts';
 
-const db = createDocumentClient();
-const store = new ConnectionStore(db, requireEnv('CONNECTIONS_TABLE'), intEnv('TOPIC_SHARDS', 4));
+const store = connectionStore();
+const delivery = deliverer(store, connectionsApi(), throttleStore(), accessDirectory());
 const checkpoints = new CheckpointStore(
-  db,
+  documentClient(),
   requireEnv('STREAM_STATE_TABLE'),
   requireEnv('AWS_LAMBDA_FUNCTION_NAME'),
 );
-const connections = new ConnectionsApi(createConnectionsClient(requireEnv('CALLBACK_URL')), {
-  concurrency: intEnv('DELIVERY_CONCURRENCY', 64),
-  maxAttempts: 5,
-});
 const failures = new FailureDestination(
   new SQSClient({}),
   requireEnv('FAILURE_QUEUE_URL'),
@@ -67,13 +69,31 @@ export const handler = async (event: MskEvent, context: Context): Promise<void> 
   }
 
   const topicKeys = [...new Set(deliveries.map((d) => d.topicKey))];
-  const subscriberLists = await mapWithConcurrency(topicKeys, 16, async (topicKey) =>
-    (await store.subscribers(topicKey)).map((s) => s.connectionId),
+  const subscriberLists = await mapWithConcurrency(topicKeys, 16, (topicKey) => store.subscribers(topicKey));
+  const apiOfTopic = new Map(deliveries.map((d) => [d.topicKey, d.api]));
+  const owners = new Map<string, Omit<Recipient, 'frames'>>();
+  topicKeys.forEach((topicKey, i) => {
+    const api = apiOfTopic.get(topicKey);
+    for (const subscriber of subscriberLists[i] ?? []) {
+      if (!api || owners.has(subscriber.connectionId)) continue;
+      owners.set(subscriber.connectionId, {
+        connectionId: subscriber.connectionId,
+        api,
+        ...(subscriber.appId ? { app: { appId: subscriber.appId, appName: subscriber.appName ?? '' } } : {}),
+      });
+    }
+  });
+  const subscribers = new Map(
+    topicKeys.map((key, i) => [key, (subscriberLists[i] ?? []).map((s) => s.connectionId)]),
   );
-  const subscribers = new Map(topicKeys.map((key, i) => [key, subscriberLists[i] as string[]]));
   const frames = framesPerConnection(deliveries, subscribers);
-  const report = await connections.postQueues([...frames], deadline);
-  if (report.gone.length) await mapWithConcurrency(report.gone, 16, (id) => store.remove(id));
+  const report = await delivery.deliver(
+    [...frames].flatMap(([connectionId, queue]) => {
+      const owner = owners.get(connectionId);
+      return owner ? [{ ...owner, frames: queue }] : [];
+    }),
+    deadline,
+  );
 
   await checkpoints.write([...plan.lastSeen.values()]);
 
@@ -84,6 +104,7 @@ export const handler = async (event: MskEvent, context: Context): Promise<void> 
   if (plan.skipped) metrics.addMetric('redeliveredRecordsSkipped', MetricUnit.Count, plan.skipped);
   if (report.gone.length) metrics.addMetric('staleConnectionsRemoved', MetricUnit.Count, report.gone.length);
   if (report.failed.length) metrics.addMetric('deliveriesFailed', MetricUnit.Count, report.failed.length);
+  if (report.throttledEvents) metrics.addMetric('eventsThrottled', MetricUnit.Count, report.throttledEvents);
   if (Number.isFinite(oldest)) metrics.addMetric('recordAgeMs', MetricUnit.Milliseconds, Date.now() - oldest);
   flushMetrics();
   logger.info('batch delivered', {
@@ -96,5 +117,7 @@ export const handler = async (event: MskEvent, context: Context): Promise<void> 
     sent: report.sent,
     gone: report.gone.length,
     failed: report.failed.length,
+    throttled: report.throttledEvents,
+    counterWrites: report.counterWrites,
   });
 };

@@ -5,9 +5,7 @@
  * with one JSON error frame to the sender; nothing here can throw the connection away.
  */
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
-import { ConnectionStore, MAX_TOPICS_PER_CONNECTION } from '../adapters/connection-store.ts';
-import { ConnectionsApi, createConnectionsClient } from '../adapters/connections-api.ts';
-import { createDocumentClient } from '../adapters/dynamo.ts';
+import { MAX_TOPICS_PER_CONNECTION } from '../adapters/connection-store.ts';
 import { requireScopes } from '../core/auth.ts';
 import { type ApiDef, findApiByKey } from '../core/catalog.ts';
 import type { ConnectionRecord } from '../core/connection.ts';
@@ -21,19 +19,25 @@ import {
 import { asError, forbidden, GatewayError, isGatewayError, notFound, unauthorized } from '../core/errors.ts';
 import { createTargetResolver, type Target } from '../core/target.ts';
 import { catalog } from '../shared/catalog.ts';
-import { intEnv, requireEnv } from '../shared/env.ts';
 import { flushMetrics, logger, MetricUnit, metrics } from '../shared/observability.ts';
+import {
+  accessDirectory,
+  connectionStore,
+  connectionsApi,
+  deliverer,
+  throttleStore,
+} from '../shared/services.ts';
 
-const store = new ConnectionStore(
-  createDocumentClient(),
-  requireEnv('CONNECTIONS_TABLE'),
-  intEnv('TOPIC_SHARDS', 4),
-);
-const connections = new ConnectionsApi(createConnectionsClient(requireEnv('CALLBACK_URL')), {
-  concurrency: intEnv('DELIVERY_CONCURRENCY', 64),
-  maxAttempts: 5,
-});
+const store = connectionStore();
+const connections = connectionsApi();
+const throttle = throttleStore();
+const access = accessDirectory();
+const delivery = deliverer(store, connections, throttle, access);
 const resolver = createTargetResolver(catalog);
+
+/** A throttled connection is told once in this long, not once per refused frame. */
+const THROTTLE_NOTICE_MS = 30_000;
+const lastThrottleNotice = new Map<string, number>();
 
 /**
  * What a connection is bound to never changes after `$connect`, so an execution environment keeps
@@ -66,13 +70,13 @@ export const handler = async (
     const api = findApiByKey(catalog, record.apiKey);
     if (!api) throw notFound(`API ${record.apiId} is no longer deployed`);
     const body = event.body ?? '';
-    const frame = event.isBase64Encoded ? Buffer.from(body, 'base64') : body;
+    const frame = event.isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body;
 
     if (!isControlAction(routeKey)) {
       await publish(record, resolver.resolveTopic(api, record.topic), frame, deadline);
       return { statusCode: 200 };
     }
-    control = parseControlMessage(frame.toString());
+    control = parseControlMessage(frame);
     requireValidToken(record);
     const target = resolver.resolveTopic(api, control.topic);
     switch (control.action) {
@@ -115,7 +119,7 @@ function requireValidToken(record: ConnectionRecord): void {
   }
 }
 
-async function publish(record: ConnectionRecord, target: Target, data: string | Buffer, deadline: number) {
+async function publish(record: ConnectionRecord, target: Target, data: string, deadline: number) {
   if (!target.channel.pub) {
     throw forbidden(`topic ${target.topic} does not take messages from clients (it is subscribe only)`, {
       topic: target.topic,
@@ -124,26 +128,72 @@ async function publish(record: ConnectionRecord, target: Target, data: string | 
   requireValidToken(record);
   if (record.principal)
     requireScopes(record.principal, target.channel.pubScopes, `publish to ${target.channel.name}`);
+  await chargeSender(record, target.api);
 
   switch (target.channel.backend.type) {
     case 'fanout': {
-      const subscribers = await store.subscribers(target.topicKey);
-      const recipients = subscribers.map((s) => s.connectionId).filter((id) => id !== record.connectionId);
-      const report = await connections.postMany(recipients, data, deadline);
-      await Promise.all(report.gone.map((stale) => store.remove(stale)));
+      const subscribers = (await store.subscribers(target.topicKey)).filter(
+        (s) => s.connectionId !== record.connectionId,
+      );
+      const report = await delivery.deliver(
+        subscribers.map((s) => ({
+          connectionId: s.connectionId,
+          api: target.api,
+          ...(s.appId ? { app: { appId: s.appId, appName: s.appName ?? '' } } : {}),
+          frames: [{ data, events: 1 }],
+        })),
+        deadline,
+      );
       metrics.addMetric('fanoutDelivered', MetricUnit.Count, report.sent);
       if (report.gone.length)
         metrics.addMetric('staleConnectionsRemoved', MetricUnit.Count, report.gone.length);
+      if (report.throttledEvents)
+        metrics.addMetric('eventsThrottled', MetricUnit.Count, report.throttledEvents);
       if (report.failed.length) {
         metrics.addMetric('fanoutFailed', MetricUnit.Count, report.failed.length);
         logger.warn('some deliveries failed', { topic: target.topicKey, failed: report.failed.length });
       }
-      logger.debug('published', { topic: target.topicKey, recipients: recipients.length, sent: report.sent });
+      logger.debug('published', {
+        topic: target.topicKey,
+        recipients: subscribers.length,
+        sent: report.sent,
+      });
       return;
     }
     default:
       throw forbidden(`topic ${target.topic} does not take messages from clients`);
   }
+}
+
+/** A published frame is one event of the sender's plan; a blocked or exhausted subscription may not publish. */
+async function chargeSender(record: ConnectionRecord, api: ApiDef): Promise<void> {
+  if (!record.app) return;
+  const entitlement = await access.entitlement(record.app, api);
+  if (!entitlement)
+    throw forbidden(
+      `application ${record.app.appName} is no longer subscribed to API ${api.name} ${api.version}`,
+    );
+  if (entitlement.status !== 'ACTIVE') {
+    throw forbidden(
+      `the subscription of ${record.app.appName} to API ${api.name} ${api.version} is ${entitlement.status}`,
+    );
+  }
+  const { granted } = await throttle.reserve(entitlement.key, entitlement.plan, 1);
+  if (granted === 0) {
+    throw new GatewayError(
+      'too_many_requests',
+      `plan ${entitlement.plan.name} allows ${entitlement.plan.events} events per ${entitlement.plan.per}; this one was refused`,
+      { plan: entitlement.plan.name },
+    );
+  }
+}
+
+function noticeDue(connectionId: string): boolean {
+  const last = lastThrottleNotice.get(connectionId) ?? 0;
+  if (Date.now() - last < THROTTLE_NOTICE_MS) return false;
+  if (lastThrottleNotice.size > 10_000) lastThrottleNotice.clear();
+  lastThrottleNotice.set(connectionId, Date.now());
+  return true;
 }
 
 async function subscribe(

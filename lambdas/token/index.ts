@@ -14,6 +14,7 @@ import { Registry } from '../adapters/registry.ts';
 import { SigningKeyStore } from '../adapters/signing-key-store.ts';
 import { verifySecret } from '../core/credentials.ts';
 import { grantScopes, OAuthError, parseTokenRequest } from '../core/oauth.ts';
+import { SUBSCRIPTIONLESS_PLAN } from '../core/plans.ts';
 import { activeKey, publicJwks } from '../core/signing-keys.ts';
 import { catalog } from '../shared/catalog.ts';
 import { intEnv, requireEnv } from '../shared/env.ts';
@@ -26,11 +27,20 @@ const tokenLifetime = intEnv('TOKEN_TTL_SECONDS', 3600);
 const registry = new Registry(createDocumentClient(), requireEnv('REGISTRY_TABLE'));
 const keys = new SigningKeyStore(new SecretsManagerClient({}), requireEnv('SIGNING_KEY_SECRET'));
 
-/** Scopes an application of a tenant may hold: those of the tenant's APIs. */
-function allowedScopes(tenant: string): Set<string> {
+/**
+ * Scopes an application may hold: those of the APIs it is subscribed to (subscription active), and
+ * of its tenant's APIs that take connections without a subscription.
+ */
+async function allowedScopes(appId: string, tenant: string): Promise<Set<string>> {
+  const subscribed = new Set(
+    (await registry.listSubscriptions(appId)).filter((s) => s.status === 'ACTIVE').map((s) => s.apiId),
+  );
   return new Set(
     catalog.apis
-      .filter((api) => api.tenant === tenant)
+      .filter(
+        (api) =>
+          api.tenant === tenant && (subscribed.has(api.id) || api.plans.includes(SUBSCRIPTIONLESS_PLAN)),
+      )
       .flatMap((api) => api.channels.flatMap((channel) => [...channel.pubScopes, ...channel.subScopes])),
   );
 }
@@ -91,7 +101,7 @@ async function issueToken(event: APIGatewayProxyEventV2): Promise<APIGatewayProx
   if (!signing)
     throw new OAuthError('temporarily_unavailable', 'the signing key is not provisioned yet; retry shortly');
 
-  const scopes = grantScopes(request.scopes, allowedScopes(client.tenant));
+  const scopes = grantScopes(request.scopes, await allowedScopes(client.appId, client.tenant));
   const now = Math.floor(Date.now() / 1000);
   const token = await new SignJWT({
     client_id: client.clientId,
@@ -99,6 +109,7 @@ async function issueToken(event: APIGatewayProxyEventV2): Promise<APIGatewayProx
     key_type: client.keyType,
     tenant: client.tenant,
     application: client.appName,
+    app_id: client.appId,
   })
     .setProtectedHeader({ alg: signing.alg, kid: signing.kid, typ: 'at+jwt' })
     .setIssuer(issuer)

@@ -212,10 +212,13 @@ describe('frames per connection', () => {
     coalesce: boolean,
   ) => ({
     topicKey,
+    api: trains,
     payload,
     format,
     coalesce,
   });
+  const data = (frames: { data: string }[] | undefined) => frames?.map((f) => f.data);
+  const subscribers = new Map([['t', ['c']]]);
 
   it('keeps record order per connection and sends each connection only its topics', () => {
     const frames = framesPerConnection(
@@ -229,46 +232,38 @@ describe('frames per connection', () => {
         ['b', ['c2']],
       ]),
     );
-    expect(Object.fromEntries(frames)).toEqual({ c1: ['1', '3'], c2: ['1', '2', '3'] });
+    expect(data(frames.get('c1'))).toEqual(['1', '3']);
+    expect(data(frames.get('c2'))).toEqual(['1', '2', '3']);
+    expect(frames.get('c2')?.map((f) => f.events)).toEqual([1, 1, 1]);
   });
 
   it('coalesces consecutive records where the channel allows: JSON arrays, one <events> document, lines', () => {
-    const subscribers = new Map([['t', ['c']]]);
-    expect(
-      framesPerConnection(
-        [delivery('t', '{"a":1}', 'json', true), delivery('t', '{"a":2}', 'json', true)],
-        subscribers,
-      ).get('c'),
-    ).toEqual(['[{"a":1},{"a":2}]']);
-    expect(
-      framesPerConnection(
-        [
-          delivery('t', '<events><event><n>1</n></event></events>', 'xml', true),
-          delivery('t', '<events><event><n>2</n></event></events>', 'xml', true),
-        ],
-        subscribers,
-      ).get('c'),
-    ).toEqual(['<events><event><n>1</n></event><event><n>2</n></event></events>']);
-    expect(
-      framesPerConnection(
-        [delivery('t', 'x', 'text', true), delivery('t', 'y', 'text', true)],
-        subscribers,
-      ).get('c'),
-    ).toEqual(['x\ny']);
+    const json = framesPerConnection(
+      [delivery('t', '{"a":1}', 'json', true), delivery('t', '{"a":2}', 'json', true)],
+      subscribers,
+    );
+    expect(json.get('c')).toEqual([{ data: '[{"a":1},{"a":2}]', events: 2 }]);
+    const xml = framesPerConnection(
+      [
+        delivery('t', '<events><event><n>1</n></event></events>', 'xml', true),
+        delivery('t', '<events><event><n>2</n></event></events>', 'xml', true),
+      ],
+      subscribers,
+    );
+    expect(data(xml.get('c'))).toEqual(['<events><event><n>1</n></event><event><n>2</n></event></events>']);
+    const text = framesPerConnection(
+      [delivery('t', 'x', 'text', true), delivery('t', 'y', 'text', true)],
+      subscribers,
+    );
+    expect(data(text.get('c'))).toEqual(['x\ny']);
   });
 
   it('never coalesces past a record that does not allow it, nor beyond 128 KB', () => {
-    const subscribers = new Map([['t', ['c']]]);
-    expect(
-      framesPerConnection(
-        [
-          delivery('t', '1', 'json', true),
-          delivery('t', '2', 'json', false),
-          delivery('t', '3', 'json', true),
-        ],
-        subscribers,
-      ).get('c'),
-    ).toEqual(['1', '2', '3']);
+    const mixed = framesPerConnection(
+      [delivery('t', '1', 'json', true), delivery('t', '2', 'json', false), delivery('t', '3', 'json', true)],
+      subscribers,
+    );
+    expect(data(mixed.get('c'))).toEqual(['1', '2', '3']);
     const big = `"${'x'.repeat(70 * 1024)}"`;
     expect(
       framesPerConnection(

@@ -1,0 +1,82 @@
+import type { Principal } from '../core/auth.ts';
+import type { ApiDef, LifecycleState } from '../core/catalog.ts';
+import { type Plan, SUBSCRIPTIONLESS_PLAN, subscriptionKey } from '../core/plans.ts';
+import { TtlCache } from '../core/ttl-cache.ts';
+import type { Registry, SubscriptionStatus } from './registry.ts';
+
+/** What a connection's events count against. */
+export interface Entitlement {
+  /** The counter key: application + API. */
+  key: string;
+  appId: string;
+  appName: string;
+  apiId: string;
+  plan: Plan;
+  status: SubscriptionStatus;
+  subscriptionless: boolean;
+}
+
+/**
+ * The registry as the gateway reads it on hot paths: applications behind tokens, subscriptions
+ * and their plans, API lifecycle states — each cached for a few seconds per execution environment.
+ */
+export class AccessDirectory {
+  private readonly applications = new TtlCache<{ appId: string; appName: string } | undefined>(60_000);
+  private readonly entitlements = new TtlCache<Entitlement | undefined>(5_000);
+  private readonly lifecycles = new TtlCache<LifecycleState | undefined>(5_000);
+
+  constructor(
+    private readonly registry: Registry,
+    private readonly builtInIssuer: string,
+  ) {}
+
+  /** The application a token acts for: the built-in issuer names it; external clients are mapped. */
+  async applicationOf(principal: Principal): Promise<{ appId: string; appName: string } | undefined> {
+    if (principal.issuer === this.builtInIssuer && principal.appId && principal.appName) {
+      return { appId: principal.appId, appName: principal.appName };
+    }
+    return this.applications.get(`${principal.issuer}|${principal.clientId}`, async () => {
+      if (principal.issuer === this.builtInIssuer) {
+        const client = await this.registry.getClient(principal.clientId);
+        return client ? { appId: client.appId, appName: client.appName } : undefined;
+      }
+      const mapped = await this.registry.getExternalClient(principal.issuer, principal.clientId);
+      return mapped ? { appId: mapped.appId, appName: mapped.appName } : undefined;
+    });
+  }
+
+  /**
+   * The application's subscription to the API, with its plan; or subscriptionless access where the
+   * API offers AsyncDefaultSubscriptionless; or undefined.
+   */
+  async entitlement(app: { appId: string; appName: string }, api: Pick<ApiDef, 'id' | 'tenant' | 'plans'>) {
+    return this.entitlements.get(`${app.appId}|${api.id}`, async (): Promise<Entitlement | undefined> => {
+      const subscription = await this.registry.getSubscription(app.appId, api.id);
+      const planName =
+        subscription?.plan ?? (api.plans.includes(SUBSCRIPTIONLESS_PLAN) ? SUBSCRIPTIONLESS_PLAN : undefined);
+      if (!planName) return undefined;
+      const plan = (await this.registry.getPlan(api.tenant, planName)) ?? {
+        name: planName,
+        events: 0,
+        per: 'day',
+      };
+      return {
+        key: subscriptionKey(app.appId, api.id),
+        appId: app.appId,
+        appName: app.appName,
+        apiId: api.id,
+        plan,
+        status: subscription?.status ?? 'ACTIVE',
+        subscriptionless: !subscription,
+      };
+    });
+  }
+
+  /** The API's lifecycle state: set through the management API, else as the definition says. */
+  async lifecycleOf(api: Pick<ApiDef, 'id' | 'tenant' | 'lifecycle'>): Promise<LifecycleState> {
+    return (
+      (await this.lifecycles.get(api.id, () => this.registry.getLifecycle(api.tenant, api.id))) ??
+      api.lifecycle
+    );
+  }
+}

@@ -1,0 +1,103 @@
+import type { ApiDef } from '../core/catalog.ts';
+import { mapWithConcurrency } from '../core/concurrency.ts';
+import type { ConnectionRecord } from '../core/connection.ts';
+import type { Frame } from '../core/fanout-plan.ts';
+import { subscriptionKey } from '../core/plans.ts';
+import type { AccessDirectory } from './access.ts';
+import type { ConnectionStore } from './connection-store.ts';
+import type { ConnectionsApi } from './connections-api.ts';
+import type { ThrottleStore } from './throttle-store.ts';
+
+export interface Recipient {
+  connectionId: string;
+  api: ApiDef;
+  /** Absent for connections on open channels: nothing to charge. */
+  app?: { appId: string; appName: string };
+  frames: Frame[];
+}
+
+export interface DeliveryOutcome {
+  sent: number;
+  gone: string[];
+  failed: string[];
+  /** Events dropped because the recipient's plan was exhausted or its subscription blocked. */
+  throttledEvents: number;
+  /** Counter writes made (one per subscription, whatever the number of deliveries). */
+  counterWrites: number;
+}
+
+/**
+ * Delivery with business plans: recipients are grouped by subscription, each group's events are
+ * reserved with one conditional write, frames beyond what the plan grants are dropped (and counted
+ * as throttled), the rest are posted in order, and connections that are gone are removed.
+ */
+export class Deliverer {
+  constructor(
+    private readonly store: ConnectionStore,
+    private readonly connections: ConnectionsApi,
+    private readonly throttle: ThrottleStore,
+    private readonly access: AccessDirectory,
+  ) {}
+
+  async deliver(recipients: Recipient[], deadline: number): Promise<DeliveryOutcome> {
+    const groups = new Map<string, Recipient[]>();
+    const free: Recipient[] = [];
+    for (const recipient of recipients) {
+      if (!recipient.app) {
+        free.push(recipient);
+        continue;
+      }
+      const key = subscriptionKey(recipient.app.appId, recipient.api.id);
+      const group = groups.get(key);
+      if (group) group.push(recipient);
+      else groups.set(key, [recipient]);
+    }
+    let throttledEvents = 0;
+    const allowed: (readonly [string, readonly string[]])[] = free.map((r) => [
+      r.connectionId,
+      r.frames.map((f) => f.data),
+    ]);
+    await mapWithConcurrency([...groups.values()], 16, async (group) => {
+      const first = group[0] as Recipient;
+      const entitlement = await this.access.entitlement(
+        first.app as { appId: string; appName: string },
+        first.api,
+      );
+      const wanted = group.reduce((n, r) => n + r.frames.reduce((m, f) => m + f.events, 0), 0);
+      let budget = 0;
+      if (entitlement && entitlement.status === 'ACTIVE') {
+        budget = (await this.throttle.reserve(entitlement.key, entitlement.plan, wanted)).granted;
+      }
+      throttledEvents += wanted - budget;
+      for (const recipient of group) {
+        const frames: string[] = [];
+        for (const frame of recipient.frames) {
+          if (frame.events > budget) break;
+          budget -= frame.events;
+          frames.push(frame.data);
+        }
+        if (frames.length) allowed.push([recipient.connectionId, frames]);
+      }
+    });
+    const report = await this.connections.postQueues(allowed, deadline);
+    if (report.gone.length) await mapWithConcurrency(report.gone, 16, (id) => this.forget(id));
+    return { ...report, throttledEvents, counterWrites: groups.size };
+  }
+
+  forget(connectionId: string): Promise<ConnectionRecord | undefined> {
+    return forgetConnection(this.store, this.throttle, connectionId);
+  }
+}
+
+/** Remove a connection that is gone, and give back its plan's connection slot. */
+export async function forgetConnection(
+  store: ConnectionStore,
+  throttle: ThrottleStore,
+  connectionId: string,
+): Promise<ConnectionRecord | undefined> {
+  const record = await store.remove(connectionId);
+  if (record?.holdsConnectionSlot && record.app) {
+    await throttle.releaseConnection(subscriptionKey(record.app.appId, record.apiId));
+  }
+  return record;
+}

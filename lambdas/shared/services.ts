@@ -1,0 +1,52 @@
+/**
+ * The adapters a handler needs, built from the environment once per execution environment
+ * (handlers call these at module scope, so missing configuration fails the cold start).
+ */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { AccessDirectory } from '../adapters/access.ts';
+import { ConnectionStore } from '../adapters/connection-store.ts';
+import { ConnectionsApi, createConnectionsClient } from '../adapters/connections-api.ts';
+import { Deliverer } from '../adapters/delivery.ts';
+import { createDocumentClient } from '../adapters/dynamo.ts';
+import { Registry } from '../adapters/registry.ts';
+import { ThrottleStore } from '../adapters/throttle-store.ts';
+import { intEnv, requireEnv } from './env.ts';
+
+let db: DynamoDBDocumentClient | undefined;
+export function documentClient(): DynamoDBDocumentClient {
+  db ??= createDocumentClient();
+  return db;
+}
+
+export function connectionStore(): ConnectionStore {
+  return new ConnectionStore(documentClient(), requireEnv('CONNECTIONS_TABLE'), intEnv('TOPIC_SHARDS', 4));
+}
+
+export function registry(): Registry {
+  return new Registry(documentClient(), requireEnv('REGISTRY_TABLE'));
+}
+
+export function throttleStore(): ThrottleStore {
+  return new ThrottleStore(documentClient(), requireEnv('THROTTLE_TABLE'));
+}
+
+/** Registry reads for hot paths; BUILTIN_ISSUER names the issuer whose tokens carry the application. */
+export function accessDirectory(): AccessDirectory {
+  return new AccessDirectory(registry(), requireEnv('BUILTIN_ISSUER'));
+}
+
+export function connectionsApi(): ConnectionsApi {
+  return new ConnectionsApi(createConnectionsClient(requireEnv('CALLBACK_URL')), {
+    concurrency: intEnv('DELIVERY_CONCURRENCY', 64),
+    maxAttempts: 5,
+  });
+}
+
+export function deliverer(
+  store: ConnectionStore,
+  connections: ConnectionsApi,
+  throttle: ThrottleStore,
+  access: AccessDirectory,
+): Deliverer {
+  return new Deliverer(store, connections, throttle, access);
+}
