@@ -1,47 +1,79 @@
 /**
- * streamgate — the command line.
- *
- *   streamgate token --api <path> [--scope "a b"] [--key-type PRODUCTION|SANDBOX] [--endpoint URL]
- *   streamgate apis validate [folder]
- *   streamgate apis list [folder]
+ * streamgate — the command line. Talks to the local stack by default (http://localhost:9090) and
+ * to a deployed stack with --endpoint <HttpApiUrl> (administration calls are signed with your AWS
+ * credentials there).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { ApiDef, Catalog } from '../lambdas/core/catalog.ts';
+import type { KeyType } from '../lambdas/core/auth.ts';
+import { type ApiDef, type Catalog, DEFAULT_TENANT } from '../lambdas/core/catalog.ts';
 import { isGatewayError } from '../lambdas/core/errors.ts';
 import { createTargetResolver } from '../lambdas/core/target.ts';
 import { loadCatalog } from '../lib/definitions/load.ts';
 import { DefinitionError } from '../lib/definitions/problems.ts';
 import type { DevApplication } from '../local/dev-app.ts';
+import { CliError, isLocal, ManagementClient } from './management-client.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const DEFAULT_ENDPOINT = process.env.STREAMGATE_ENDPOINT ?? 'http://localhost:9090';
-
-class UsageError extends Error {}
+const stateDir = process.env.STREAMGATE_STATE_DIR ?? path.join(root, '.streamgate');
 
 const USAGE = `streamgate — event streams as managed WebSocket APIs
 
-Usage:
-  streamgate token --api <api path> [--scope "<scopes>"] [--key-type PRODUCTION|SANDBOX] [--endpoint <url>]
-      Print an access token of the DefaultApplication for an API, e.g. --api /chats/1.0.0
-      or --api /t/quantis.com/train/location/1.0.0. Scopes default to all of the API's scopes.
-  streamgate apis validate [folder]     Validate the API definitions (default: apis/)
-  streamgate apis list [folder]         List the APIs and their topics
+Tokens
+  token --api <api path> [--app <name>] [--scope "<scopes>"] [--key-type PRODUCTION|SANDBOX]
+        An access token for an API (e.g. --api /chats/1.0.0, --api /t/quantis.com/train/location/1.0.0):
+        of the local DefaultApplication, or of --app (created with this CLI, or --client-id/--client-secret).
 
-Options:
-  --endpoint <url>   The token endpoint's base URL (default ${DEFAULT_ENDPOINT}, or $STREAMGATE_ENDPOINT)
-  --json             Print JSON
+Applications (--tenant <domain>, default carbon.super)
+  apps create <name> [--owner <owner>]        prints the PRODUCTION and SANDBOX client ids and secrets
+  apps list | apps show <name> | apps delete <name>
+  apps rotate-secret <name> [--key-type PRODUCTION|SANDBOX]
+  apps map-client <name> --issuer <url> --client-id <id>     tokens of an external issuer act for the application
+
+Subscriptions and plans
+  subscribe <app> <api path> --plan <plan>
+  unsubscribe <app> <api path>
+  subscriptions <app>
+  subscription <app> <api path> [--plan <plan>] [--status ACTIVE|BLOCKED]     change plan, block, unblock
+  plans list | plans set <name> [--events <n> --per minute|hour|day|month] [--max-connections <n>] [--description <text>]
+  usage <app>
+
+APIs
+  apis validate [folder] | apis list [folder]                the definitions under apis/
+  apis lifecycle <api path> [CREATED|PUBLISHED|DEPRECATED|BLOCKED|RETIRED]   show or change the state
+
+Options
+  --endpoint <url>   management API / token endpoint (default http://localhost:9090, or $STREAMGATE_ENDPOINT)
+  --json             print JSON
 `;
+
+interface Globals {
+  endpoint: string;
+  tenant: string;
+  json: boolean;
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  const sub = rest[0];
   switch (command) {
     case 'token':
       return token(rest);
     case 'apis':
       return apis(rest);
+    case 'apps':
+      return apps(sub, rest.slice(1));
+    case 'subscribe':
+    case 'unsubscribe':
+    case 'subscriptions':
+    case 'subscription':
+      return subscriptions(command, rest);
+    case 'plans':
+      return plans(sub, rest.slice(1));
+    case 'usage':
+      return usage(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -49,111 +81,293 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(USAGE);
       return 0;
     default:
-      throw new UsageError(`unknown command "${command}"`);
+      throw new CliError(`unknown command "${command}"; see streamgate help`);
   }
 }
 
-async function catalogAt(folder: string | undefined): Promise<Catalog> {
-  return loadCatalog(path.resolve(folder ?? path.join(root, 'apis')), { displayRoot: process.cwd() });
+const GLOBAL_OPTIONS = {
+  endpoint: { type: 'string', default: process.env.STREAMGATE_ENDPOINT ?? 'http://localhost:9090' },
+  tenant: { type: 'string', default: DEFAULT_TENANT },
+  json: { type: 'boolean', default: false },
+} as const;
+
+function parse<O extends Record<string, { type: 'string' | 'boolean'; default?: string | boolean }>>(argv: string[], options: O) {
+  const parsed = parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, ...options }, allowPositionals: true });
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const globals: Globals = {
+    endpoint: String(values.endpoint),
+    tenant: String(values.tenant).toLowerCase(),
+    json: Boolean(values.json),
+  };
+  return { values, positionals: parsed.positionals, globals };
+}
+
+function print(globals: Globals, value: unknown, text: () => string): number {
+  process.stdout.write(globals.json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
+  return 0;
+}
+
+function need(value: unknown, what: string): string {
+  if (typeof value !== 'string' || !value) throw new CliError(`missing ${what}; see streamgate help`);
+  return value;
+}
+
+let catalogCache: Catalog | undefined;
+async function catalogAt(folder?: string): Promise<Catalog> {
+  if (!folder && catalogCache) return catalogCache;
+  const catalog = await loadCatalog(path.resolve(folder ?? path.join(root, 'apis')), { displayRoot: process.cwd() });
+  if (!folder) catalogCache = catalog;
+  return catalog;
+}
+
+async function apiAt(apiPath: string): Promise<ApiDef> {
+  return createTargetResolver(await catalogAt()).resolveApi(apiPath);
+}
+
+// --- local credential store: what `apps create` printed, so `token --app` works -------------------
+
+function appFile(tenant: string, name: string): string {
+  return path.join(stateDir, 'apps', tenant, `${name}.json`);
+}
+
+type Keys = Record<KeyType, { clientId: string; clientSecret: string }>;
+
+function rememberKeys(tenant: string, name: string, keys: Partial<Keys>): void {
+  const file = appFile(tenant, name);
+  mkdirSync(path.dirname(file), { recursive: true });
+  const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Partial<Keys>) : {};
+  writeFileSync(file, `${JSON.stringify({ ...previous, ...keys }, null, 2)}\n`, { mode: 0o600 });
+}
+
+function rememberedKeys(tenant: string, name: string): Partial<Keys> | undefined {
+  if (name === 'DefaultApplication') {
+    const file = path.join(stateDir, 'default-app.json');
+    if (!existsSync(file)) return undefined;
+    return (JSON.parse(readFileSync(file, 'utf8')) as DevApplication).tenants[tenant]?.keys;
+  }
+  const file = appFile(tenant, name);
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Partial<Keys>) : undefined;
+}
+
+// --- commands ----------------------------------------------------------------------------------------
+
+async function token(argv: string[]): Promise<number> {
+  const { values, globals } = parse(argv, {
+    api: { type: 'string' },
+    app: { type: 'string', default: 'DefaultApplication' },
+    scope: { type: 'string' },
+    'key-type': { type: 'string', default: 'PRODUCTION' },
+    'client-id': { type: 'string' },
+    'client-secret': { type: 'string' },
+  });
+  const api = await apiAt(need(values.api, '--api <api path>, e.g. --api /chats/1.0.0'));
+  const keyType = String(values['key-type']).toUpperCase() as KeyType;
+  if (keyType !== 'PRODUCTION' && keyType !== 'SANDBOX') throw new CliError('--key-type is PRODUCTION or SANDBOX');
+  const scope =
+    typeof values.scope === 'string'
+      ? values.scope
+      : [...new Set(api.channels.flatMap((channel) => [...channel.pubScopes, ...channel.subScopes]))].join(' ');
+  const app = String(values.app);
+  let credentials = rememberedKeys(api.tenant, app)?.[keyType];
+  if (values['client-id'] && values['client-secret']) {
+    credentials = { clientId: String(values['client-id']), clientSecret: String(values['client-secret']) };
+  }
+  if (!credentials) {
+    throw new CliError(
+      app === 'DefaultApplication'
+        ? 'no DefaultApplication yet: start the local stack first with `npm start`'
+        : `no ${keyType} credentials of ${app} (tenant ${api.tenant}) here; pass --client-id and --client-secret`,
+    );
+  }
+  const result = await new ManagementClient(globals.endpoint).token(credentials.clientId, credentials.clientSecret, scope);
+  process.stdout.write(globals.json ? `${JSON.stringify(result)}\n` : `${result.access_token}\n`);
+  return 0;
 }
 
 async function apis(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({
-    args: argv,
-    options: { json: { type: 'boolean', default: false } },
-    allowPositionals: true,
-  });
-  const [sub, folder] = positionals;
-  const catalog = await catalogAt(folder);
+  const { positionals, globals } = parse(argv, {});
+  const [sub, arg, state] = positionals;
   switch (sub) {
-    case 'validate':
-      if (values.json)
-        process.stdout.write(`${JSON.stringify({ valid: true, apis: catalog.apis.length })}\n`);
-      else process.stdout.write(`${catalog.apis.length} API definitions are valid.\n`);
-      return 0;
-    case 'list':
-      if (values.json) {
-        process.stdout.write(`${JSON.stringify(catalog.apis, null, 2)}\n`);
-        return 0;
-      }
-      for (const api of catalog.apis) process.stdout.write(describeApi(api));
-      return 0;
+    case 'validate': {
+      const catalog = await catalogAt(arg);
+      return print(globals, { valid: true, apis: catalog.apis.length }, () => `${catalog.apis.length} API definitions are valid.`);
+    }
+    case 'list': {
+      const catalog = await catalogAt(arg);
+      return print(globals, catalog.apis, () => catalog.apis.map(describeApi).join('\n'));
+    }
+    case 'lifecycle': {
+      const api = await apiAt(need(arg, '<api path>'));
+      const client = new ManagementClient(globals.endpoint);
+      const at = `/tenants/${api.tenant}/apis/${encodeURIComponent(api.name)}/${api.version}`;
+      const result = state
+        ? await client.admin('PUT', `${at}/lifecycle`, { state: state.toUpperCase() })
+        : await client.admin('GET', at);
+      return print(globals, result, () => `${api.name} ${api.version}: ${result.lifecycle}`);
+    }
     default:
-      throw new UsageError('usage: streamgate apis validate|list [folder]');
+      throw new CliError('usage: streamgate apis validate|list [folder] | apis lifecycle <api path> [STATE]');
   }
 }
 
 function describeApi(api: ApiDef): string {
-  const base = `${api.tenant === 'carbon.super' ? '' : `/t/${api.tenant}`}${api.context}/${api.version}`;
+  const base = `${api.tenant === DEFAULT_TENANT ? '' : `/t/${api.tenant}`}${api.context}/${api.version}`;
   const lines = [
     `${api.name} ${api.version}  ${base}  [${api.lifecycle}${api.defaultVersion ? ', default version' : ''}]  plans: ${api.plans.join(', ')}`,
     ...api.channels.map((channel) => {
       const kinds = [channel.pub ? 'pub' : '', channel.sub ? 'sub' : ''].filter(Boolean).join('+');
-      const backend =
-        channel.backend.type === 'kafka' ? `kafka:${channel.backend.topic}` : channel.backend.type;
+      const backend = channel.backend.type === 'kafka' ? `kafka:${channel.backend.topic}` : channel.backend.type;
       const scopes = [...new Set([...channel.pubScopes, ...channel.subScopes])];
       return `  ${channel.name.padEnd(28)} ${kinds.padEnd(8)} ${channel.format.padEnd(5)} ${backend}${scopes.length ? `  scopes: ${scopes.join(' ')}` : ''}`;
     }),
   ];
-  return `${lines.join('\n')}\n\n`;
+  return `${lines.join('\n')}\n`;
 }
 
-async function token(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      api: { type: 'string' },
-      scope: { type: 'string' },
-      'key-type': { type: 'string', default: 'PRODUCTION' },
-      endpoint: { type: 'string', default: DEFAULT_ENDPOINT },
-      json: { type: 'boolean', default: false },
-    },
+async function apps(sub: string | undefined, argv: string[]): Promise<number> {
+  const { values, positionals, globals } = parse(argv, {
+    owner: { type: 'string' },
+    'key-type': { type: 'string', default: 'PRODUCTION' },
+    issuer: { type: 'string' },
+    'client-id': { type: 'string' },
   });
-  if (!values.api) throw new UsageError('token needs --api <api path>, e.g. --api /chats/1.0.0');
-  const keyType = values['key-type'].toUpperCase();
-  if (keyType !== 'PRODUCTION' && keyType !== 'SANDBOX')
-    throw new UsageError('--key-type is PRODUCTION or SANDBOX');
-
-  const catalog = await catalogAt(undefined);
-  const api = createTargetResolver(catalog).resolveApi(values.api);
-  const scopes =
-    values.scope ??
-    [...new Set(api.channels.flatMap((channel) => [...channel.pubScopes, ...channel.subScopes]))].join(' ');
-
-  const appFile = path.join(root, '.streamgate', 'default-app.json');
-  if (!existsSync(appFile)) {
-    throw new UsageError('no DefaultApplication yet: start the local stack first with `npm start`');
+  const client = new ManagementClient(globals.endpoint);
+  const base = `/tenants/${globals.tenant}/applications`;
+  const name = positionals[0];
+  switch (sub) {
+    case 'create': {
+      const result = await client.admin<{ application: { name: string; tenant: string }; keys: Keys }>('POST', base, {
+        name: need(name, '<application name>'),
+        ...(values.owner ? { owner: values.owner } : {}),
+      });
+      if (isLocal(globals.endpoint)) rememberKeys(globals.tenant, result.application.name, result.keys);
+      return print(globals, result, () =>
+        [
+          `Application ${result.application.name} (tenant ${result.application.tenant}) created.`,
+          'Keep the secrets now: they are stored hashed and cannot be shown again.',
+          ...(['PRODUCTION', 'SANDBOX'] as const).map(
+            (k) => `  ${k.padEnd(10)}  CLIENT_ID=${result.keys[k].clientId}  CLIENT_SECRET=${result.keys[k].clientSecret}`,
+          ),
+        ].join('\n'),
+      );
+    }
+    case 'list': {
+      const result = await client.admin<{ applications: { name: string; owner: string; createdAt: string }[] }>('GET', base);
+      return print(globals, result, () => result.applications.map((a) => `${a.name}  (owner ${a.owner}, ${a.createdAt})`).join('\n') || 'no applications');
+    }
+    case 'show': {
+      const result = await client.admin('GET', `${base}/${encodeURIComponent(need(name, '<application name>'))}`);
+      return print(globals, result, () => JSON.stringify(result, null, 2));
+    }
+    case 'delete':
+      await client.admin('DELETE', `${base}/${encodeURIComponent(need(name, '<application name>'))}`);
+      return print(globals, { deleted: name }, () => `Application ${name} deleted.`);
+    case 'rotate-secret': {
+      const keyType = String(values['key-type']).toUpperCase();
+      const result = await client.admin<{ clientId: string; clientSecret: string }>(
+        'POST',
+        `${base}/${encodeURIComponent(need(name, '<application name>'))}/keys/${keyType}/secret`,
+      );
+      if (isLocal(globals.endpoint)) rememberKeys(globals.tenant, String(name), { [keyType]: result });
+      return print(globals, result, () => `New ${keyType} secret of ${name}: CLIENT_ID=${result.clientId}  CLIENT_SECRET=${result.clientSecret}`);
+    }
+    case 'map-client': {
+      const result = await client.admin('POST', `${base}/${encodeURIComponent(need(name, '<application name>'))}/external-clients`, {
+        issuer: need(values.issuer, '--issuer <url>'),
+        clientId: need(values['client-id'], '--client-id <id>'),
+      });
+      return print(globals, result, () => `Tokens of ${values.issuer} for client ${values['client-id']} now act for ${name}.`);
+    }
+    default:
+      throw new CliError('usage: streamgate apps create|list|show|delete|rotate-secret|map-client …');
   }
-  const app = JSON.parse(readFileSync(appFile, 'utf8')) as DevApplication;
-  const credentials = app.tenants[api.tenant]?.keys[keyType as 'PRODUCTION' | 'SANDBOX'];
-  if (!credentials)
-    throw new UsageError(`the DefaultApplication has no ${keyType} key for tenant ${api.tenant}`);
+}
 
-  const body = new URLSearchParams({
-    grant_type: 'client_credentials',
-    ...(scopes ? { scope: scopes } : {}),
-  });
-  let response: Response;
-  try {
-    response = await fetch(`${values.endpoint.replace(/\/$/, '')}/oauth2/token`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        authorization: `Basic ${Buffer.from(`${encodeURIComponent(credentials.clientId)}:${encodeURIComponent(credentials.clientSecret)}`).toString('base64')}`,
-      },
-      body,
-    });
-  } catch (error) {
-    throw new UsageError(
-      `cannot reach the token endpoint at ${values.endpoint} (${(error as Error).message}); is the local stack running (npm start)?`,
+async function subscriptions(command: string, argv: string[]): Promise<number> {
+  const { values, positionals, globals } = parse(argv, { plan: { type: 'string' }, status: { type: 'string' } });
+  const client = new ManagementClient(globals.endpoint);
+  const appName = need(positionals[0], '<application name>');
+  if (command === 'subscriptions') {
+    const result = await client.admin<{ subscriptions: { apiId: string; plan: string; status: string }[] }>(
+      'GET',
+      `/tenants/${globals.tenant}/applications/${encodeURIComponent(appName)}/subscriptions`,
     );
+    return print(globals, result, () => result.subscriptions.map((s) => `${s.apiId}  plan ${s.plan}  ${s.status}`).join('\n') || 'no subscriptions');
   }
-  const result = (await response.json()) as Record<string, string>;
-  if (!response.ok) {
-    throw new UsageError(`the token endpoint refused: ${result.error}: ${result.error_description ?? ''}`);
+  const api = await apiAt(need(positionals[1], '<api path>, e.g. /chats/1.0.0'));
+  const base = `/tenants/${api.tenant}/applications/${encodeURIComponent(appName)}/subscriptions`;
+  const one = `${base}/${encodeURIComponent(api.name)}/${api.version}`;
+  switch (command) {
+    case 'subscribe': {
+      const result = await client.admin('POST', base, { name: api.name, version: api.version, plan: need(values.plan, '--plan <plan>') });
+      return print(globals, result, () => `${appName} subscribed to ${api.name} ${api.version} with plan ${values.plan}.`);
+    }
+    case 'unsubscribe':
+      await client.admin('DELETE', one);
+      return print(globals, { unsubscribed: api.id }, () => `${appName} unsubscribed from ${api.name} ${api.version}.`);
+    default: {
+      const change = {
+        ...(values.plan ? { plan: values.plan } : {}),
+        ...(values.status ? { status: String(values.status).toUpperCase() } : {}),
+      };
+      const result = await client.admin<{ plan: string; status: string }>('PATCH', one, change);
+      return print(globals, result, () => `${appName} on ${api.name} ${api.version}: plan ${result.plan}, ${result.status}`);
+    }
   }
-  process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : `${result.access_token}\n`);
-  return 0;
+}
+
+async function plans(sub: string | undefined, argv: string[]): Promise<number> {
+  const { values, positionals, globals } = parse(argv, {
+    events: { type: 'string' },
+    per: { type: 'string' },
+    'max-connections': { type: 'string' },
+    description: { type: 'string' },
+  });
+  const client = new ManagementClient(globals.endpoint);
+  switch (sub) {
+    case 'list': {
+      const result = await client.admin<{ plans: { name: string; events?: number; per?: string; maxConnections?: number; source: string }[] }>(
+        'GET',
+        `/tenants/${globals.tenant}/plans`,
+      );
+      return print(globals, result, () =>
+        result.plans
+          .map(
+            (p) =>
+              `${p.name.padEnd(30)} ${p.events === undefined ? 'unlimited' : `${p.events} events/${p.per}`}${p.maxConnections ? `, ${p.maxConnections} connections` : ''}  (${p.source})`,
+          )
+          .join('\n'),
+      );
+    }
+    case 'set': {
+      const name = need(positionals[0], '<plan name>');
+      const body = {
+        ...(values.events !== undefined ? { events: Number(values.events), per: values.per ?? 'day' } : {}),
+        ...(values['max-connections'] !== undefined ? { maxConnections: Number(values['max-connections']) } : {}),
+        ...(values.description ? { description: values.description } : {}),
+      };
+      const result = await client.admin('PUT', `/tenants/${globals.tenant}/plans/${encodeURIComponent(name)}`, body);
+      return print(globals, result, () => `Plan ${name} saved: ${JSON.stringify(result)}`);
+    }
+    default:
+      throw new CliError('usage: streamgate plans list | plans set <name> --events <n> --per day …');
+  }
+}
+
+async function usage(argv: string[]): Promise<number> {
+  const { positionals, globals } = parse(argv, {});
+  const appName = need(positionals[0], '<application name>');
+  const result = await new ManagementClient(globals.endpoint).admin<{
+    usage: { api: string; plan: string; used: number; limit?: number; throttled: number; resetsAt: string; status: string }[];
+  }>('GET', `/tenants/${globals.tenant}/applications/${encodeURIComponent(appName)}/usage`);
+  return print(globals, result, () =>
+    result.usage
+      .map(
+        (u) =>
+          `${u.api}  plan ${u.plan}: ${u.used}${u.limit === undefined ? '' : `/${u.limit}`} events, ${u.throttled} throttled, resets ${u.resetsAt}${u.status === 'ACTIVE' ? '' : ` (${u.status})`}`,
+      )
+      .join('\n') || 'no subscriptions',
+  );
 }
 
 main(process.argv.slice(2)).then(
@@ -161,7 +375,9 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     if (error instanceof DefinitionError) {
       process.stderr.write(`${error.message}\n`);
-    } else if (error instanceof UsageError || isGatewayError(error)) {
+    } else if (error instanceof CliError || isGatewayError(error)) {
+      process.stderr.write(`streamgate: ${(error as Error).message}\n`);
+    } else if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`streamgate: ${(error as Error).message}\n`);
     } else {
       process.stderr.write(`streamgate: ${(error as Error).stack ?? String(error)}\n`);

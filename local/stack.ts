@@ -11,6 +11,7 @@ import path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { generate } from 'selfsigned';
 import { buildApp } from '../bin/streamgate.ts';
+import { LOCAL_CREDENTIALS } from './credentials.ts';
 import type { Catalog } from '../lambdas/core/catalog.ts';
 import { LocalAwsServices } from './aws-services.ts';
 import { type DevApplication, ensureDefaultApplication } from './dev-app.ts';
@@ -86,7 +87,7 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
-export const LOCAL_CREDENTIALS = { accessKeyId: 'streamgatelocal', secretAccessKey: 'streamgatelocalsecret' };
+export { LOCAL_CREDENTIALS };
 export const STACK_NAME = 'Streamgate';
 
 /** Synthesize the CDK app into `outdir`; returns the API catalog it was built with. */
