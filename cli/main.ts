@@ -91,8 +91,15 @@ const GLOBAL_OPTIONS = {
   json: { type: 'boolean', default: false },
 } as const;
 
-function parse<O extends Record<string, { type: 'string' | 'boolean'; default?: string | boolean }>>(argv: string[], options: O) {
-  const parsed = parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, ...options }, allowPositionals: true });
+function parse<O extends Record<string, { type: 'string' | 'boolean'; default?: string | boolean }>>(
+  argv: string[],
+  options: O,
+) {
+  const parsed = parseArgs({
+    args: argv,
+    options: { ...GLOBAL_OPTIONS, ...options },
+    allowPositionals: true,
+  });
   const values = parsed.values as Record<string, string | boolean | undefined>;
   const globals: Globals = {
     endpoint: String(values.endpoint),
@@ -115,7 +122,9 @@ function need(value: unknown, what: string): string {
 let catalogCache: Catalog | undefined;
 async function catalogAt(folder?: string): Promise<Catalog> {
   if (!folder && catalogCache) return catalogCache;
-  const catalog = await loadCatalog(path.resolve(folder ?? path.join(root, 'apis')), { displayRoot: process.cwd() });
+  const catalog = await loadCatalog(path.resolve(folder ?? path.join(root, 'apis')), {
+    displayRoot: process.cwd(),
+  });
   if (!folder) catalogCache = catalog;
   return catalog;
 }
@@ -162,11 +171,14 @@ async function token(argv: string[]): Promise<number> {
   });
   const api = await apiAt(need(values.api, '--api <api path>, e.g. --api /chats/1.0.0'));
   const keyType = String(values['key-type']).toUpperCase() as KeyType;
-  if (keyType !== 'PRODUCTION' && keyType !== 'SANDBOX') throw new CliError('--key-type is PRODUCTION or SANDBOX');
+  if (keyType !== 'PRODUCTION' && keyType !== 'SANDBOX')
+    throw new CliError('--key-type is PRODUCTION or SANDBOX');
   const scope =
     typeof values.scope === 'string'
       ? values.scope
-      : [...new Set(api.channels.flatMap((channel) => [...channel.pubScopes, ...channel.subScopes]))].join(' ');
+      : [...new Set(api.channels.flatMap((channel) => [...channel.pubScopes, ...channel.subScopes]))].join(
+          ' ',
+        );
   const app = String(values.app);
   let credentials = rememberedKeys(api.tenant, app)?.[keyType];
   if (values['client-id'] && values['client-secret']) {
@@ -179,7 +191,11 @@ async function token(argv: string[]): Promise<number> {
         : `no ${keyType} credentials of ${app} (tenant ${api.tenant}) here; pass --client-id and --client-secret`,
     );
   }
-  const result = await new ManagementClient(globals.endpoint).token(credentials.clientId, credentials.clientSecret, scope);
+  const result = await new ManagementClient(globals.endpoint).token(
+    credentials.clientId,
+    credentials.clientSecret,
+    scope,
+  );
   process.stdout.write(globals.json ? `${JSON.stringify(result)}\n` : `${result.access_token}\n`);
   return 0;
 }
@@ -190,7 +206,11 @@ async function apis(argv: string[]): Promise<number> {
   switch (sub) {
     case 'validate': {
       const catalog = await catalogAt(arg);
-      return print(globals, { valid: true, apis: catalog.apis.length }, () => `${catalog.apis.length} API definitions are valid.`);
+      return print(
+        globals,
+        { valid: true, apis: catalog.apis.length },
+        () => `${catalog.apis.length} API definitions are valid.`,
+      );
     }
     case 'list': {
       const catalog = await catalogAt(arg);
@@ -216,7 +236,8 @@ function describeApi(api: ApiDef): string {
     `${api.name} ${api.version}  ${base}  [${api.lifecycle}${api.defaultVersion ? ', default version' : ''}]  plans: ${api.plans.join(', ')}`,
     ...api.channels.map((channel) => {
       const kinds = [channel.pub ? 'pub' : '', channel.sub ? 'sub' : ''].filter(Boolean).join('+');
-      const backend = channel.backend.type === 'kafka' ? `kafka:${channel.backend.topic}` : channel.backend.type;
+      const backend =
+        channel.backend.type === 'kafka' ? `kafka:${channel.backend.topic}` : channel.backend.type;
       const scopes = [...new Set([...channel.pubScopes, ...channel.subScopes])];
       return `  ${channel.name.padEnd(28)} ${kinds.padEnd(8)} ${channel.format.padEnd(5)} ${backend}${scopes.length ? `  scopes: ${scopes.join(' ')}` : ''}`;
     }),
@@ -236,27 +257,43 @@ async function apps(sub: string | undefined, argv: string[]): Promise<number> {
   const name = positionals[0];
   switch (sub) {
     case 'create': {
-      const result = await client.admin<{ application: { name: string; tenant: string }; keys: Keys }>('POST', base, {
-        name: need(name, '<application name>'),
-        ...(values.owner ? { owner: values.owner } : {}),
-      });
+      const result = await client.admin<{ application: { name: string; tenant: string }; keys: Keys }>(
+        'POST',
+        base,
+        {
+          name: need(name, '<application name>'),
+          ...(values.owner ? { owner: values.owner } : {}),
+        },
+      );
       if (isLocal(globals.endpoint)) rememberKeys(globals.tenant, result.application.name, result.keys);
       return print(globals, result, () =>
         [
           `Application ${result.application.name} (tenant ${result.application.tenant}) created.`,
           'Keep the secrets now: they are stored hashed and cannot be shown again.',
           ...(['PRODUCTION', 'SANDBOX'] as const).map(
-            (k) => `  ${k.padEnd(10)}  CLIENT_ID=${result.keys[k].clientId}  CLIENT_SECRET=${result.keys[k].clientSecret}`,
+            (k) =>
+              `  ${k.padEnd(10)}  CLIENT_ID=${result.keys[k].clientId}  CLIENT_SECRET=${result.keys[k].clientSecret}`,
           ),
         ].join('\n'),
       );
     }
     case 'list': {
-      const result = await client.admin<{ applications: { name: string; owner: string; createdAt: string }[] }>('GET', base);
-      return print(globals, result, () => result.applications.map((a) => `${a.name}  (owner ${a.owner}, ${a.createdAt})`).join('\n') || 'no applications');
+      const result = await client.admin<{
+        applications: { name: string; owner: string; createdAt: string }[];
+      }>('GET', base);
+      return print(
+        globals,
+        result,
+        () =>
+          result.applications.map((a) => `${a.name}  (owner ${a.owner}, ${a.createdAt})`).join('\n') ||
+          'no applications',
+      );
     }
     case 'show': {
-      const result = await client.admin('GET', `${base}/${encodeURIComponent(need(name, '<application name>'))}`);
+      const result = await client.admin(
+        'GET',
+        `${base}/${encodeURIComponent(need(name, '<application name>'))}`,
+      );
       return print(globals, result, () => JSON.stringify(result, null, 2));
     }
     case 'delete':
@@ -269,14 +306,27 @@ async function apps(sub: string | undefined, argv: string[]): Promise<number> {
         `${base}/${encodeURIComponent(need(name, '<application name>'))}/keys/${keyType}/secret`,
       );
       if (isLocal(globals.endpoint)) rememberKeys(globals.tenant, String(name), { [keyType]: result });
-      return print(globals, result, () => `New ${keyType} secret of ${name}: CLIENT_ID=${result.clientId}  CLIENT_SECRET=${result.clientSecret}`);
+      return print(
+        globals,
+        result,
+        () =>
+          `New ${keyType} secret of ${name}: CLIENT_ID=${result.clientId}  CLIENT_SECRET=${result.clientSecret}`,
+      );
     }
     case 'map-client': {
-      const result = await client.admin('POST', `${base}/${encodeURIComponent(need(name, '<application name>'))}/external-clients`, {
-        issuer: need(values.issuer, '--issuer <url>'),
-        clientId: need(values['client-id'], '--client-id <id>'),
-      });
-      return print(globals, result, () => `Tokens of ${values.issuer} for client ${values['client-id']} now act for ${name}.`);
+      const result = await client.admin(
+        'POST',
+        `${base}/${encodeURIComponent(need(name, '<application name>'))}/external-clients`,
+        {
+          issuer: need(values.issuer, '--issuer <url>'),
+          clientId: need(values['client-id'], '--client-id <id>'),
+        },
+      );
+      return print(
+        globals,
+        result,
+        () => `Tokens of ${values.issuer} for client ${values['client-id']} now act for ${name}.`,
+      );
     }
     default:
       throw new CliError('usage: streamgate apps create|list|show|delete|rotate-secret|map-client …');
@@ -284,7 +334,10 @@ async function apps(sub: string | undefined, argv: string[]): Promise<number> {
 }
 
 async function subscriptions(command: string, argv: string[]): Promise<number> {
-  const { values, positionals, globals } = parse(argv, { plan: { type: 'string' }, status: { type: 'string' } });
+  const { values, positionals, globals } = parse(argv, {
+    plan: { type: 'string' },
+    status: { type: 'string' },
+  });
   const client = new ManagementClient(globals.endpoint);
   const appName = need(positionals[0], '<application name>');
   if (command === 'subscriptions') {
@@ -292,26 +345,48 @@ async function subscriptions(command: string, argv: string[]): Promise<number> {
       'GET',
       `/tenants/${globals.tenant}/applications/${encodeURIComponent(appName)}/subscriptions`,
     );
-    return print(globals, result, () => result.subscriptions.map((s) => `${s.apiId}  plan ${s.plan}  ${s.status}`).join('\n') || 'no subscriptions');
+    return print(
+      globals,
+      result,
+      () =>
+        result.subscriptions.map((s) => `${s.apiId}  plan ${s.plan}  ${s.status}`).join('\n') ||
+        'no subscriptions',
+    );
   }
   const api = await apiAt(need(positionals[1], '<api path>, e.g. /chats/1.0.0'));
   const base = `/tenants/${api.tenant}/applications/${encodeURIComponent(appName)}/subscriptions`;
   const one = `${base}/${encodeURIComponent(api.name)}/${api.version}`;
   switch (command) {
     case 'subscribe': {
-      const result = await client.admin('POST', base, { name: api.name, version: api.version, plan: need(values.plan, '--plan <plan>') });
-      return print(globals, result, () => `${appName} subscribed to ${api.name} ${api.version} with plan ${values.plan}.`);
+      const result = await client.admin('POST', base, {
+        name: api.name,
+        version: api.version,
+        plan: need(values.plan, '--plan <plan>'),
+      });
+      return print(
+        globals,
+        result,
+        () => `${appName} subscribed to ${api.name} ${api.version} with plan ${values.plan}.`,
+      );
     }
     case 'unsubscribe':
       await client.admin('DELETE', one);
-      return print(globals, { unsubscribed: api.id }, () => `${appName} unsubscribed from ${api.name} ${api.version}.`);
+      return print(
+        globals,
+        { unsubscribed: api.id },
+        () => `${appName} unsubscribed from ${api.name} ${api.version}.`,
+      );
     default: {
       const change = {
         ...(values.plan ? { plan: values.plan } : {}),
         ...(values.status ? { status: String(values.status).toUpperCase() } : {}),
       };
       const result = await client.admin<{ plan: string; status: string }>('PATCH', one, change);
-      return print(globals, result, () => `${appName} on ${api.name} ${api.version}: plan ${result.plan}, ${result.status}`);
+      return print(
+        globals,
+        result,
+        () => `${appName} on ${api.name} ${api.version}: plan ${result.plan}, ${result.status}`,
+      );
     }
   }
 }
@@ -326,10 +401,9 @@ async function plans(sub: string | undefined, argv: string[]): Promise<number> {
   const client = new ManagementClient(globals.endpoint);
   switch (sub) {
     case 'list': {
-      const result = await client.admin<{ plans: { name: string; events?: number; per?: string; maxConnections?: number; source: string }[] }>(
-        'GET',
-        `/tenants/${globals.tenant}/plans`,
-      );
+      const result = await client.admin<{
+        plans: { name: string; events?: number; per?: string; maxConnections?: number; source: string }[];
+      }>('GET', `/tenants/${globals.tenant}/plans`);
       return print(globals, result, () =>
         result.plans
           .map(
@@ -343,10 +417,16 @@ async function plans(sub: string | undefined, argv: string[]): Promise<number> {
       const name = need(positionals[0], '<plan name>');
       const body = {
         ...(values.events !== undefined ? { events: Number(values.events), per: values.per ?? 'day' } : {}),
-        ...(values['max-connections'] !== undefined ? { maxConnections: Number(values['max-connections']) } : {}),
+        ...(values['max-connections'] !== undefined
+          ? { maxConnections: Number(values['max-connections']) }
+          : {}),
         ...(values.description ? { description: values.description } : {}),
       };
-      const result = await client.admin('PUT', `/tenants/${globals.tenant}/plans/${encodeURIComponent(name)}`, body);
+      const result = await client.admin(
+        'PUT',
+        `/tenants/${globals.tenant}/plans/${encodeURIComponent(name)}`,
+        body,
+      );
       return print(globals, result, () => `Plan ${name} saved: ${JSON.stringify(result)}`);
     }
     default:
@@ -358,15 +438,26 @@ async function usage(argv: string[]): Promise<number> {
   const { positionals, globals } = parse(argv, {});
   const appName = need(positionals[0], '<application name>');
   const result = await new ManagementClient(globals.endpoint).admin<{
-    usage: { api: string; plan: string; used: number; limit?: number; throttled: number; resetsAt: string; status: string }[];
+    usage: {
+      api: string;
+      plan: string;
+      used: number;
+      limit?: number;
+      throttled: number;
+      resetsAt: string;
+      status: string;
+    }[];
   }>('GET', `/tenants/${globals.tenant}/applications/${encodeURIComponent(appName)}/usage`);
-  return print(globals, result, () =>
-    result.usage
-      .map(
-        (u) =>
-          `${u.api}  plan ${u.plan}: ${u.used}${u.limit === undefined ? '' : `/${u.limit}`} events, ${u.throttled} throttled, resets ${u.resetsAt}${u.status === 'ACTIVE' ? '' : ` (${u.status})`}`,
-      )
-      .join('\n') || 'no subscriptions',
+  return print(
+    globals,
+    result,
+    () =>
+      result.usage
+        .map(
+          (u) =>
+            `${u.api}  plan ${u.plan}: ${u.used}${u.limit === undefined ? '' : `/${u.limit}`} events, ${u.throttled} throttled, resets ${u.resetsAt}${u.status === 'ACTIVE' ? '' : ` (${u.status})`}`,
+        )
+        .join('\n') || 'no subscriptions',
   );
 }
 

@@ -15,7 +15,9 @@ export function isLocal(endpoint: string): boolean {
 }
 
 function regionOf(endpoint: string): string {
-  return /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com/.exec(endpoint)?.[1] ?? process.env.AWS_REGION ?? 'us-east-1';
+  return (
+    /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com/.exec(endpoint)?.[1] ?? process.env.AWS_REGION ?? 'us-east-1'
+  );
 }
 
 export class ManagementClient {
@@ -52,7 +54,11 @@ export class ManagementClient {
   }
 
   /** An application's own call, with its client credentials. */
-  async asApplication<T = Record<string, unknown>>(path: string, clientId: string, clientSecret: string): Promise<T> {
+  async asApplication<T = Record<string, unknown>>(
+    path: string,
+    clientId: string,
+    clientSecret: string,
+  ): Promise<T> {
     const url = new URL(`${this.base}/applications${path}`);
     return this.send<T>(url, 'GET', {
       authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
@@ -78,11 +84,17 @@ export class ManagementClient {
       throw this.unreachable(error);
     }
     const result = (await response.json()) as Record<string, string>;
-    if (!response.ok) throw new CliError(`the token endpoint refused: ${result.error}: ${result.error_description ?? ''}`);
+    if (!response.ok)
+      throw new CliError(`the token endpoint refused: ${result.error}: ${result.error_description ?? ''}`);
     return result as never;
   }
 
-  private async send<T>(url: URL, method: string, headers: Record<string, string>, body?: string): Promise<T> {
+  private async send<T>(
+    url: URL,
+    method: string,
+    headers: Record<string, string>,
+    body?: string,
+  ): Promise<T> {
     let response: Response;
     try {
       response = await fetch(url, { method, headers, ...(body !== undefined ? { body } : {}) });
@@ -98,7 +110,9 @@ export class ManagementClient {
       parsed = { message: text };
     }
     if (!response.ok) {
-      throw new CliError(`${response.status} ${parsed.error ? `${parsed.error}: ` : ''}${parsed.message ?? response.statusText}`);
+      throw new CliError(
+        `${response.status} ${parsed.error ? `${parsed.error}: ` : ''}${parsed.message ?? response.statusText}`,
+      );
     }
     return parsed as T;
   }

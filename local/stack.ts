@@ -11,9 +11,9 @@ import path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { generate } from 'selfsigned';
 import { buildApp } from '../bin/streamgate.ts';
-import { LOCAL_CREDENTIALS } from './credentials.ts';
 import type { Catalog } from '../lambdas/core/catalog.ts';
 import { LocalAwsServices } from './aws-services.ts';
+import { LOCAL_CREDENTIALS } from './credentials.ts';
 import { type DevApplication, ensureDefaultApplication } from './dev-app.ts';
 import { createTables, type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
 import { WebSocketGateway } from './gateway/server.ts';
@@ -60,6 +60,8 @@ export interface LocalStackOptions {
   maxConnectionMs?: number;
   /** Use this Kafka (bootstrap servers) instead of starting a broker. */
   kafkaBrokers?: string[];
+  /** Environment every function gets on top of the template's (as changing a function's configuration on AWS). */
+  functionEnvironment?: Record<string, string>;
 }
 
 export interface LocalStack {
@@ -202,6 +204,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     };
     const lambda = new LambdaRuntime(template.functions(), {
       baseEnvironment: awsEnvironment,
+      ...(options.functionEnvironment ? { overrides: options.functionEnvironment } : {}),
       maxConcurrency: options.lambdaConcurrency,
       log,
     });

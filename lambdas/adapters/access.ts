@@ -21,14 +21,20 @@ export interface Entitlement {
  * and their plans, API lifecycle states — each cached for a few seconds per execution environment.
  */
 export class AccessDirectory {
-  private readonly applications = new TtlCache<{ appId: string; appName: string } | undefined>(60_000);
-  private readonly entitlements = new TtlCache<Entitlement | undefined>(5_000);
-  private readonly lifecycles = new TtlCache<LifecycleState | undefined>(5_000);
+  private readonly applications: TtlCache<{ appId: string; appName: string } | undefined>;
+  private readonly entitlements: TtlCache<Entitlement | undefined>;
+  private readonly lifecycles: TtlCache<LifecycleState | undefined>;
 
+  /** `cacheMs`: how long a subscription, plan or lifecycle change may take to reach a running function. */
   constructor(
     private readonly registry: Registry,
     private readonly builtInIssuer: string,
-  ) {}
+    cacheMs = 5_000,
+  ) {
+    this.applications = new TtlCache(Math.max(cacheMs, 60_000));
+    this.entitlements = new TtlCache(cacheMs);
+    this.lifecycles = new TtlCache(cacheMs);
+  }
 
   /** The application a token acts for: the built-in issuer names it; external clients are mapped. */
   async applicationOf(principal: Principal): Promise<{ appId: string; appName: string } | undefined> {

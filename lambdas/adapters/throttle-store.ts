@@ -135,6 +135,33 @@ export class ThrottleStore {
     }
   }
 
+  /**
+   * Whether to tell a throttled connection now: true once per `periodMs` per connection, across
+   * every execution environment (a conditional write, made only on the refusal path).
+   */
+  async claimNotice(connectionId: string, periodMs: number, now = Date.now()): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: `TN#${connectionId}`, sk: 'N' },
+          UpdateExpression: 'SET #until = :until, expiresAt = :exp',
+          ConditionExpression: 'attribute_not_exists(#until) OR #until < :now',
+          ExpressionAttributeNames: { '#until': 'until' },
+          ExpressionAttributeValues: {
+            ':until': now + periodMs,
+            ':now': now,
+            ':exp': Math.floor((now + periodMs) / 1000) + 3600,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
   async releaseConnection(subscription: string): Promise<void> {
     try {
       await this.db.send(

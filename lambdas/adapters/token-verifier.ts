@@ -12,9 +12,11 @@ type KeySet = ReturnType<typeof createRemoteJWKSet>;
 export class TokenVerifier {
   private readonly keySets = new Map<string, KeySet>();
 
+  /** `cooldownMs`: how soon an unknown `kid` may make jose fetch an issuer's JWKS again. */
   constructor(
     private readonly issuers: IssuerConfig[],
     private readonly clockToleranceSeconds = 5,
+    private readonly cooldownMs = 30_000,
   ) {}
 
   async verify(token: string): Promise<Principal> {
@@ -47,7 +49,7 @@ export class TokenVerifier {
     let keySet = this.keySets.get(issuer.issuer);
     if (!keySet) {
       keySet = createRemoteJWKSet(new URL(issuer.jwksUri), {
-        cooldownDuration: 30_000,
+        cooldownDuration: this.cooldownMs,
         cacheMaxAge: 600_000,
       });
       this.keySets.set(issuer.issuer, keySet);

@@ -21,14 +21,18 @@ import { forbidden, GatewayError, isGatewayError, unauthorized } from '../core/e
 import { isLimited } from '../core/plans.ts';
 import { createTargetResolver } from '../core/target.ts';
 import { catalog } from '../shared/catalog.ts';
-import { jsonEnv } from '../shared/env.ts';
+import { intEnv, jsonEnv } from '../shared/env.ts';
 import { flushMetrics, logger, MetricUnit, metrics } from '../shared/observability.ts';
 import { accessDirectory, connectionStore, throttleStore } from '../shared/services.ts';
 
 const store = connectionStore();
 const throttle = throttleStore();
 const access = accessDirectory();
-const verifier = new TokenVerifier(jsonEnv<IssuerConfig[]>('TOKEN_ISSUERS'));
+const verifier = new TokenVerifier(
+  jsonEnv<IssuerConfig[]>('TOKEN_ISSUERS'),
+  5,
+  intEnv('JWKS_COOLDOWN_SECONDS', 30) * 1000,
+);
 const resolver = createTargetResolver(catalog);
 
 /** API Gateway's CONNECT event carries headers and query strings (the V2 type lacks them). */

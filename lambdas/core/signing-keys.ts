@@ -1,16 +1,17 @@
 import type { JWK } from 'jose';
 
 /**
- * The token issuer's signing keys, as kept in one Secrets Manager secret. The first key that is
- * not retired signs; every key still listed verifies, so tokens signed before a rotation stay
- * valid until they expire.
+ * The token issuer's signing keys, as kept in one Secrets Manager secret, newest first. A new key is
+ * published (in the JWKS) at once but signs only after an activation delay, so every verifier can
+ * learn it first; the key it replaces keeps signing until then, and stays published until every
+ * token it signed has expired.
  */
 export interface SigningKey {
   kid: string;
   alg: 'RS256' | 'ES256';
   /** Epoch seconds. */
   createdAt: number;
-  /** Epoch seconds; set when a newer key took over. */
+  /** Epoch seconds: when a newer key took over signing. */
   retiredAt?: number;
   privateJwk: JWK;
 }
@@ -37,22 +38,32 @@ export function parseKeySet(secretString: string | undefined): SigningKeySet {
   };
 }
 
-export function activeKey(set: SigningKeySet): SigningKey | undefined {
-  return set.keys.find((key) => key.retiredAt === undefined);
+/**
+ * The key that signs now: the newest one whose activation delay has passed; while the only keys
+ * are newer than that (the very first key), the newest.
+ */
+export function activeKey(
+  set: SigningKeySet,
+  nowSeconds = Date.now() / 1000,
+  activationSeconds = 0,
+): SigningKey | undefined {
+  return set.keys.find((key) => key.createdAt + activationSeconds <= nowSeconds) ?? set.keys[0];
 }
 
 /**
- * The key set after a rotation: the new key first, the others retired now (if not already),
- * and keys retired long enough ago that no token they signed can still be valid dropped.
+ * The key set after a rotation: the new key first; the key signing until now retires when the new
+ * one activates; keys retired long enough ago that no token they signed can still be valid go.
  */
 export function rotateKeySet(
   current: SigningKeySet,
   newKey: SigningKey,
   nowSeconds: number,
   maxTokenLifetimeSeconds: number,
+  activationSeconds = 0,
 ): SigningKeySet {
+  const takeover = nowSeconds + activationSeconds;
   const kept = current.keys
-    .map((key) => (key.retiredAt === undefined ? { ...key, retiredAt: nowSeconds } : key))
+    .map((key) => (key.retiredAt === undefined ? { ...key, retiredAt: takeover } : key))
     .filter((key) => (key.retiredAt as number) + maxTokenLifetimeSeconds + 300 > nowSeconds);
   return { keys: [newKey, ...kept] };
 }

@@ -104,7 +104,10 @@ export const handler = async (
     const echo = control
       ? { action: control.action, topic: control.topic, ...(control.id ? { id: control.id } : {}) }
       : {};
-    await reply(connectionId, errorFrame(refusal, echo), deadline);
+    // Throttled senders are told once in a while, not once per refused frame.
+    if (refusal.code !== 'too_many_requests' || (await noticeDue(connectionId))) {
+      await reply(connectionId, errorFrame(refusal, echo), deadline);
+    }
     return { statusCode: refusal.status };
   } finally {
     flushMetrics();
@@ -188,12 +191,13 @@ async function chargeSender(record: ConnectionRecord, api: ApiDef): Promise<void
   }
 }
 
-function noticeDue(connectionId: string): boolean {
+/** Once per period across all execution environments; this one's memory spares most of the writes. */
+async function noticeDue(connectionId: string): Promise<boolean> {
   const last = lastThrottleNotice.get(connectionId) ?? 0;
   if (Date.now() - last < THROTTLE_NOTICE_MS) return false;
   if (lastThrottleNotice.size > 10_000) lastThrottleNotice.clear();
   lastThrottleNotice.set(connectionId, Date.now());
-  return true;
+  return throttle.claimNotice(connectionId, THROTTLE_NOTICE_MS);
 }
 
 async function subscribe(

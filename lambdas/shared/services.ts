@@ -32,7 +32,11 @@ export function throttleStore(): ThrottleStore {
 
 /** Registry reads for hot paths; BUILTIN_ISSUER names the issuer whose tokens carry the application. */
 export function accessDirectory(): AccessDirectory {
-  return new AccessDirectory(registry(), requireEnv('BUILTIN_ISSUER'));
+  return new AccessDirectory(
+    registry(),
+    requireEnv('BUILTIN_ISSUER'),
+    intEnv('REGISTRY_CACHE_SECONDS', 5) * 1000,
+  );
 }
 
 export function connectionsApi(): ConnectionsApi {

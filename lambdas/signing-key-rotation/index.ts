@@ -20,6 +20,10 @@ import { logger } from '../shared/observability.ts';
 
 const secrets = new SecretsManagerClient({});
 const maxTokenLifetime = intEnv('TOKEN_TTL_SECONDS', 3600);
+const activationSeconds = intEnv(
+  'SIGNING_KEY_ACTIVATION_SECONDS',
+  intEnv('SIGNING_KEY_CACHE_SECONDS', 300) + 60,
+);
 
 export const handler = async (event: SecretsManagerRotationEvent): Promise<void> => {
   const { Step, SecretId, ClientRequestToken } = event;
@@ -72,7 +76,7 @@ async function createSecret(secretId: string, token: string): Promise<void> {
     createdAt: now,
     privateJwk: await exportJWK(privateKey),
   };
-  const next = rotateKeySet(parseKeySet(current.SecretString), key, now, maxTokenLifetime);
+  const next = rotateKeySet(parseKeySet(current.SecretString), key, now, maxTokenLifetime, activationSeconds);
   await secrets.send(
     new PutSecretValueCommand({
       SecretId: secretId,

@@ -25,7 +25,14 @@ const issuer = requireEnv('TOKEN_ISSUER');
 const audience = requireEnv('TOKEN_AUDIENCE');
 const tokenLifetime = intEnv('TOKEN_TTL_SECONDS', 3600);
 const registry = new Registry(createDocumentClient(), requireEnv('REGISTRY_TABLE'));
-const keys = new SigningKeyStore(new SecretsManagerClient({}), requireEnv('SIGNING_KEY_SECRET'));
+const keyCacheSeconds = intEnv('SIGNING_KEY_CACHE_SECONDS', 300);
+const keys = new SigningKeyStore(
+  new SecretsManagerClient({}),
+  requireEnv('SIGNING_KEY_SECRET'),
+  keyCacheSeconds * 1000,
+);
+/** A new key signs only once every issuer cache and every verifier's JWKS can know it. */
+const activationSeconds = intEnv('SIGNING_KEY_ACTIVATION_SECONDS', keyCacheSeconds + 60);
 
 /**
  * Scopes an application may hold: those of the APIs it is subscribed to (subscription active), and
@@ -97,7 +104,7 @@ async function issueToken(event: APIGatewayProxyEventV2): Promise<APIGatewayProx
       request.authMethod === 'client_secret_basic',
     );
   }
-  const signing = activeKey(await keys.current());
+  const signing = activeKey(await keys.current(), Date.now() / 1000, activationSeconds);
   if (!signing)
     throw new OAuthError('temporarily_unavailable', 'the signing key is not provisioned yet; retry shortly');
 

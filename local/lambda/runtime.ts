@@ -124,6 +124,8 @@ export interface LambdaRuntimeOptions {
   /** Execution environments per function at most (Lambda's concurrency, scaled to one machine). */
   maxConcurrency: number;
   log: LogSink;
+  /** Applied over each function's own environment. */
+  overrides?: Record<string, string>;
 }
 
 export interface InvocationStats {
@@ -278,6 +280,7 @@ export class LambdaRuntime {
       AWS_EXECUTION_ENV: `AWS_Lambda_${fn.runtime}`,
       LAMBDA_TASK_ROOT: fn.codeDir,
       ...fn.environment,
+      ...(this.options.overrides ?? {}),
     };
   }
 

@@ -95,7 +95,7 @@ describe('the WebSocket API', () => {
 describe('the functions', () => {
   it('run Node.js 22 on arm64 from the house construct, each with its own log group and role', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
-    expect(functions).toHaveLength(6);
+    expect(functions).toHaveLength(7);
     for (const fn of functions) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs22.x',

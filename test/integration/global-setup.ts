@@ -37,6 +37,13 @@ export async function setup(project: TestProject): Promise<void> {
     log,
     persist: false,
     lambdaConcurrency: 4,
+    // Registry and signing-key changes reach the functions in a second instead of seconds or minutes.
+    functionEnvironment: {
+      REGISTRY_CACHE_SECONDS: '1',
+      SIGNING_KEY_CACHE_SECONDS: '1',
+      SIGNING_KEY_ACTIVATION_SECONDS: '3',
+      JWKS_COOLDOWN_SECONDS: '1',
+    },
   });
   process.stdout.write(`[integration] local stack up in ${(stack.startedInMs / 1000).toFixed(1)} s\n`);
   const info: StackInfo = {

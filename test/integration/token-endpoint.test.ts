@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
@@ -116,5 +118,54 @@ describe('the OAuth2 token endpoint', () => {
     const response = await fetch(`${stack.urls.http}/health`);
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ status: 'ok' });
+  });
+});
+
+describe('signing key rotation', () => {
+  it('signs new tokens with the new key while tokens of the old one still connect until they expire', async () => {
+    const { SecretsManagerClient, RotateSecretCommand } = await import('@aws-sdk/client-secrets-manager');
+    const { connect, tokenFor, unique, wsUrl } = await import('./helpers.ts');
+    const kid = (token: string) =>
+      JSON.parse(Buffer.from(token.split('.')[0] as string, 'base64url').toString()).kid as string;
+    const before = await tokenFor();
+    const secrets = JSON.parse(readFileSync(path.join(stack.stateDir, 'secrets.json'), 'utf8')) as {
+      secrets: { arn: string; rotationFunctionId?: string }[];
+    };
+    const signingSecret = secrets.secrets.find((s) => s.rotationFunctionId)?.arn as string;
+    const sm = new SecretsManagerClient({
+      endpoint: stack.urls.aws,
+      region: 'us-east-1',
+      credentials: stack.credentials,
+    });
+    await sm.send(new RotateSecretCommand({ SecretId: signingSecret }));
+    sm.destroy();
+
+    await expect
+      .poll(
+        async () =>
+          ((await (await fetch(`${stack.urls.http}/.well-known/jwks.json`)).json()) as { keys: unknown[] })
+            .keys.length,
+        {
+          timeout: 10_000,
+        },
+      )
+      .toBeGreaterThanOrEqual(2);
+    // Published before it signs: right after the rotation, tokens still come from the old key.
+    expect(kid(await tokenFor())).toBe(kid(before));
+    let after = await tokenFor();
+    await expect
+      .poll(
+        async () => {
+          after = await tokenFor();
+          return kid(after);
+        },
+        { timeout: 10_000 },
+      )
+      .not.toBe(kid(before));
+
+    for (const token of [before, after]) {
+      const client = await connect(wsUrl(`/chats/1.0.0/rooms/${unique('rotation')}`), { token });
+      client.close();
+    }
   });
 });

@@ -32,7 +32,9 @@ describe('the shipped API definitions', () => {
     expect(chats?.channels.map((c) => [c.name, c.pub, c.sub, c.uriMapping])).toEqual([
       ['/notifications', true, true, '/notifications'],
       ['/rooms/{roomID}', true, true, '/rooms?room={uri.var.roomID}'],
+      ['/announcements', false, true, undefined],
     ]);
+    expect(chats?.channels[2]?.backend).toMatchObject({ type: 'kafka', topic: 'chat-announcements' });
     expect(chats?.channels[1]?.subScopes).toEqual(['chat:read']);
     expect(chats?.channels[1]?.pubScopes).toEqual(['chat:write']);
 

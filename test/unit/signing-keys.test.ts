@@ -33,6 +33,15 @@ describe('signing key sets', () => {
     expect(activeKey(next)?.kid).toBe('c');
   });
 
+  it('publish a new key at once but sign with it only after the activation delay', () => {
+    const rotated = rotateKeySet({ keys: [key('old', 0)] }, key('new', 1_000), 1_000, 3600, 360);
+    expect(rotated.keys.map((k) => k.kid)).toEqual(['new', 'old']);
+    expect(rotated.keys[1]?.retiredAt).toBe(1_360);
+    expect(activeKey(rotated, 1_100, 360)?.kid).toBe('old');
+    expect(activeKey(rotated, 1_360, 360)?.kid).toBe('new');
+    expect(activeKey({ keys: [key('first', 1_000)] }, 1_001, 360)?.kid).toBe('first');
+  });
+
   it('keep a retired key while tokens it signed may still be valid', () => {
     const next = rotateKeySet({ keys: [key('a', 0, 1_000)] }, key('b', 2_000), 2_000, 3600);
     expect(next.keys.map((k) => k.kid)).toEqual(['b', 'a']);

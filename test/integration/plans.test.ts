@@ -1,0 +1,251 @@
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ManagementClient } from '../../cli/management-client.ts';
+import {
+  type Client,
+  connect,
+  json,
+  kafkaProducer,
+  refusal,
+  stack,
+  tokenFor,
+  unique,
+  wsUrl,
+} from './helpers.ts';
+
+type Keys = Record<'PRODUCTION' | 'SANDBOX', { clientId: string; clientSecret: string }>;
+const admin = () => new ManagementClient(stack.urls.http);
+const open: Client[] = [];
+const track = async (client: Promise<Client>) => {
+  const c = await client;
+  open.push(c);
+  return c;
+};
+afterEach(() => {
+  for (const c of open.splice(0)) c.close();
+});
+
+/** A new application of carbon.super with a subscription to Chats on `plan`, and a token for it. */
+async function subscribedApp(plan: string, scope = 'chat:read chat:write') {
+  const name = unique('plan-app');
+  const { keys } = await admin().admin<{ keys: Keys }>('POST', '/tenants/carbon.super/applications', {
+    name,
+  });
+  await admin().admin('POST', `/tenants/carbon.super/applications/${name}/subscriptions`, {
+    api: '/chats/1.0.0',
+    plan,
+  });
+  const { access_token } = await admin().token(keys.PRODUCTION.clientId, keys.PRODUCTION.clientSecret, scope);
+  return { name, keys, token: access_token };
+}
+
+async function usage(app: string) {
+  const { usage } = await admin().admin<{
+    usage: { api: string; used: number; throttled: number; limit?: number }[];
+  }>('GET', `/tenants/carbon.super/applications/${app}/usage`);
+  return usage.find((u) => u.api === 'carbon.super/Chats/1.0.0');
+}
+
+const room = () => wsUrl(`/chats/1.0.0/rooms/${unique('room')}`);
+
+/** Plans are data: tests redefine two of carbon.super's plans for themselves. */
+beforeAll(async () => {
+  await admin().admin('PUT', '/tenants/carbon.super/plans/AsyncSilver', { events: 100, per: 'day' });
+  await admin().admin('PUT', '/tenants/carbon.super/plans/AsyncBronze', {
+    events: 1000,
+    per: 'day',
+    maxConnections: 2,
+  });
+});
+
+describe('connect-time checks', () => {
+  it('refuse an application that is not subscribed (403)', async () => {
+    const name = unique('unsubscribed');
+    const { keys } = await admin().admin<{ keys: Keys }>('POST', '/tenants/carbon.super/applications', {
+      name,
+    });
+    const { access_token, scope } = await admin().token(
+      keys.PRODUCTION.clientId,
+      keys.PRODUCTION.clientSecret,
+      'chat:read',
+    );
+    expect(scope).toBe(''); // scopes are narrowed to the APIs the application is subscribed to
+    const withScopes = await tokenFor(); // the DefaultApplication's, to reach the subscription check
+    expect(withScopes).toBeTruthy();
+    const refused = await refusal(connect(wsUrl('/echowebsocket/1.0.0'), { token: access_token }));
+    expect(refused.status).toBe(403);
+    expect(JSON.parse(refused.body).message).toBe(
+      `application ${name} is not subscribed to API EchoWebSocket 1.0.0`,
+    );
+  });
+
+  it('refuse a blocked subscription (403) and let it in again when unblocked', async () => {
+    const app = await subscribedApp('AsyncGold');
+    await admin().admin('PATCH', `/tenants/carbon.super/applications/${app.name}/subscriptions/Chats/1.0.0`, {
+      status: 'BLOCKED',
+    });
+    await expect
+      .poll(async () => (await refusal(connect(room(), { token: app.token }))).body, { timeout: 10_000 })
+      .toMatch(/subscription of .* to API Chats 1\.0\.0 is BLOCKED/);
+    await admin().admin('PATCH', `/tenants/carbon.super/applications/${app.name}/subscriptions/Chats/1.0.0`, {
+      status: 'ACTIVE',
+    });
+    await expect
+      .poll(
+        async () =>
+          connect(room(), { token: app.token }).then(
+            (c) => (c.close(), 'open'),
+            () => 'refused',
+          ),
+        { timeout: 10_000 },
+      )
+      .toBe('open');
+  });
+
+  it('refuse an API that is not published (403), until it is published again', async () => {
+    const token = await tokenFor();
+    await admin().admin('PUT', '/tenants/carbon.super/apis/Chats/1.0.0/lifecycle', { state: 'CREATED' });
+    try {
+      await expect
+        .poll(async () => (await refusal(connect(room(), { token }))).body, { timeout: 10_000 })
+        .toMatch(/API Chats 1\.0\.0 is CREATED, not published/);
+    } finally {
+      await admin().admin('PUT', '/tenants/carbon.super/apis/Chats/1.0.0/lifecycle', { state: 'PUBLISHED' });
+    }
+    await expect
+      .poll(
+        async () =>
+          connect(room(), { token }).then(
+            (c) => (c.close(), 'open'),
+            () => 'refused',
+          ),
+        { timeout: 10_000 },
+      )
+      .toBe('open');
+  });
+
+  it('refuse the connection beyond the plan’s concurrent connections (429), and free the slot on close', async () => {
+    const app = await subscribedApp('AsyncBronze');
+    const first = await track(connect(room(), { token: app.token }));
+    await track(connect(room(), { token: app.token }));
+    const third = await refusal(connect(room(), { token: app.token }));
+    expect(third.status).toBe(429);
+    expect(JSON.parse(third.body).message).toMatch(/already holds the 2 connections plan AsyncBronze allows/);
+    first.close();
+    await first.closed;
+    await expect
+      .poll(
+        async () =>
+          connect(room(), { token: app.token }).then(
+            (c) => (c.close(), 'open'),
+            () => 'refused',
+          ),
+        { timeout: 5_000 },
+      )
+      .toBe('open');
+  });
+
+  it('refuse a token of an external issuer whose client is not mapped to an application (403)', async () => {
+    // The built-in issuer's tokens name their application; a token of a client unknown to the registry does not.
+    const { mintToken } = await import('./helpers.ts');
+    const token = await mintToken({ client_id: 'nobody-knows-me', scope: 'chat:read chat:write' });
+    const refused = await refusal(connect(room(), { token }));
+    expect(refused.status).toBe(403);
+    expect(JSON.parse(refused.body).message).toMatch(
+      /client nobody-knows-me of .* is not mapped to an application/,
+    );
+  });
+});
+
+describe('business plans', () => {
+  it('hold exactly: a plan of 100 events with 20 publishers and a Kafka stream racing counts exactly 100', async () => {
+    const app = await subscribedApp('AsyncSilver');
+    const observerToken = await tokenFor(); // the DefaultApplication (unlimited) watches the room
+    const target = room();
+    const observer = await track(connect(target, { token: observerToken }));
+    const publishers = await Promise.all(
+      Array.from({ length: 20 }, () => track(connect(target, { token: app.token }))),
+    );
+    const listeners = await Promise.all(
+      Array.from({ length: 3 }, () =>
+        track(connect(wsUrl('/chats/1.0.0/announcements'), { token: app.token })),
+      ),
+    );
+    const producer = await kafkaProducer();
+    const race = [
+      ...publishers.map(async (p, i) => {
+        for (let n = 0; n < 20; n++) p.ws.send(`publisher ${i} frame ${n}`);
+      }),
+      (async () => {
+        for (let n = 0; n < 50; n++)
+          await producer.send({ topic: 'chat-announcements', messages: [{ value: `announcement ${n}` }] });
+      })(),
+    ];
+    await Promise.all(race);
+    await producer.disconnect();
+    // Let every invocation finish.
+    let settled = -1;
+    await expect
+      .poll(
+        async () => {
+          const now = (await usage(app.name))?.throttled ?? 0;
+          const stable = now === settled;
+          settled = now;
+          return stable && now > 0;
+        },
+        { timeout: 30_000, interval: 1_000 },
+      )
+      .toBe(true);
+
+    const counted = await usage(app.name);
+    const acceptedPublishes = observer.received.filter((m) => m.startsWith('publisher')).length;
+    const deliveredToApp =
+      publishers.reduce((n, p) => n + p.received.filter((m) => m.startsWith('publisher')).length, 0) +
+      listeners.reduce((n, l) => n + l.received.filter((m) => m.startsWith('announcement')).length, 0);
+    expect(counted).toMatchObject({ used: 100, limit: 100 });
+    expect(acceptedPublishes + deliveredToApp).toBe(100);
+    // Every attempt is either counted or throttled: 400 publishes + their deliveries + 150 announcement deliveries.
+    expect((counted?.used ?? 0) + (counted?.throttled ?? 0)).toBeGreaterThan(400 + 150);
+    // The connections stay open, and a refused publisher was told once, not once per frame.
+    for (const publisher of publishers) {
+      expect(publisher.ws.readyState).toBe(publisher.ws.OPEN);
+      expect(publisher.received.filter((m) => m.includes('"too_many_requests"')).length).toBeLessThanOrEqual(
+        1,
+      );
+    }
+    expect(
+      publishers.some((p) =>
+        p.received.some((m) => json(m.startsWith('{') ? m : '{}').error === 'too_many_requests'),
+      ),
+    ).toBe(true);
+
+    // Spent: a new connection of the application gets 429.
+    const refused = await refusal(connect(room(), { token: app.token }));
+    expect(refused.status).toBe(429);
+    expect(JSON.parse(refused.body).message).toMatch(/has used all 100 events of plan AsyncSilver this day/);
+  }, 90_000);
+
+  it('a plan change takes effect without a redeploy', async () => {
+    const app = await subscribedApp('AsyncSilver');
+    const shared = room();
+    const peer = await track(connect(shared, { token: await tokenFor() }));
+    const sender = await track(connect(shared, { token: app.token }));
+    for (let n = 0; n < 110; n++) sender.ws.send(`frame ${n}`);
+    await expect.poll(async () => (await usage(app.name))?.used, { timeout: 15_000 }).toBe(100);
+    expect((await refusal(connect(room(), { token: app.token }))).status).toBe(429);
+
+    await admin().admin('PATCH', `/tenants/carbon.super/applications/${app.name}/subscriptions/Chats/1.0.0`, {
+      plan: 'AsyncUnlimited',
+    });
+    await expect
+      .poll(
+        async () =>
+          connect(room(), { token: app.token }).then(
+            (c) => (c.close(), 'open'),
+            () => 'refused',
+          ),
+        { timeout: 10_000 },
+      )
+      .toBe('open');
+    expect(peer.received.length).toBeGreaterThan(0);
+  }, 60_000);
+});
