@@ -141,7 +141,7 @@ export class StreamgateStack extends Stack {
         SIGNING_KEY_SECRET: signingKeys.secretArn,
       },
     });
-    registryTable.grantReadData(token);
+    grantItems(registryTable, token, 'read');
     signingKeys.grantRead(token);
     const tokenIntegration = new HttpLambdaIntegration('TokenIntegration', token);
     acknowledge(
@@ -167,8 +167,8 @@ export class StreamgateStack extends Stack {
       timeout: Duration.seconds(15),
       environment: { REGISTRY_TABLE: registryTable.tableName, THROTTLE_TABLE: throttleTable.tableName },
     });
-    registryTable.grantReadWriteData(management);
-    throttleTable.grantReadData(management);
+    grantItems(registryTable, management, 'readwrite');
+    grantItems(throttleTable, management, 'read');
     const managementIntegration = new HttpLambdaIntegration('ManagementIntegration', management);
     this.httpApi.addRoutes({
       path: '/admin/{proxy+}',
@@ -210,9 +210,9 @@ export class StreamgateStack extends Stack {
       BUILTIN_ISSUER: issuerUrl,
     };
     const grantGatewayData = (fn: StreamgateFunction) => {
-      connectionsTable.grantReadWriteData(fn);
-      registryTable.grantReadData(fn);
-      throttleTable.grantReadWriteData(fn);
+      grantItems(connectionsTable, fn, 'readwrite');
+      grantItems(registryTable, fn, 'read');
+      grantItems(throttleTable, fn, 'readwrite');
     };
     const connect = new StreamgateFunction(this, 'Connect', {
       handlerDir: 'connect',
@@ -329,7 +329,7 @@ export class StreamgateStack extends Stack {
         },
       });
       grantGatewayData(fanout);
-      streamStateTable.grantReadWriteData(fanout);
+      grantItems(streamStateTable, fanout, 'readwrite');
       failureQueue.grantSendMessages(fanout);
       this.stage.grantManagementApiAccess(fanout);
       acknowledge(
@@ -440,6 +440,22 @@ export class StreamgateStack extends Stack {
 /** Record why a cdk-nag finding is accepted (cdk-nag v3: CDK's own validation acknowledgements). */
 export function acknowledge(scope: Construct, id: string, reason: string): void {
   Validations.of(scope).acknowledge({ id, reason });
+}
+
+/**
+ * Item-level access only: every read is a GetItem or a Query on a key, so no function may Scan
+ * (CDK's grantReadData would allow it).
+ */
+function grantItems(table: Table, fn: StreamgateFunction, access: 'read' | 'readwrite'): void {
+  const read = [
+    'dynamodb:GetItem',
+    'dynamodb:BatchGetItem',
+    'dynamodb:Query',
+    'dynamodb:ConditionCheckItem',
+    'dynamodb:DescribeTable',
+  ];
+  const write = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+  table.grant(fn, ...read, ...(access === 'readwrite' ? write : []));
 }
 
 function accessLogFormat(kind: 'http' | 'websocket'): AccessLogFormat {

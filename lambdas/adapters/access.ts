@@ -41,7 +41,8 @@ export class AccessDirectory {
     if (principal.issuer === this.builtInIssuer && principal.appId && principal.appName) {
       return { appId: principal.appId, appName: principal.appName };
     }
-    return this.applications.get(`${principal.issuer}|${principal.clientId}`, async () => {
+    const key = `${principal.issuer}|${principal.clientId}`;
+    const app = await this.applications.get(key, async () => {
       if (principal.issuer === this.builtInIssuer) {
         const client = await this.registry.getClient(principal.clientId);
         return client ? { appId: client.appId, appName: client.appName } : undefined;
@@ -49,6 +50,9 @@ export class AccessDirectory {
       const mapped = await this.registry.getExternalClient(principal.issuer, principal.clientId);
       return mapped ? { appId: mapped.appId, appName: mapped.appName } : undefined;
     });
+    // Only found applications are remembered: a client mapped a moment ago must work at once.
+    if (!app) this.applications.delete(key);
+    return app;
   }
 
   /**

@@ -156,7 +156,7 @@ describe('the functions', () => {
     template.hasResourceProperties('AWS::Lambda::Function', functionNamed('disconnect'));
   });
 
-  it('let $connect write connections but not read signing keys or the registry', () => {
+  it('let $connect write connections and read the registry, but not read signing keys', () => {
     const connectRole = Object.keys(template.findResources('AWS::IAM::Role')).find((id) =>
       id.startsWith('ConnectRole'),
     );
@@ -165,9 +165,11 @@ describe('the functions', () => {
     );
     const text = JSON.stringify(policies);
     expect(text).toContain('dynamodb:PutItem');
-    expect(text).not.toContain('dynamodb:Scan');
     expect(text).not.toContain('secretsmanager');
-    expect(text).not.toContain('RegistryTable');
+  });
+
+  it('never let a function Scan a table', () => {
+    expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).not.toContain('dynamodb:Scan');
   });
 });
 
@@ -208,7 +210,12 @@ describe('the token issuer', () => {
     const keys = Object.values(template.findResources('AWS::ApiGatewayV2::Route'))
       .map((r) => r.Properties.RouteKey)
       .filter((k) => !k.startsWith('$') && !['publish', 'subscribe', 'unsubscribe'].includes(k));
-    expect(keys.sort()).toEqual(['GET /.well-known/{document}', 'POST /oauth2/token']);
+    expect(keys.sort()).toEqual([
+      'ANY /admin/{proxy+}',
+      'GET /.well-known/{document}',
+      'GET /applications/{proxy+}',
+      'POST /oauth2/token',
+    ]);
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
       DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 50 },
@@ -301,6 +308,7 @@ describe('the Kafka fan-out', () => {
   it('maps each Kafka topic in use to the fan-out function with its own consumer group and the failure queue', () => {
     const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping'));
     expect(mappings.map((m) => m.Properties.Topics).sort()).toEqual([
+      ['chat-announcements'],
       ['kafka_sample_topic'],
       ['train-locations'],
     ]);
@@ -383,6 +391,84 @@ describe('the Kafka fan-out', () => {
     }
     expect(JSON.stringify(t.findResources('AWS::IAM::Policy'))).toContain(
       'topic/prod-streams/11111111-2222-3333-4444-555555555555-1/train-locations',
+    );
+  });
+});
+
+describe('applications, plans and throttling', () => {
+  const policyOf = (rolePrefix: string) => {
+    const role = Object.keys(template.findResources('AWS::IAM::Role')).find((id) =>
+      id.startsWith(rolePrefix),
+    );
+    return JSON.stringify(
+      Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+        JSON.stringify(p.Properties.Roles).includes(role as string),
+      ),
+    );
+  };
+
+  it('keeps plan counters in their own table, with a TTL', () => {
+    const tables = Object.keys(template.findResources('AWS::DynamoDB::Table'));
+    expect(tables.some((id) => id.startsWith('ThrottleTable'))).toBe(true);
+    const throttle = Object.entries(template.findResources('AWS::DynamoDB::Table')).find(([id]) =>
+      id.startsWith('ThrottleTable'),
+    );
+    expect(throttle?.[1].Properties.TimeToLiveSpecification).toEqual({
+      AttributeName: 'expiresAt',
+      Enabled: true,
+    });
+  });
+
+  it('authorizes administration routes with IAM and leaves application self-service to client credentials', () => {
+    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((r) => [
+      r.Properties.RouteKey,
+      r.Properties.AuthorizationType ?? 'NONE',
+    ]);
+    expect(routes).toContainEqual(['ANY /admin/{proxy+}', 'AWS_IAM']);
+    expect(routes).toContainEqual(['GET /applications/{proxy+}', 'NONE']);
+  });
+
+  it('lets the management function change the registry and only read counters', () => {
+    const policy = policyOf('ManagementRole');
+    expect(policy).toMatch(/RegistryTable/);
+    expect(policy).toMatch(/dynamodb:PutItem/);
+    const throttleStatements = JSON.parse(policy)
+      .flatMap(
+        (p: { Properties: { PolicyDocument: { Statement: { Action: string[]; Resource: unknown }[] } } }) =>
+          p.Properties.PolicyDocument.Statement,
+      )
+      .filter((s: { Resource: unknown }) => JSON.stringify(s.Resource).includes('ThrottleTable'));
+    expect(JSON.stringify(throttleStatements)).not.toMatch(/PutItem|UpdateItem|DeleteItem/);
+  });
+
+  it('lets the gateway functions read the registry and count against plans, but not change the registry', () => {
+    for (const role of ['ConnectRole', 'MessageRole', 'FanoutRole']) {
+      const statements = JSON.parse(policyOf(role)).flatMap(
+        (p: { Properties: { PolicyDocument: { Statement: { Action: string[]; Resource: unknown }[] } } }) =>
+          p.Properties.PolicyDocument.Statement,
+      ) as { Action: string | string[]; Resource: unknown }[];
+      const onRegistry = statements.filter((s) => JSON.stringify(s.Resource).includes('RegistryTable'));
+      expect(onRegistry.length).toBeGreaterThan(0);
+      expect(JSON.stringify(onRegistry)).not.toMatch(/PutItem|UpdateItem|DeleteItem|BatchWriteItem/);
+      expect(
+        JSON.stringify(statements.filter((s) => JSON.stringify(s.Resource).includes('ThrottleTable'))),
+      ).toMatch(/UpdateItem/);
+    }
+  });
+
+  it('tells the gateway functions which issuer is the built-in one', () => {
+    template.hasResourceProperties(
+      'AWS::Lambda::Function',
+      Match.objectLike({
+        Environment: {
+          Variables: Match.objectLike({
+            POWERTOOLS_SERVICE_NAME: 'connect',
+            REGISTRY_TABLE: { Ref: Match.stringLikeRegexp('^RegistryTable') },
+            THROTTLE_TABLE: { Ref: Match.stringLikeRegexp('^ThrottleTable') },
+            BUILTIN_ISSUER: Match.anyValue(),
+          }),
+        },
+      }),
     );
   });
 });

@@ -4,8 +4,10 @@
  * `.streamgate/test/stack.log`.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
 import path from 'node:path';
+import { exportJWK, generateKeyPair } from 'jose';
 import type { TestProject } from 'vitest/node';
 import { LogSink } from '../../local/log.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
@@ -13,12 +15,38 @@ import type { StackInfo } from './stack-info.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 let stack: LocalStack | undefined;
+let idp: Server | undefined;
+
+/**
+ * An external OAuth2 issuer for the tests (as Cognito or Keycloak would be): its JWKS served here,
+ * its private key left in the state folder for the tests to sign with.
+ */
+async function startExternalIssuer(
+  stateDir: string,
+): Promise<{ issuer: string; jwksUri: string; audience: string }> {
+  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'external-1', alg: 'ES256', use: 'sig' };
+  await writeFile(
+    path.join(stateDir, 'external-idp.json'),
+    JSON.stringify({ privateJwk: await exportJWK(privateKey), kid: 'external-1' }),
+  );
+  idp = createServer((_req, res) =>
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })),
+  );
+  await new Promise<void>((resolve) => idp?.listen(19095, '127.0.0.1', resolve));
+  return {
+    issuer: 'https://idp.example.test',
+    jwksUri: 'http://127.0.0.1:19095/jwks',
+    audience: 'external-api',
+  };
+}
 
 export async function setup(project: TestProject): Promise<void> {
   const stateDir = path.join(root, '.streamgate', 'test');
   await mkdir(stateDir, { recursive: true });
   const logFile = createWriteStream(path.join(stateDir, 'stack.log'), { flags: 'w' });
   const log = new LogSink({ out: logFile, verbose: true });
+  const external = await startExternalIssuer(stateDir);
   const ports = {
     ws: 19099,
     wss: 18099,
@@ -43,6 +71,15 @@ export async function setup(project: TestProject): Promise<void> {
       SIGNING_KEY_CACHE_SECONDS: '1',
       SIGNING_KEY_ACTIVATION_SECONDS: '3',
       JWKS_COOLDOWN_SECONDS: '1',
+      // The built-in issuer as the template configures it, plus the external one (streamgate.config.json "issuers").
+      TOKEN_ISSUERS: JSON.stringify([
+        {
+          issuer: 'http://localhost:19090',
+          jwksUri: 'http://localhost:19090/.well-known/jwks.json',
+          audience: 'streamgate',
+        },
+        { ...external, clientIdClaim: 'azp', tenant: 'carbon.super' },
+      ]),
     },
   });
   process.stdout.write(`[integration] local stack up in ${(stack.startedInMs / 1000).toFixed(1)} s\n`);
@@ -70,4 +107,5 @@ export async function setup(project: TestProject): Promise<void> {
 
 export async function teardown(): Promise<void> {
   await stack?.stop();
+  idp?.close();
 }

@@ -249,3 +249,34 @@ describe('business plans', () => {
     expect(peer.received.length).toBeGreaterThan(0);
   }, 60_000);
 });
+
+describe('external issuers', () => {
+  it('act for the application their client id is mapped to', async () => {
+    const { readFileSync } = await import('node:fs');
+    const path = await import('node:path');
+    const { importJWK, SignJWT } = await import('jose');
+    const { privateJwk, kid } = JSON.parse(
+      readFileSync(path.join(stack.stateDir, 'external-idp.json'), 'utf8'),
+    );
+    const token = await new SignJWT({ azp: 'keycloak-client-7', scope: 'chat:read chat:write' })
+      .setProtectedHeader({ alg: 'ES256', kid })
+      .setIssuer('https://idp.example.test')
+      .setAudience('external-api')
+      .setSubject('user-42')
+      .setExpirationTime('10m')
+      .sign(await importJWK(privateJwk, 'ES256'));
+
+    const unmapped = await refusal(connect(room(), { token }));
+    expect(JSON.parse(unmapped.body).message).toMatch(
+      /client keycloak-client-7 of https:\/\/idp\.example\.test is not mapped/,
+    );
+
+    const app = await subscribedApp('AsyncGold');
+    await admin().admin('POST', `/tenants/carbon.super/applications/${app.name}/external-clients`, {
+      issuer: 'https://idp.example.test',
+      clientId: 'keycloak-client-7',
+    });
+    const client = await track(connect(room(), { token }));
+    expect(client.ws.readyState).toBe(client.ws.OPEN);
+  });
+});
