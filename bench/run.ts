@@ -5,6 +5,8 @@ const benchmarks: Record<
 > = {
   connect: () => import('./connect.ts'),
   'kafka-fanout': () => import('./kafka-fanout.ts'),
+  token: () => import('./token.ts'),
+  'throttle-writes': () => import('./throttle-writes.ts'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

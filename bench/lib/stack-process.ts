@@ -3,7 +3,7 @@
  * where `taskset` exists), on ports of its own, so the load generator never shares its event loop.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DevApplication } from '../../local/dev-app.ts';
 
@@ -12,6 +12,8 @@ export interface StackProcess {
   stateDir: string;
   defaultApp: DevApplication;
   pid: number;
+  /** The stack's log so far (function logs as JSON lines, prefixed). */
+  logFile: string;
   stop(): Promise<void>;
 }
 
@@ -66,8 +68,12 @@ export async function startStackProcess(
       })
     : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
+  const logFile = path.join(stateDir, 'stack.log');
+  mkdirSync(stateDir, { recursive: true });
+  const log = createWriteStream(logFile);
   child.stdout?.on('data', (d: Buffer) => {
     output = (output + d.toString()).slice(-20_000);
+    log.write(d);
   });
   child.stderr?.on('data', (d: Buffer) => {
     output = (output + d.toString()).slice(-20_000);
@@ -99,6 +105,7 @@ export async function startStackProcess(
     stateDir,
     defaultApp,
     pid: child.pid as number,
+    logFile,
     async stop() {
       if (child.exitCode !== null) return;
       child.kill('SIGINT');
