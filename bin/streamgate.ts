@@ -17,7 +17,16 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export async function buildApp(app: App = new App()): Promise<{ app: App; stack: StreamgateStack }> {
   const config = loadConfig(path.join(root, 'streamgate.config.json'));
-  const catalog = await loadCatalog(path.join(root, 'apis'), { displayRoot: root });
+  // More definition folders (the integration tests add their fixtures): context streamgate:extraApiDirs.
+  const extraDirs = String(app.node.tryGetContext('streamgate:extraApiDirs') ?? '')
+    .split(',')
+    .filter(Boolean);
+  const catalogs = await Promise.all(
+    [path.join(root, 'apis'), ...extraDirs.map((d) => path.resolve(root, d))].map((dir) =>
+      loadCatalog(dir, { displayRoot: root }),
+    ),
+  );
+  const catalog = { apis: catalogs.flatMap((c) => c.apis) };
   const account = app.node.tryGetContext('account') ?? process.env.CDK_DEFAULT_ACCOUNT;
   const region = app.node.tryGetContext('region') ?? process.env.CDK_DEFAULT_REGION;
   const stack = new StreamgateStack(app, app.node.tryGetContext('stackName') ?? 'Streamgate', {

@@ -280,18 +280,64 @@ export class StreamgateStack extends Stack {
     if (accountRole) this.stage.node.addDependency(accountRole);
 
     // @connections on this stage only: fan-outs post to subscribers and answer senders.
-    this.stage.grantManagementApiAccess(message);
-    acknowledge(
-      message.role as Construct,
-      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${this.getLogicalId(this.webSocketApi.node.defaultChild as CfnElement)}>/${config.stageName}/*/@connections/*]`,
-      '@connections on this stage only; connection ids are not known ahead.',
-    );
+    this.grantPosting(message, config.stageName);
     acknowledge(
       this.webSocketApi,
       'AwsSolutions-APIG4',
       'The $connect function authorizes every connection (JWT, tenant, scopes, plan); the other routes only run on connections it accepted.',
     );
     message.addEnvironment('CALLBACK_URL', this.stage.callbackUrl);
+
+    // --- Channel handlers (backend type "handler"): one function per handler module -------------------
+    const handlerModules = [
+      ...new Set(
+        catalog.apis.flatMap((api) =>
+          api.channels.flatMap((channel) =>
+            channel.backend.type === 'handler' ? [channel.backend.handler] : [],
+          ),
+        ),
+      ),
+    ].sort();
+    const handlerFunctions: Record<string, string> = {};
+    handlerModules.forEach((module) => {
+      const id = `Handler${module
+        .replace(/[^A-Za-z0-9]/g, ' ')
+        .replace(/(^|\s)(\w)/g, (_, __, c: string) => c.toUpperCase())
+        .replace(/\s/g, '')}`;
+      const fn = new StreamgateFunction(this, id, {
+        handlerDir: 'channel-handler',
+        serviceName: module,
+        aliases: { 'streamgate-user-handler': path.join(HERE, '..', module, 'index.ts') },
+        catalog,
+        logRetention,
+        environment: {
+          ...registryEnv,
+          CALLBACK_URL: this.stage.callbackUrl,
+          DELIVERY_CONCURRENCY: String(config.deliveryConcurrency),
+        },
+      });
+      grantGatewayData(fn);
+      this.grantPosting(fn, config.stageName);
+      acknowledge(
+        fn,
+        'AwsSolutions-L1',
+        'Node.js 22 is the runtime streamgate targets and tests; upgrades are deliberate.',
+      );
+      for (const caller of [connect, message, disconnect]) {
+        fn.grantInvoke(caller);
+        acknowledge(
+          caller.role as Construct,
+          `AwsSolutions-IAM5[Resource::<${this.getLogicalId(fn.node.defaultChild as CfnElement)}.Arn>:*]`,
+          'Invoking this one channel handler function, any version of it.',
+        );
+      }
+      handlerFunctions[module] = fn.functionName;
+    });
+    if (handlerModules.length) {
+      for (const caller of [connect, message, disconnect]) {
+        caller.addEnvironment('HANDLER_FUNCTIONS', this.toJsonString(handlerFunctions));
+      }
+    }
 
     // --- Kafka → WebSocket fan-out ------------------------------------------------------------------
     const kafkaTopics = [
@@ -331,12 +377,7 @@ export class StreamgateStack extends Stack {
       grantGatewayData(fanout);
       grantItems(streamStateTable, fanout, 'readwrite');
       failureQueue.grantSendMessages(fanout);
-      this.stage.grantManagementApiAccess(fanout);
-      acknowledge(
-        fanout.role as Construct,
-        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${this.getLogicalId(this.webSocketApi.node.defaultChild as CfnElement)}>/${config.stageName}/*/@connections/*]`,
-        '@connections on this stage only; connection ids are not known ahead.',
-      );
+      this.grantPosting(fanout, config.stageName);
       acknowledge(
         fanout,
         'AwsSolutions-L1',
@@ -382,6 +423,16 @@ export class StreamgateStack extends Stack {
         'Node.js 22 is the runtime streamgate targets and tests; upgrades are deliberate.',
       );
     }
+  }
+
+  /** `@connections` on this stage only, for a function that posts frames. */
+  private grantPosting(fn: StreamgateFunction, stageName: string): void {
+    this.stage.grantManagementApiAccess(fn);
+    acknowledge(
+      fn.role as Construct,
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${this.getLogicalId(this.webSocketApi.node.defaultChild as CfnElement)}>/${stageName}/*/@connections/*]`,
+      '@connections on this stage only; connection ids are not known ahead.',
+    );
   }
 
   /**

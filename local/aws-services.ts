@@ -4,6 +4,7 @@
  *   Secrets Manager: GetSecretValue, PutSecretValue, DescribeSecret, UpdateSecretVersionStage, RotateSecret.
  *   SQS (AWS JSON 1.0): SendMessage(Batch), ReceiveMessage, DeleteMessage(Batch), GetQueueUrl,
  *   GetQueueAttributes, PurgeQueue — the failure destination of the Kafka fan-out.
+ *   Lambda: Invoke (RequestResponse and Event), on the local Lambda service — channel handlers.
  * Secrets are kept in a JSON file, so a signing key generated on first start stays; queues live in memory.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
@@ -53,6 +54,11 @@ class ServiceError extends Error {
 
 export type Rotate = (secret: { arn: string; functionId: string }, token: string) => Promise<void>;
 
+/** Invoke a function by name or ARN; rejects with the function's error. */
+export type Invoke = (functionName: string, payload: unknown) => Promise<unknown>;
+
+const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
+
 export class LocalAwsServices {
   private readonly secrets = new Map<string, StoredSecret>();
   private readonly queues = new Map<string, { url: string; arn: string; messages: QueuedMessage[] }>();
@@ -67,6 +73,7 @@ export class LocalAwsServices {
       credentials: LocalCredentials;
       log: LogSink;
       rotate: Rotate;
+      invoke?: Invoke;
     },
   ) {
     if (existsSync(options.stateFile)) {
@@ -300,8 +307,13 @@ export class LocalAwsServices {
         this.options.credentials,
       );
       if (!check.ok) throw new ServiceError(check.error, check.message, check.status);
-      if (check.unsigned)
+      if (check.unsigned) {
         throw new ServiceError('MissingAuthenticationTokenException', 'Missing Authentication Token', 403);
+      }
+      const invocation = INVOKE_PATH.exec((req.url ?? '').split('?')[0] as string);
+      if (invocation && req.method === 'POST') {
+        return await this.invokeFunction(decodeURIComponent(invocation[1] as string), req, res, body);
+      }
       const target = String(req.headers['x-amz-target'] ?? '');
       const input = body.length ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {};
       reply(200, await this.dispatch(target, input));
@@ -310,6 +322,57 @@ export class LocalAwsServices {
         return reply(error.status, { __type: error.type, message: error.message });
       this.options.log.error('aws-services', 'request failed', { error: (error as Error).message });
       reply(500, { __type: 'InternalServiceError', message: (error as Error).message });
+    }
+  }
+
+  /** Lambda's Invoke API: RequestResponse answers with the result (or the function's error), Event with 202. */
+  private async invokeFunction(
+    name: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Buffer,
+  ): Promise<void> {
+    if (!this.options.invoke) throw new ServiceError('ResourceNotFoundException', 'no local Lambda service');
+    const payload = body.length ? (JSON.parse(body.toString('utf8')) as unknown) : {};
+    const type = String(req.headers['x-amz-invocation-type'] ?? 'RequestResponse');
+    if (type === 'Event') {
+      this.options
+        .invoke(name, payload)
+        .catch((error: Error) =>
+          this.options.log.error('aws-services', `asynchronous invocation of ${name} failed`, {
+            error: error.message,
+          }),
+        );
+      res.writeHead(202, { 'content-length': '0' }).end();
+      return;
+    }
+    try {
+      const result = JSON.stringify((await this.options.invoke(name, payload)) ?? null);
+      res
+        .writeHead(200, { 'content-type': 'application/json', 'x-amz-executed-version': '$LATEST' })
+        .end(result);
+    } catch (error) {
+      const failure = error as { errorType?: string; name?: string; message: string };
+      if (/ResourceNotFound/.test(failure.errorType ?? '')) {
+        res
+          .writeHead(404, {
+            'content-type': 'application/json',
+            'x-amzn-errortype': 'ResourceNotFoundException',
+          })
+          .end(JSON.stringify({ Type: 'User', message: failure.message }));
+        return;
+      }
+      const text = JSON.stringify({
+        errorType: failure.errorType ?? failure.name ?? 'Error',
+        errorMessage: failure.message,
+      });
+      res
+        .writeHead(200, {
+          'content-type': 'application/json',
+          'x-amz-function-error': 'Unhandled',
+          'x-amz-executed-version': '$LATEST',
+        })
+        .end(text);
     }
   }
 

@@ -60,6 +60,8 @@ export interface LocalStackOptions {
   maxConnectionMs?: number;
   /** Use this Kafka (bootstrap servers) instead of starting a broker. */
   kafkaBrokers?: string[];
+  /** More API definition folders, besides apis/ (the integration tests add their fixtures). */
+  extraApiDirs?: string[];
   /** Environment every function gets on top of the template's (as changing a function's configuration on AWS). */
   functionEnvironment?: Record<string, string>;
 }
@@ -93,8 +95,10 @@ export { LOCAL_CREDENTIALS };
 export const STACK_NAME = 'Streamgate';
 
 /** Synthesize the CDK app into `outdir`; returns the API catalog it was built with. */
-export async function synthesize(outdir: string): Promise<Catalog> {
-  const { app, stack } = await buildApp(new App({ outdir }));
+export async function synthesize(outdir: string, extraApiDirs: string[] = []): Promise<Catalog> {
+  const { app, stack } = await buildApp(
+    new App({ outdir, context: { 'streamgate:extraApiDirs': extraApiDirs.join(',') } }),
+  );
   app.synth();
   return stack.catalog;
 }
@@ -124,7 +128,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const assemblyDir = path.join(options.stateDir, 'cdk.out');
     log.info('stack', 'synthesizing the CDK app (validates apis/, bundles the functions)…');
     const t = Date.now();
-    const catalog = await synthesize(assemblyDir);
+    const catalog = await synthesize(assemblyDir, options.extraApiDirs);
     log.info('stack', `synthesized in ${((Date.now() - t) / 1000).toFixed(1)} s`);
     const urls = {
       ws: `ws://${displayHost(host)}:${ports.ws}`,
@@ -199,6 +203,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_ENDPOINT_URL_DYNAMODB: urls.dynamodb,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: urls.aws,
       AWS_ENDPOINT_URL_SQS: urls.aws,
+      AWS_ENDPOINT_URL_LAMBDA: urls.aws,
       // Locally the functions run on Node 20; on AWS they run on Node 22.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
@@ -216,6 +221,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       stateFile: path.join(options.stateDir, 'secrets.json'),
       credentials: LOCAL_CREDENTIALS,
       log,
+      invoke: (name, payload) => {
+        const fn = lambda.functionByName(name);
+        if (!fn) {
+          return Promise.reject(
+            Object.assign(new Error(`Function not found: ${name}`), {
+              errorType: 'ResourceNotFoundException',
+            }),
+          );
+        }
+        return lambda.invoke(fn.logicalId, payload);
+      },
       rotate: async (secret, token) => {
         for (const step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret']) {
           await lambda.invoke(secret.functionId, {

@@ -3,6 +3,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import {
   ApiGatewayManagementApiClient,
   DeleteConnectionCommand,
+  GetConnectionCommand,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -118,6 +119,17 @@ export class ConnectionsApi {
       if (failed) report.failed.push(id);
     });
     return report;
+  }
+
+  /** Whether the connection is open now (GetConnection answers; 410 otherwise). */
+  async isOpen(connectionId: string): Promise<boolean> {
+    try {
+      await this.client.send(new GetConnectionCommand({ ConnectionId: connectionId }));
+      return true;
+    } catch (error) {
+      if (isGone(error)) return false;
+      throw error;
+    }
   }
 
   async disconnect(connectionId: string): Promise<void> {

@@ -6,6 +6,7 @@
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import type { Entitlement } from '../adapters/access.ts';
 import { TokenVerifier } from '../adapters/token-verifier.ts';
+import type { HandlerInvocation } from '../channel-handler/api.ts';
 import {
   connectScopes,
   extractToken,
@@ -17,13 +18,19 @@ import {
 } from '../core/auth.ts';
 import { type ApiDef, apiKey } from '../core/catalog.ts';
 import { newConnectionRecord } from '../core/connection.ts';
-import { forbidden, GatewayError, isGatewayError, unauthorized } from '../core/errors.ts';
+import {
+  forbidden,
+  GatewayError,
+  gatewayErrorForStatus,
+  isGatewayError,
+  unauthorized,
+} from '../core/errors.ts';
 import { isLimited } from '../core/plans.ts';
 import { createTargetResolver } from '../core/target.ts';
 import { catalog } from '../shared/catalog.ts';
 import { intEnv, jsonEnv } from '../shared/env.ts';
 import { flushMetrics, logger, MetricUnit, metrics } from '../shared/observability.ts';
-import { accessDirectory, connectionStore, throttleStore } from '../shared/services.ts';
+import { accessDirectory, channelHandlers, connectionStore, throttleStore } from '../shared/services.ts';
 
 const store = connectionStore();
 const throttle = throttleStore();
@@ -34,6 +41,7 @@ const verifier = new TokenVerifier(
   intEnv('JWKS_COOLDOWN_SECONDS', 30) * 1000,
 );
 const resolver = createTargetResolver(catalog);
+const handlers = channelHandlers();
 
 /** API Gateway's CONNECT event carries headers and query strings (the V2 type lacks them). */
 export type ConnectEvent = APIGatewayProxyWebsocketEventV2 & {
@@ -74,6 +82,17 @@ export const handler = async (event: ConnectEvent): Promise<APIGatewayProxyResul
         holdsConnectionSlot: slot !== undefined,
       }),
     );
+    if (target.channel.backend.type === 'handler') {
+      await runConnectHandler(target.channel.backend.handler, {
+        phase: 'connect',
+        connectionId,
+        apiId: target.api.id,
+        topic: target.topic,
+        params: target.params,
+        ...(principal ? { principal: { clientId: principal.clientId, keyType: principal.keyType } } : {}),
+        ...(entitlement ? { app: { appId: entitlement.appId, appName: entitlement.appName } } : {}),
+      });
+    }
     logger.info('connection accepted', {
       api: target.api.id,
       topic: target.topic,
@@ -123,6 +142,26 @@ async function entitlementOf(principal: Principal, api: ApiDef): Promise<Entitle
     );
   }
   return entitlement;
+}
+
+/**
+ * A channel handler's onConnect may refuse the connection; what it wants sent (a welcome, news to
+ * other topics) goes out asynchronously, once the socket is open.
+ */
+async function runConnectHandler(handler: string, invocation: HandlerInvocation): Promise<void> {
+  let result: Awaited<ReturnType<typeof handlers.call>>;
+  try {
+    result = await handlers.call(handler, invocation);
+  } catch (error) {
+    await store.remove(invocation.connectionId); // the caller gives back the connection slot
+    throw error;
+  }
+  if (result.rejected) {
+    await store.remove(invocation.connectionId);
+    throw gatewayErrorForStatus(result.rejected.status, result.rejected.message);
+  }
+  if (result.actions.length)
+    await handlers.send(handler, { ...invocation, phase: 'opened', actions: result.actions });
 }
 
 /** A plan that caps concurrent connections: take a slot, or refuse with 429. */

@@ -100,6 +100,10 @@ export function findApiByKey(catalog: Catalog, key: string): ApiDef | undefined 
   return catalog.apis.find((api) => apiKey(api) === key);
 }
 
+export function findApiById(catalog: Catalog, id: string): ApiDef | undefined {
+  return catalog.apis.find((api) => api.id === id);
+}
+
 export function findChannel(api: ApiDef, name: string): ChannelDef | undefined {
   return api.channels.find((channel) => channel.name === name);
 }

@@ -51,6 +51,13 @@ export const forbidden = (message: string, details?: Record<string, unknown>) =>
 export const notFound = (message: string, details?: Record<string, unknown>) =>
   new GatewayError('not_found', message, details);
 
+/** A refusal with a status chosen elsewhere (a channel handler's), under the closest error code. */
+export function gatewayErrorForStatus(status: number, message: string): GatewayError {
+  const code = (Object.entries(STATUS).find(([, s]) => s === status)?.[0] ??
+    (status >= 500 ? 'bad_gateway' : 'bad_request')) as ErrorCode;
+  return new GatewayError(code, message);
+}
+
 export function isGatewayError(error: unknown): error is GatewayError {
   return error instanceof GatewayError;
 }

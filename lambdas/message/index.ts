@@ -16,12 +16,21 @@ import {
   isControlAction,
   parseControlMessage,
 } from '../core/control.ts';
-import { asError, forbidden, GatewayError, isGatewayError, notFound, unauthorized } from '../core/errors.ts';
+import {
+  asError,
+  forbidden,
+  GatewayError,
+  gatewayErrorForStatus,
+  isGatewayError,
+  notFound,
+  unauthorized,
+} from '../core/errors.ts';
 import { createTargetResolver, type Target } from '../core/target.ts';
 import { catalog } from '../shared/catalog.ts';
 import { flushMetrics, logger, MetricUnit, metrics } from '../shared/observability.ts';
 import {
   accessDirectory,
+  channelHandlers,
   connectionStore,
   connectionsApi,
   deliverer,
@@ -34,6 +43,7 @@ const throttle = throttleStore();
 const access = accessDirectory();
 const delivery = deliverer(store, connections, throttle, access);
 const resolver = createTargetResolver(catalog);
+const handlers = channelHandlers();
 
 /** A throttled connection is told once in this long, not once per refused frame. */
 const THROTTLE_NOTICE_MS = 30_000;
@@ -161,6 +171,22 @@ async function publish(record: ConnectionRecord, target: Target, data: string, d
         recipients: subscribers.length,
         sent: report.sent,
       });
+      return;
+    }
+    case 'handler': {
+      const result = await handlers.call(target.channel.backend.handler, {
+        phase: 'message',
+        connectionId: record.connectionId,
+        apiId: target.api.id,
+        topic: target.topic,
+        params: target.params,
+        ...(record.principal
+          ? { principal: { clientId: record.principal.clientId, keyType: record.principal.keyType } }
+          : {}),
+        ...(record.app ? { app: record.app } : {}),
+        message: data,
+      });
+      if (result.rejected) throw gatewayErrorForStatus(result.rejected.status, result.rejected.message);
       return;
     }
     default:

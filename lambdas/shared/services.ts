@@ -2,8 +2,10 @@
  * The adapters a handler needs, built from the environment once per execution environment
  * (handlers call these at module scope, so missing configuration fails the cold start).
  */
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AccessDirectory } from '../adapters/access.ts';
+import { ChannelHandlers } from '../adapters/channel-handlers.ts';
 import { ConnectionStore } from '../adapters/connection-store.ts';
 import { ConnectionsApi, createConnectionsClient } from '../adapters/connections-api.ts';
 import { Deliverer } from '../adapters/delivery.ts';
@@ -44,6 +46,22 @@ export function connectionsApi(): ConnectionsApi {
     concurrency: intEnv('DELIVERY_CONCURRENCY', 64),
     maxAttempts: 5,
   });
+}
+
+/** Channel handler functions by handler module (HANDLER_FUNCTIONS, JSON; none when absent). */
+export function channelHandlers(): ChannelHandlers {
+  const raw = process.env.HANDLER_FUNCTIONS;
+  let functions: Record<string, string> = {};
+  if (raw) {
+    try {
+      functions = JSON.parse(raw) as Record<string, string>;
+    } catch (error) {
+      throw new Error(
+        `HANDLER_FUNCTIONS environment variable is not valid JSON: ${(error as Error).message}`,
+      );
+    }
+  }
+  return new ChannelHandlers(new LambdaClient({}), functions);
 }
 
 export function deliverer(

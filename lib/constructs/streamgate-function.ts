@@ -19,6 +19,8 @@ export interface StreamgateFunctionProps
   extends Omit<NodejsFunctionProps, 'entry' | 'runtime' | 'architecture' | 'bundling' | 'logGroup'> {
   /** Folder under `lambdas/` holding the handler's `index.ts`. */
   readonly handlerDir: string;
+  /** Module aliases for esbuild (a channel handler's runtime binds the user's module this way). */
+  readonly aliases?: Record<string, string>;
   /** The compiled API catalog, inlined into the bundle. */
   readonly catalog: Catalog;
   readonly logRetention: RetentionDays;
@@ -40,7 +42,7 @@ export interface StreamgateFunctionProps
  */
 export class StreamgateFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: StreamgateFunctionProps) {
-    const { handlerDir, catalog, logRetention, serviceName, environment, ...rest } = props;
+    const { handlerDir, catalog, logRetention, serviceName, environment, aliases, ...rest } = props;
     const logGroup = new LogGroup(scope, `${id}Logs`, {
       retention: logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -88,6 +90,13 @@ export class StreamgateFunction extends NodejsFunction {
         // The Node.js 22 runtime provides AWS SDK v3 and the @smithy packages it is built on.
         externalModules: ['@aws-sdk/*', '@smithy/*'],
         define: { __STREAMGATE_CATALOG__: JSON.stringify(catalog) },
+        ...(aliases
+          ? {
+              esbuildArgs: {
+                '--alias': Object.entries(aliases).map(([name, target]) => `${name}=${target}`),
+              },
+            }
+          : {}),
         // The project is ESM; this marks the bundle as CommonJS wherever it is loaded from.
         commandHooks: {
           beforeBundling: () => [],

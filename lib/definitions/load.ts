@@ -3,6 +3,7 @@
  * plus streamgate's and WSO2's extensions, and compiles them into the catalog the Lambdas use.
  * Every problem names the file, the JSONPath and the line.
  */
+import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -59,6 +60,8 @@ class FileProblems {
   constructor(
     readonly file: string,
     private readonly locator: SourceLocator,
+    /** The project folder that handler modules are named from. */
+    readonly root: string,
   ) {}
 
   add(segments: Segments, message: string): void {
@@ -90,7 +93,7 @@ export async function loadCatalog(dir: string, options: { displayRoot?: string }
   const displayRoot = options.displayRoot ?? process.cwd();
   const results = await Promise.all(
     names.map((name) =>
-      loadDefinitionFile(path.join(dir, name), path.relative(displayRoot, path.join(dir, name))),
+      loadDefinitionFile(path.join(dir, name), path.relative(displayRoot, path.join(dir, name)), displayRoot),
     ),
   );
   const problems = results.flatMap((r) => r.problems);
@@ -103,6 +106,7 @@ export async function loadCatalog(dir: string, options: { displayRoot?: string }
 export async function loadDefinitionFile(
   file: string,
   displayName: string = file,
+  root: string = process.cwd(),
 ): Promise<{ api?: ApiDef; problems: DefinitionProblem[] }> {
   let source: string;
   try {
@@ -112,15 +116,16 @@ export async function loadDefinitionFile(
       problems: [{ file: displayName, path: '$', message: `cannot read: ${(error as Error).message}` }],
     };
   }
-  return parseDefinition(source, displayName);
+  return parseDefinition(source, displayName, root);
 }
 
 /** Parse and validate one definition held in memory. */
 export async function parseDefinition(
   source: string,
   displayName: string,
+  root: string = process.cwd(),
 ): Promise<{ api?: ApiDef; problems: DefinitionProblem[] }> {
-  const problems = new FileProblems(displayName, new SourceLocator(source));
+  const problems = new FileProblems(displayName, new SourceLocator(source), root);
   const { document, diagnostics } = await parser().parse(source, { source: displayName });
   const seen = new Set<string>();
   for (const d of diagnostics) {
@@ -205,7 +210,7 @@ function compileApi(doc: AsyncAPIDocumentInterface, source: string, problems: Fi
   const apiDefaultBackend = ext.backend;
   const channels: ChannelDef[] = [];
   for (const channel of doc.channels().all()) {
-    const compiled = compileChannel(doc, channel, apiDefaultBackend, problems);
+    const compiled = compileChannel(doc, channel, apiDefaultBackend, endpoints, problems);
     if (compiled) channels.push(compiled);
   }
   if (channels.length === 0 && doc.channels().all().length === 0) {
@@ -233,6 +238,7 @@ function compileChannel(
   doc: AsyncAPIDocumentInterface,
   channel: ChannelInterface,
   apiDefaultBackend: unknown,
+  endpoints: ApiDef['endpoints'],
   problems: FileProblems,
 ): ChannelDef | undefined {
   const at = pointerToSegments(channel.meta().pointer);
@@ -300,7 +306,7 @@ function compileChannel(
   }
 
   const format = channelFormat(doc, [...subOps, ...pubOps], at, problems);
-  const backend = channelBackend(channel, templateParams, apiDefaultBackend, at, problems);
+  const backend = channelBackend(channel, templateParams, apiDefaultBackend, endpoints, at, problems);
   if (backend?.type === 'kafka' && format && format !== 'json') {
     for (const [name, source] of Object.entries(backend.parameters)) {
       if (source.from === 'value') {
@@ -310,12 +316,6 @@ function compileChannel(
         );
       }
     }
-  }
-  if (backend?.type === 'kafka' && pubOps.length) {
-    problems.add(
-      at,
-      'a Kafka-bound channel is sub only: clients receive what producers write to its Kafka topic',
-    );
   }
   if (!backend || !format) return undefined;
 
@@ -374,6 +374,7 @@ function channelBackend(
   channel: ChannelInterface,
   templateParams: string[],
   apiDefault: unknown,
+  endpoints: ApiDef['endpoints'],
   at: Segments,
   problems: FileProblems,
 ): ChannelBackend | undefined {
@@ -424,8 +425,50 @@ function channelBackend(
       }
       return { type: 'kafka', topic, parameters, coalesce: options.coalesce === true };
     }
+    case 'http': {
+      rejectUnknown(options, ['timeoutMs'], where, problems);
+      const timeoutMs = options.timeoutMs ?? 10_000;
+      if (
+        typeof timeoutMs !== 'number' ||
+        !Number.isInteger(timeoutMs) ||
+        timeoutMs < 100 ||
+        timeoutMs > 25_000
+      ) {
+        problems.add([...where, 'timeoutMs'], 'must be a whole number of milliseconds from 100 to 25000');
+      }
+      for (const [environment, url] of Object.entries(endpoints)) {
+        if (url !== undefined && !/^https?:\/\//.test(url)) {
+          problems.add(
+            ['servers', environment, 'url'],
+            `the http backend POSTs frames: the ${environment} endpoint must be an http(s) URL (got ${url})`,
+          );
+        }
+      }
+      if (!endpoints.production) {
+        problems.add(['servers'], 'an http backend needs servers.production with the backend URL');
+      }
+      return { type: 'http', timeoutMs: timeoutMs as number };
+    }
+    case 'handler': {
+      rejectUnknown(options, ['handler'], where, problems);
+      const handler = options.handler;
+      if (typeof handler !== 'string' || !/^[A-Za-z0-9._/-]+$/.test(handler) || handler.includes('..')) {
+        problems.add([...where, 'handler'], 'names the handler module folder, e.g. examples/chat-backend');
+        return undefined;
+      }
+      if (
+        !['index.ts', 'index.js', 'index.mjs'].some((f) => existsSync(path.join(problems.root, handler, f)))
+      ) {
+        problems.add([...where, 'handler'], `no handler module at ${handler}/index.ts`);
+        return undefined;
+      }
+      return { type: 'handler', handler };
+    }
     default:
-      problems.add(where, `unknown backend type ${JSON.stringify(type)}; expected fanout or kafka`);
+      problems.add(
+        where,
+        `unknown backend type ${JSON.stringify(type)}; expected fanout, kafka, http or handler`,
+      );
       return undefined;
   }
 }

@@ -175,6 +175,12 @@ export class LambdaRuntime {
     );
   }
 
+  /** A function by its name or ARN, as the Lambda API names it. */
+  functionByName(nameOrArn: string): LocalFunction | undefined {
+    const name = nameOrArn.startsWith('arn:') ? (nameOrArn.split(':')[6] ?? '') : nameOrArn;
+    return [...this.functions.values()].find((fn) => fn.name === name);
+  }
+
   has(functionId: string): boolean {
     return this.functions.has(functionId);
   }

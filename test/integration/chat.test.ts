@@ -20,9 +20,9 @@ describe('chat between clients (seed 001)', () => {
   it('delivers what one client sends in a room to the others in that room only', async () => {
     const room1 = unique('room');
     const room2 = unique('room');
-    const alice = track(await connect(wsUrl(`/chats/1.0.0/rooms/${room1}`), { token }));
-    const bob = track(await connect(wsUrl(`/chats/1.0.0/rooms/${room1}`), { token, via: 'query' }));
-    const carol = track(await connect(wsUrl(`/chats/1.0.0/rooms/${room2}`), { token }));
+    const alice = track(await connect(wsUrl(`/testchats/1.0.0/rooms/${room1}`), { token }));
+    const bob = track(await connect(wsUrl(`/testchats/1.0.0/rooms/${room1}`), { token, via: 'query' }));
+    const carol = track(await connect(wsUrl(`/testchats/1.0.0/rooms/${room2}`), { token }));
 
     alice.ws.send('hello room1 from alice');
     expect(await bob.waitFor((m) => m === 'hello room1 from alice')).toBeTruthy();
@@ -41,14 +41,14 @@ describe('chat between clients (seed 001)', () => {
     const room = unique('room');
     const viaStage = track(
       await connect(
-        `${stack.urls.ws}/${stack.stageName}?target=${encodeURIComponent(`/chats/1.0.0/rooms/${room}`)}`,
+        `${stack.urls.ws}/${stack.stageName}?target=${encodeURIComponent(`/testchats/1.0.0/rooms/${room}`)}`,
         {
           token,
         },
       ),
     );
     const viaTls = track(
-      await connect(`${stack.urls.wss}/chats/1.0.0/rooms/${room}`, { token, rejectUnauthorized: false }),
+      await connect(`${stack.urls.wss}/testchats/1.0.0/rooms/${room}`, { token, rejectUnauthorized: false }),
     );
     viaStage.ws.send('over the stage URL');
     expect(await viaTls.waitFor((m) => m === 'over the stage URL')).toBeTruthy();
@@ -58,13 +58,13 @@ describe('chat between clients (seed 001)', () => {
 
   it('registers the connection with its claims and target, and removes it on close', async () => {
     const room = unique('room');
-    const topicKey = `carbon.super/chats/1.0.0/rooms/${room}`;
-    const client = await connect(wsUrl(`/chats/1.0.0/rooms/${room}`), { token });
+    const topicKey = `carbon.super/testchats/1.0.0/rooms/${room}`;
+    const client = await connect(wsUrl(`/testchats/1.0.0/rooms/${room}`), { token });
     const store = connectionStore();
     const [id] = (await store.subscribers(topicKey)).map((s) => s.connectionId);
     const record = await store.get(id as string);
     expect(record).toMatchObject({
-      apiId: 'carbon.super/Chats/1.0.0',
+      apiId: 'carbon.super/TestChats/1.0.0',
       channel: '/rooms/{roomID}',
       topic: `/rooms/${room}`,
       params: { roomID: room },

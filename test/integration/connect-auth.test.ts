@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { connect, mintToken, refusal, stack, tokenFor, unique, wsUrl } from './helpers.ts';
 
 let token: string;
-const room = () => wsUrl(`/chats/1.0.0/rooms/${unique('room')}`);
+const room = () => wsUrl(`/testchats/1.0.0/rooms/${unique('room')}`);
 
 beforeAll(async () => {
   token = await tokenFor();
@@ -125,12 +125,12 @@ describe('$connect answers 404 for what does not exist', () => {
     await expectRefused(
       connect(wsUrl('/chats/9.9.9/rooms/x'), { token }),
       404,
-      /Chats 1\.0\.0 has no topic|no API/,
+      /TestChats 1\.0\.0 has no topic|no API/,
     );
   });
 
   it('an unknown topic', async () => {
-    await expectRefused(connect(wsUrl('/chats/1.0.0/lobby'), { token }), 404, /has no topic \/lobby/);
+    await expectRefused(connect(wsUrl('/testchats/1.0.0/lobby'), { token }), 404, /has no topic \/lobby/);
   });
 
   it('the stage URL without a target', async () => {

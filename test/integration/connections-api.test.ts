@@ -33,9 +33,9 @@ afterEach(() => {
 /** A client on its own room, and its connection id. */
 async function connected(): Promise<{ client: Client; id: string; topicKey: string }> {
   const room = unique('room');
-  const client = await connect(wsUrl(`/chats/1.0.0/rooms/${room}`), { token });
+  const client = await connect(wsUrl(`/testchats/1.0.0/rooms/${room}`), { token });
   open.push(client);
-  const topicKey = `carbon.super/chats/1.0.0/rooms/${room}`;
+  const topicKey = `carbon.super/testchats/1.0.0/rooms/${room}`;
   const [id] = await connectionIdsOn(topicKey);
   return { client, id: id as string, topicKey };
 }

@@ -65,6 +65,7 @@ export async function setup(project: TestProject): Promise<void> {
     log,
     persist: false,
     lambdaConcurrency: 4,
+    extraApiDirs: [path.join(root, 'test', 'fixtures', 'apis')],
     // Registry and signing-key changes reach the functions in a second instead of seconds or minutes.
     functionEnvironment: {
       REGISTRY_CACHE_SECONDS: '1',

@@ -96,22 +96,26 @@ describe('applications', () => {
 describe('subscriptions', () => {
   it('are made with a plan the API offers, changed, blocked and deleted', async () => {
     const base = `/tenants/carbon.super/applications/${app}/subscriptions`;
-    const made = await admin().admin('POST', base, { api: '/chats/1.0.0', plan: 'AsyncBronze' });
-    expect(made).toMatchObject({ apiId: 'carbon.super/Chats/1.0.0', plan: 'AsyncBronze', status: 'ACTIVE' });
-    expect(await failure(admin().admin('POST', base, { api: '/chats/1.0.0', plan: 'AsyncBronze' }))).toMatch(
-      /^409/,
-    );
-    const changed = await admin().admin('PATCH', `${base}/Chats/1.0.0`, { plan: 'AsyncGold' });
+    const made = await admin().admin('POST', base, { api: '/testchats/1.0.0', plan: 'AsyncBronze' });
+    expect(made).toMatchObject({
+      apiId: 'carbon.super/TestChats/1.0.0',
+      plan: 'AsyncBronze',
+      status: 'ACTIVE',
+    });
+    expect(
+      await failure(admin().admin('POST', base, { api: '/testchats/1.0.0', plan: 'AsyncBronze' })),
+    ).toMatch(/^409/);
+    const changed = await admin().admin('PATCH', `${base}/TestChats/1.0.0`, { plan: 'AsyncGold' });
     expect(changed).toMatchObject({ plan: 'AsyncGold', status: 'ACTIVE' });
-    expect(await admin().admin('PATCH', `${base}/Chats/1.0.0`, { status: 'BLOCKED' })).toMatchObject({
+    expect(await admin().admin('PATCH', `${base}/TestChats/1.0.0`, { status: 'BLOCKED' })).toMatchObject({
       status: 'BLOCKED',
     });
     const listed = await admin().admin<{ subscriptions: { apiId: string; status: string }[] }>('GET', base);
     expect(listed.subscriptions).toEqual([
-      expect.objectContaining({ apiId: 'carbon.super/Chats/1.0.0', status: 'BLOCKED' }),
+      expect.objectContaining({ apiId: 'carbon.super/TestChats/1.0.0', status: 'BLOCKED' }),
     ]);
-    await admin().admin('DELETE', `${base}/Chats/1.0.0`);
-    expect(await failure(admin().admin('DELETE', `${base}/Chats/1.0.0`))).toMatch(
+    await admin().admin('DELETE', `${base}/TestChats/1.0.0`);
+    expect(await failure(admin().admin('DELETE', `${base}/TestChats/1.0.0`))).toMatch(
       /^404 not_found: .* is not subscribed/,
     );
   });
@@ -206,8 +210,8 @@ describe('APIs', () => {
         admin().admin('PUT', '/tenants/carbon.super/apis/EchoWebSocket/1.0.0/lifecycle', { state: 'GONE' }),
       ),
     ).toMatch(/^400/);
-    expect(await failure(admin().admin('GET', '/tenants/quantis.com/apis/Chats/1.0.0'))).toMatch(
-      /^404 not_found: no API Chats 1\.0\.0 in tenant quantis\.com/,
+    expect(await failure(admin().admin('GET', '/tenants/quantis.com/apis/TestChats/1.0.0'))).toMatch(
+      /^404 not_found: no API TestChats 1\.0\.0 in tenant quantis\.com/,
     );
   });
 });
@@ -238,7 +242,7 @@ describe('access control', () => {
       await admin().admin<{ keys: Keys }>('POST', '/tenants/carbon.super/applications', { name: other })
     ).keys;
     await admin().admin('POST', `/tenants/carbon.super/applications/${other}/subscriptions`, {
-      api: '/chats/1.0.0',
+      api: '/testchats/1.0.0',
       plan: 'AsyncGold',
     });
     const theirs = await admin().asApplication<{ subscriptions: { appName: string }[] }>(
@@ -280,11 +284,11 @@ describe('access control', () => {
     expect(
       await failure(
         admin().admin('POST', '/tenants/quantis.com/applications/DefaultApplication/subscriptions', {
-          api: '/chats/1.0.0',
+          api: '/testchats/1.0.0',
           plan: 'AsyncGold',
         }),
       ),
-    ).toMatch(/^404 not_found: no API at \/chats\/1\.0\.0 in tenant quantis\.com/);
+    ).toMatch(/^404 not_found: no API at \/testchats\/1\.0\.0 in tenant quantis\.com/);
   });
 
   it('answers unknown resources with 404 and wrong methods with 405', async () => {

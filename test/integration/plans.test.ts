@@ -31,7 +31,7 @@ async function subscribedApp(plan: string, scope = 'chat:read chat:write') {
     name,
   });
   await admin().admin('POST', `/tenants/carbon.super/applications/${name}/subscriptions`, {
-    api: '/chats/1.0.0',
+    api: '/testchats/1.0.0',
     plan,
   });
   const { access_token } = await admin().token(keys.PRODUCTION.clientId, keys.PRODUCTION.clientSecret, scope);
@@ -42,10 +42,10 @@ async function usage(app: string) {
   const { usage } = await admin().admin<{
     usage: { api: string; used: number; throttled: number; limit?: number }[];
   }>('GET', `/tenants/carbon.super/applications/${app}/usage`);
-  return usage.find((u) => u.api === 'carbon.super/Chats/1.0.0');
+  return usage.find((u) => u.api === 'carbon.super/TestChats/1.0.0');
 }
 
-const room = () => wsUrl(`/chats/1.0.0/rooms/${unique('room')}`);
+const room = () => wsUrl(`/testchats/1.0.0/rooms/${unique('room')}`);
 
 /** Plans are data: tests redefine two of carbon.super's plans for themselves. */
 beforeAll(async () => {
@@ -80,15 +80,23 @@ describe('connect-time checks', () => {
 
   it('refuse a blocked subscription (403) and let it in again when unblocked', async () => {
     const app = await subscribedApp('AsyncGold');
-    await admin().admin('PATCH', `/tenants/carbon.super/applications/${app.name}/subscriptions/Chats/1.0.0`, {
-      status: 'BLOCKED',
-    });
+    await admin().admin(
+      'PATCH',
+      `/tenants/carbon.super/applications/${app.name}/subscriptions/TestChats/1.0.0`,
+      {
+        status: 'BLOCKED',
+      },
+    );
     await expect
       .poll(async () => (await refusal(connect(room(), { token: app.token }))).body, { timeout: 10_000 })
-      .toMatch(/subscription of .* to API Chats 1\.0\.0 is BLOCKED/);
-    await admin().admin('PATCH', `/tenants/carbon.super/applications/${app.name}/subscriptions/Chats/1.0.0`, {
-      status: 'ACTIVE',
-    });
+      .toMatch(/subscription of .* to API TestChats 1\.0\.0 is BLOCKED/);
+    await admin().admin(
+      'PATCH',
+      `/tenants/carbon.super/applications/${app.name}/subscriptions/TestChats/1.0.0`,
+      {
+        status: 'ACTIVE',
+      },
+    );
     await expect
       .poll(
         async () =>
@@ -103,13 +111,15 @@ describe('connect-time checks', () => {
 
   it('refuse an API that is not published (403), until it is published again', async () => {
     const token = await tokenFor();
-    await admin().admin('PUT', '/tenants/carbon.super/apis/Chats/1.0.0/lifecycle', { state: 'CREATED' });
+    await admin().admin('PUT', '/tenants/carbon.super/apis/TestChats/1.0.0/lifecycle', { state: 'CREATED' });
     try {
       await expect
         .poll(async () => (await refusal(connect(room(), { token }))).body, { timeout: 10_000 })
-        .toMatch(/API Chats 1\.0\.0 is CREATED, not published/);
+        .toMatch(/API TestChats 1\.0\.0 is CREATED, not published/);
     } finally {
-      await admin().admin('PUT', '/tenants/carbon.super/apis/Chats/1.0.0/lifecycle', { state: 'PUBLISHED' });
+      await admin().admin('PUT', '/tenants/carbon.super/apis/TestChats/1.0.0/lifecycle', {
+        state: 'PUBLISHED',
+      });
     }
     await expect
       .poll(
@@ -167,7 +177,7 @@ describe('business plans', () => {
     );
     const listeners = await Promise.all(
       Array.from({ length: 3 }, () =>
-        track(connect(wsUrl('/chats/1.0.0/announcements'), { token: app.token })),
+        track(connect(wsUrl('/testchats/1.0.0/announcements'), { token: app.token })),
       ),
     );
     const producer = await kafkaProducer();
@@ -177,7 +187,7 @@ describe('business plans', () => {
       }),
       (async () => {
         for (let n = 0; n < 50; n++)
-          await producer.send({ topic: 'chat-announcements', messages: [{ value: `announcement ${n}` }] });
+          await producer.send({ topic: 'test-announcements', messages: [{ value: `announcement ${n}` }] });
       })(),
     ];
     await Promise.all(race);
@@ -235,9 +245,13 @@ describe('business plans', () => {
     await expect.poll(async () => (await usage(app.name))?.used, { timeout: 15_000 }).toBe(100);
     expect((await refusal(connect(room(), { token: app.token }))).status).toBe(429);
 
-    await admin().admin('PATCH', `/tenants/carbon.super/applications/${app.name}/subscriptions/Chats/1.0.0`, {
-      plan: 'AsyncUnlimited',
-    });
+    await admin().admin(
+      'PATCH',
+      `/tenants/carbon.super/applications/${app.name}/subscriptions/TestChats/1.0.0`,
+      {
+        plan: 'AsyncUnlimited',
+      },
+    );
     await expect
       .poll(
         async () =>

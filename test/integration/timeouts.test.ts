@@ -50,19 +50,19 @@ afterAll(async () => {
 describe('connection time limits', () => {
   it('an idle connection is closed with 1001 and $disconnect runs', async () => {
     const room = unique('room');
-    const client = await connect(`ws://localhost:${port}/chats/1.0.0/rooms/${room}`, { token });
+    const client = await connect(`ws://localhost:${port}/testchats/1.0.0/rooms/${room}`, { token });
     const started = Date.now();
     const { code } = await client.closed;
     expect(code).toBe(1001);
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     await expect
-      .poll(() => connectionIdsOn(`carbon.super/chats/1.0.0/rooms/${room}`), { timeout: 5_000 })
+      .poll(() => connectionIdsOn(`carbon.super/testchats/1.0.0/rooms/${room}`), { timeout: 5_000 })
       .toEqual([]);
   });
 
   it('an active connection is still closed at the maximum duration', async () => {
     const room = unique('room');
-    const client = await connect(`ws://localhost:${port}/chats/1.0.0/rooms/${room}`, { token });
+    const client = await connect(`ws://localhost:${port}/testchats/1.0.0/rooms/${room}`, { token });
     const started = Date.now();
     const keepAlive = setInterval(() => client.ws.send('still typing'), 300);
     const { code } = await client.closed;
@@ -70,7 +70,7 @@ describe('connection time limits', () => {
     expect(code).toBe(1001);
     expect(Date.now() - started).toBeGreaterThanOrEqual(2_900);
     await expect
-      .poll(() => connectionIdsOn(`carbon.super/chats/1.0.0/rooms/${room}`), { timeout: 5_000 })
+      .poll(() => connectionIdsOn(`carbon.super/testchats/1.0.0/rooms/${room}`), { timeout: 5_000 })
       .toEqual([]);
   });
 });

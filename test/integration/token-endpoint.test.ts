@@ -164,7 +164,7 @@ describe('signing key rotation', () => {
       .not.toBe(kid(before));
 
     for (const token of [before, after]) {
-      const client = await connect(wsUrl(`/chats/1.0.0/rooms/${unique('rotation')}`), { token });
+      const client = await connect(wsUrl(`/testchats/1.0.0/rooms/${unique('rotation')}`), { token });
       client.close();
     }
   });

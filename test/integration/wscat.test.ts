@@ -11,10 +11,10 @@ describe('wscat, as the seeds use it', () => {
   it('connects with -H "Authorization: Bearer …", sends, and receives what others send', async () => {
     const token = await tokenFor();
     const room = unique('room');
-    const listener = await connect(wsUrl(`/chats/1.0.0/rooms/${room}`), { token });
+    const listener = await connect(wsUrl(`/testchats/1.0.0/rooms/${room}`), { token });
     const talker = run(wscat, [
       '-c',
-      wsUrl(`/chats/1.0.0/rooms/${room}`),
+      wsUrl(`/testchats/1.0.0/rooms/${room}`),
       '-H',
       `Authorization: Bearer ${token}`,
       '-x',
@@ -32,10 +32,10 @@ describe('wscat, as the seeds use it', () => {
   it('connects with ?access_token= (the browsers’ way) and is refused without a token', async () => {
     const token = await tokenFor();
     const room = unique('room');
-    const listener = await connect(wsUrl(`/chats/1.0.0/rooms/${room}`), { token });
+    const listener = await connect(wsUrl(`/testchats/1.0.0/rooms/${room}`), { token });
     await run(wscat, [
       '-c',
-      `${wsUrl(`/chats/1.0.0/rooms/${room}`)}?access_token=${token}`,
+      `${wsUrl(`/testchats/1.0.0/rooms/${room}`)}?access_token=${token}`,
       '-x',
       'via query',
       '-w',
@@ -43,9 +43,14 @@ describe('wscat, as the seeds use it', () => {
     ]);
     expect(await listener.waitFor((m) => m === 'via query')).toBeTruthy();
     listener.close();
-    const refused = await run(wscat, ['-c', wsUrl(`/chats/1.0.0/rooms/${room}`), '-x', 'x', '-w', '1']).catch(
-      (error: { stdout: string; stderr: string }) => error,
-    );
+    const refused = await run(wscat, [
+      '-c',
+      wsUrl(`/testchats/1.0.0/rooms/${room}`),
+      '-x',
+      'x',
+      '-w',
+      '1',
+    ]).catch((error: { stdout: string; stderr: string }) => error);
     expect(`${(refused as { stdout: string }).stdout}${(refused as { stderr: string }).stderr}`).toMatch(
       /Unexpected server response: 401/,
     );

@@ -20,7 +20,11 @@ describe('docs/management-api.yaml', () => {
     const served = [...source.matchAll(/route\(\s*'(\w+)',\s*[`'](.*?)[`']/g)].map(
       ([, method, route]) => `${method} ${(route as string).replace('${T}', '/admin/tenants/{tenant}')}`,
     );
-    served.push('POST /oauth2/token', 'GET /.well-known/jwks.json', 'GET /.well-known/oauth-authorization-server');
+    served.push(
+      'POST /oauth2/token',
+      'GET /.well-known/jwks.json',
+      'GET /.well-known/oauth-authorization-server',
+    );
     const documented = Object.entries(doc.paths).flatMap(([p, operations]) =>
       Object.keys(operations)
         .filter((k) => ['get', 'post', 'put', 'patch', 'delete'].includes(k))
