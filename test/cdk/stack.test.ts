@@ -74,13 +74,15 @@ describe('the WebSocket API', () => {
     });
   });
 
-  it('grants @connections on the prod stage only, to the functions that post (message and fan-out)', () => {
+  it('grants @connections on the prod stage only, to the functions that post (message, fan-out, channel handlers)', () => {
     const policies = template.findResources('AWS::IAM::Policy');
     const granting = Object.values(policies).filter((p) =>
       JSON.stringify(p.Properties.PolicyDocument).includes('execute-api:ManageConnections'),
     ) as { Properties: { Roles: { Ref: string }[]; PolicyDocument: { Statement: unknown[] } } }[];
     expect(granting.map((p) => p.Properties.Roles[0]?.Ref.replace(/Role.*/, '')).sort()).toEqual([
       'Fanout',
+      'HandlerExamplesChatBackend',
+      'HandlerExamplesEcho',
       'Message',
     ]);
     for (const policy of granting) {
@@ -95,7 +97,7 @@ describe('the WebSocket API', () => {
 describe('the functions', () => {
   it('run Node.js 22 on arm64 from the house construct, each with its own log group and role', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
-    expect(functions).toHaveLength(7);
+    expect(functions).toHaveLength(9);
     for (const fn of functions) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -470,5 +472,54 @@ describe('applications, plans and throttling', () => {
         },
       }),
     );
+  });
+});
+
+describe('channel handlers', () => {
+  it('deploy each handler module as a function the gateway functions may invoke, and tell them its name', () => {
+    for (const module of ['examples/chat-backend', 'examples/echo']) {
+      template.hasResourceProperties(
+        'AWS::Lambda::Function',
+        Match.objectLike({
+          Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: module }) },
+        }),
+      );
+    }
+    const handlers = new Capture();
+    template.hasResourceProperties(
+      'AWS::Lambda::Function',
+      Match.objectLike({
+        Environment: {
+          Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'connect', HANDLER_FUNCTIONS: handlers }),
+        },
+      }),
+    );
+    expect(JSON.stringify(handlers.asObject())).toMatch(/examples\/chat-backend.*HandlerExamplesChatBackend/);
+    const invoke = JSON.stringify(template.findResources('AWS::IAM::Policy'));
+    expect(invoke).toMatch(/lambda:InvokeFunction/);
+  });
+});
+
+describe('channel handlers', () => {
+  it('deploy each handler module as a function the gateway functions may invoke, and tell them its name', () => {
+    for (const module of ['examples/chat-backend', 'examples/echo']) {
+      template.hasResourceProperties(
+        'AWS::Lambda::Function',
+        Match.objectLike({
+          Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: module }) },
+        }),
+      );
+    }
+    const handlers = new Capture();
+    template.hasResourceProperties(
+      'AWS::Lambda::Function',
+      Match.objectLike({
+        Environment: {
+          Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'connect', HANDLER_FUNCTIONS: handlers }),
+        },
+      }),
+    );
+    expect(JSON.stringify(handlers.asObject())).toMatch(/examples\/chat-backend.*HandlerExamplesChatBackend/);
+    expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).toMatch(/lambda:InvokeFunction/);
   });
 });
