@@ -336,13 +336,11 @@ export class LocalAwsServices {
     const payload = body.length ? (JSON.parse(body.toString('utf8')) as unknown) : {};
     const type = String(req.headers['x-amz-invocation-type'] ?? 'RequestResponse');
     if (type === 'Event') {
-      this.options
-        .invoke(name, payload)
-        .catch((error: Error) =>
-          this.options.log.error('aws-services', `asynchronous invocation of ${name} failed`, {
-            error: error.message,
-          }),
-        );
+      this.options.invoke(name, payload).catch((error: Error) =>
+        this.options.log.error('aws-services', `asynchronous invocation of ${name} failed`, {
+          error: error.message,
+        }),
+      );
       res.writeHead(202, { 'content-length': '0' }).end();
       return;
     }

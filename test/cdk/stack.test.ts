@@ -499,27 +499,3 @@ describe('channel handlers', () => {
     expect(invoke).toMatch(/lambda:InvokeFunction/);
   });
 });
-
-describe('channel handlers', () => {
-  it('deploy each handler module as a function the gateway functions may invoke, and tell them its name', () => {
-    for (const module of ['examples/chat-backend', 'examples/echo']) {
-      template.hasResourceProperties(
-        'AWS::Lambda::Function',
-        Match.objectLike({
-          Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: module }) },
-        }),
-      );
-    }
-    const handlers = new Capture();
-    template.hasResourceProperties(
-      'AWS::Lambda::Function',
-      Match.objectLike({
-        Environment: {
-          Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'connect', HANDLER_FUNCTIONS: handlers }),
-        },
-      }),
-    );
-    expect(JSON.stringify(handlers.asObject())).toMatch(/examples\/chat-backend.*HandlerExamplesChatBackend/);
-    expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).toMatch(/lambda:InvokeFunction/);
-  });
-});
