@@ -4,6 +4,8 @@
  * handlers receive it inlined in their bundle, so nothing is parsed on the hot path.
  */
 
+import type { TransformDef } from './transform/siddhi.ts';
+
 export const DEFAULT_TENANT = 'carbon.super';
 
 export type LifecycleState = 'CREATED' | 'PUBLISHED' | 'DEPRECATED' | 'BLOCKED' | 'RETIRED';
@@ -30,6 +32,8 @@ export interface FanoutBackend {
 export interface KafkaBackend {
   type: 'kafka';
   topic: string;
+  /** A Siddhi-style query run on the records before they reach subscribers. */
+  transform?: TransformDef;
   /** How each channel parameter is filled from a record. */
   parameters: Record<string, KafkaParameterSource>;
   /** Several records for one connection in one batch may be sent as one frame (a JSON array). */

@@ -7,6 +7,7 @@ import type { ApiDef, MessageFormat } from './catalog.ts';
 import type { DecodedRecord, KafkaBinding } from './kafka-records.ts';
 import { routeRecord } from './kafka-records.ts';
 import type { TargetResolver } from './target.ts';
+import type { TransformItem } from './transform/state.ts';
 
 export interface Delivery {
   topicKey: string;
@@ -22,8 +23,15 @@ export interface PoisonRecord {
   reasons: { api: string; channel: string; reason: string }[];
 }
 
+/** Records for a transformed channel, to run through its transform before delivery. */
+export interface TransformJob {
+  binding: KafkaBinding;
+  items: (TransformItem & { topicKey: string })[];
+}
+
 export interface BatchPlan {
   deliveries: Delivery[];
+  transforms: Map<string, TransformJob>;
   poison: PoisonRecord[];
   /** Records of topics no channel reads (a stale mapping). */
   unbound: number;
@@ -39,7 +47,15 @@ export function planBatch(
   resolver: TargetResolver,
   alreadyDelivered: (record: DecodedRecord) => boolean = () => false,
 ): BatchPlan {
-  const plan: BatchPlan = { deliveries: [], poison: [], unbound: 0, skipped: 0, lastSeen: new Map() };
+  const plan: BatchPlan = {
+    deliveries: [],
+    transforms: new Map(),
+    poison: [],
+    unbound: 0,
+    skipped: 0,
+    lastSeen: new Map(),
+  };
+  let order = 0;
   for (const { partitionKey, records } of partitions) {
     for (const record of records) {
       plan.lastSeen.set(partitionKey, {
@@ -65,6 +81,20 @@ export function planBatch(
           continue;
         }
         const target = resolver.topicFor(binding.api, binding.channel, routed.params);
+        if (routed.events) {
+          const key = `${binding.api.id}|${binding.channel.name}`;
+          const job = plan.transforms.get(key) ?? { binding, items: [] };
+          job.items.push({
+            partitionKey,
+            offset: record.offset,
+            timestamp: record.timestamp,
+            events: routed.events,
+            order: order++,
+            topicKey: target.topicKey,
+          });
+          plan.transforms.set(key, job);
+          continue;
+        }
         plan.deliveries.push({
           topicKey: target.topicKey,
           api: binding.api,

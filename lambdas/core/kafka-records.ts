@@ -7,6 +7,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { ApiDef, Catalog, ChannelDef, KafkaBackend, KafkaParameterSource } from './catalog.ts';
 import { isValidParameterValue } from './channel-template.ts';
+import { type Event, mapInput } from './transform/engine.ts';
 import { isWellFormedXml } from './xml.ts';
 
 /** One record of an MSK event, exactly as AWS sends it. */
@@ -86,7 +87,7 @@ export function kafkaBindings(catalog: Catalog): Map<string, KafkaBinding[]> {
 }
 
 export type Routed =
-  | { ok: true; params: Record<string, string>; payload: string }
+  | { ok: true; params: Record<string, string>; payload: string; events?: Event[] }
   | { ok: false; reason: string };
 
 /**
@@ -111,18 +112,29 @@ export function routeRecord(record: DecodedRecord, binding: KafkaBinding): Route
     return json !== undefined;
   };
 
-  switch (channel.format) {
-    case 'json':
-      if (!parseJson()) return { ok: false, reason: 'the value is not valid JSON' };
-      break;
-    case 'xml': {
-      const problem = isWellFormedXml(text);
-      if (problem !== true) return { ok: false, reason: `the value is not well-formed XML: ${problem}` };
-      break;
+  // A transformed channel reads records with its transform's input mapping.
+  let events: Event[] | undefined;
+  if (backend.transform) {
+    const mapped = mapInput(backend.transform, text);
+    if (typeof mapped === 'string')
+      return {
+        ok: false,
+        reason: `the value does not map to ${backend.transform.inputStream.name}: ${mapped}`,
+      };
+    events = mapped;
+  } else
+    switch (channel.format) {
+      case 'json':
+        if (!parseJson()) return { ok: false, reason: 'the value is not valid JSON' };
+        break;
+      case 'xml': {
+        const problem = isWellFormedXml(text);
+        if (problem !== true) return { ok: false, reason: `the value is not well-formed XML: ${problem}` };
+        break;
+      }
+      case 'text':
+        break;
     }
-    case 'text':
-      break;
-  }
 
   const params: Record<string, string> = {};
   for (const [name, source] of Object.entries(backend.parameters)) {
@@ -137,7 +149,7 @@ export function routeRecord(record: DecodedRecord, binding: KafkaBinding): Route
     }
     params[name] = value;
   }
-  return { ok: true, params, payload: text };
+  return { ok: true, params, payload: text, ...(events ? { events } : {}) };
 }
 
 function parameterValue(

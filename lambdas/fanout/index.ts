@@ -11,6 +11,8 @@ import type { Context } from 'aws-lambda';
 import { CheckpointStore, deliveredBefore } from '../adapters/checkpoint-store.ts';
 import type { Recipient } from '../adapters/delivery.ts';
 import { FailureDestination } from '../adapters/failure-destination.ts';
+import { runTransforms } from '../adapters/transform-runner.ts';
+import { TransformStateStore } from '../adapters/transform-state-store.ts';
 import { mapWithConcurrency } from '../core/concurrency.ts';
 import { framesPerConnection, MAX_MESSAGE_BYTES, planBatch } from '../core/fanout-plan.ts';
 import { kafkaBindings, type MskEvent, recordsByPartition } from '../core/kafka-records.ts';
@@ -34,6 +36,7 @@ const checkpoints = new CheckpointStore(
   requireEnv('STREAM_STATE_TABLE'),
   requireEnv('AWS_LAMBDA_FUNCTION_NAME'),
 );
+const transformState = new TransformStateStore(documentClient(), requireEnv('STREAM_STATE_TABLE'));
 const failures = new FailureDestination(
   new SQSClient({}),
   requireEnv('FAILURE_QUEUE_URL'),
@@ -51,9 +54,11 @@ export const handler = async (event: MskEvent, context: Context): Promise<void> 
     deliveredBefore(seen.get(`${record.topic}-${record.partition}`), record),
   );
 
+  const transformed = await runTransforms(plan.transforms.values(), transformState);
+  const planned = [...plan.deliveries, ...transformed.deliveries];
   // Too big for API Gateway is poison too: it could never be posted.
-  const deliveries = plan.deliveries.filter((d) => Buffer.byteLength(d.payload) <= MAX_MESSAGE_BYTES);
-  const oversized = plan.deliveries.length - deliveries.length;
+  const deliveries = planned.filter((d) => Buffer.byteLength(d.payload) <= MAX_MESSAGE_BYTES);
+  const oversized = planned.length - deliveries.length;
   if (oversized) logger.warn('records larger than 128 KB dropped', { count: oversized });
 
   if (plan.poison.length) {
@@ -119,5 +124,6 @@ export const handler = async (event: MskEvent, context: Context): Promise<void> 
     failed: report.failed.length,
     throttled: report.throttledEvents,
     counterWrites: report.counterWrites,
+    transformStateWrites: transformed.stateWrites,
   });
 };

@@ -26,6 +26,7 @@ import {
   type MessageFormat,
 } from '../../lambdas/core/catalog.ts';
 import { templateParameters } from '../../lambdas/core/channel-template.ts';
+import { parseSiddhi, SiddhiError, type TransformDef } from '../../lambdas/core/transform/siddhi.ts';
 import {
   DefinitionError,
   type DefinitionProblem,
@@ -306,8 +307,8 @@ function compileChannel(
   }
 
   const format = channelFormat(doc, [...subOps, ...pubOps], at, problems);
-  const backend = channelBackend(channel, templateParams, apiDefaultBackend, endpoints, at, problems);
-  if (backend?.type === 'kafka' && format && format !== 'json') {
+  const backend = channelBackend(channel, templateParams, apiDefaultBackend, endpoints, format, at, problems);
+  if (backend?.type === 'kafka' && format && (backend.transform?.input ?? format) !== 'json') {
     for (const [name, source] of Object.entries(backend.parameters)) {
       if (source.from === 'value') {
         problems.add(
@@ -375,6 +376,7 @@ function channelBackend(
   templateParams: string[],
   apiDefault: unknown,
   endpoints: ApiDef['endpoints'],
+  format: MessageFormat | undefined,
   at: Segments,
   problems: FileProblems,
 ): ChannelBackend | undefined {
@@ -394,7 +396,11 @@ function channelBackend(
       rejectUnknown(options, [], where, problems);
       return { type: 'fanout' };
     case 'kafka': {
-      rejectUnknown(options, ['topic', 'coalesce'], where, problems);
+      rejectUnknown(options, ['topic', 'coalesce', 'transform'], where, problems);
+      const transform =
+        options.transform === undefined
+          ? undefined
+          : compileTransform(options.transform, format, [...where, 'transform'], problems);
       const topic = options.topic ?? kafkaBinding?.topic;
       if (typeof topic !== 'string' || !KAFKA_TOPIC_PATTERN.test(topic)) {
         problems.add(
@@ -423,7 +429,13 @@ function channelBackend(
           problems.add([...at, 'parameters'], `parameter ${p} needs a source in the Kafka record`);
         }
       }
-      return { type: 'kafka', topic, parameters, coalesce: options.coalesce === true };
+      return {
+        type: 'kafka',
+        topic,
+        parameters,
+        coalesce: options.coalesce === true,
+        ...(transform ? { transform } : {}),
+      };
     }
     case 'http': {
       rejectUnknown(options, ['timeoutMs'], where, problems);
@@ -470,6 +482,39 @@ function channelBackend(
         `unknown backend type ${JSON.stringify(type)}; expected fanout, kafka, http or handler`,
       );
       return undefined;
+  }
+}
+
+/** `transform: { siddhi: <define stream …; from … insert into …;>, input: xml|json|text }`. */
+function compileTransform(
+  spec: unknown,
+  format: MessageFormat | undefined,
+  where: Segments,
+  problems: FileProblems,
+): TransformDef | undefined {
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
+    problems.add(
+      where,
+      'a transform is an object: { siddhi: "define stream …; from … insert into …;", input: xml }',
+    );
+    return undefined;
+  }
+  const { siddhi, input = format ?? 'json', ...rest } = spec as Record<string, unknown>;
+  rejectUnknown(rest, [], where, problems);
+  if (!['json', 'xml', 'text'].includes(input as string)) {
+    problems.add([...where, 'input'], 'input is json, xml or text: how the Kafka records are read');
+    return undefined;
+  }
+  if (typeof siddhi !== 'string') {
+    problems.add([...where, 'siddhi'], 'needs the Siddhi stream definition and query');
+    return undefined;
+  }
+  try {
+    return parseSiddhi(siddhi, input as TransformDef['input']);
+  } catch (error) {
+    if (!(error instanceof SiddhiError)) throw error;
+    problems.add([...where, 'siddhi'], error.message);
+    return undefined;
   }
 }
 

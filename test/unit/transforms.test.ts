@@ -1,0 +1,225 @@
+import { describe, expect, it } from 'vitest';
+import {
+  integralAttributes,
+  mapInput,
+  mapOutput,
+  passes,
+  project,
+} from '../../lambdas/core/transform/engine.ts';
+import { parseSiddhi, SiddhiError } from '../../lambdas/core/transform/siddhi.ts';
+import {
+  applyItems,
+  emptyDocument,
+  stateKeyOf,
+  type TransformItem,
+} from '../../lambdas/core/transform/state.ts';
+
+const seed000 = parseSiddhi(
+  `define stream SweetProductionStream (name string, amount double);
+   from SweetProductionStream
+   select count() as totalCount
+   insert into TotalCountStream;`,
+  'xml',
+);
+
+const stats = parseSiddhi(
+  `define stream Readings (sensor string, value double, ok bool);
+   -- hourly average per sensor, of good readings
+   from Readings[ok == true and value >= 0]#window.timeBatch(1 hour)
+   select sensor, avg(value) as avgValue, min(value) as low, max(value) as high, count() as readings
+   group by sensor
+   insert into SensorStats;`,
+  'json',
+);
+
+const item = (
+  partitionKey: string,
+  offset: number,
+  events: Record<string, unknown>[],
+  timestamp = 1_000,
+): TransformItem => ({
+  partitionKey,
+  offset,
+  timestamp,
+  events: events as TransformItem['events'],
+  order: offset,
+});
+
+describe('the Siddhi subset', () => {
+  it('parses seed 000’s app', () => {
+    expect(seed000).toMatchObject({
+      inputStream: {
+        name: 'SweetProductionStream',
+        attributes: [
+          { name: 'name', type: 'string' },
+          { name: 'amount', type: 'double' },
+        ],
+      },
+      outputStream: 'TotalCountStream',
+      select: [{ name: 'totalCount', expr: { kind: 'aggregate', fn: 'count' } }],
+      stateful: true,
+    });
+  });
+
+  it('parses filters, windows, several aggregates and group by', () => {
+    expect(stats.window).toEqual({ type: 'tumbling', ms: 3_600_000 });
+    expect(stats.groupBy).toBe('sensor');
+    expect(stats.select.map((s) => s.name)).toEqual(['sensor', 'avgValue', 'low', 'high', 'readings']);
+    expect(
+      parseSiddhi(
+        'define stream S (a int); from S#window.time(30 sec) select sum(a) as s insert into O;',
+        'json',
+      ).window,
+    ).toEqual({
+      type: 'sliding',
+      ms: 30_000,
+    });
+  });
+
+  it.each([
+    ['define stream S (a int); from T select a insert into O;', /reads T but the stream defined is S/],
+    ['define stream S (a int); from S select b insert into O;', /S has no attribute b/],
+    ['define stream S (a money); from S select a insert into O;', /type money/],
+    [
+      'define stream S (a int); from S#window.length(5) select count() as c insert into O;',
+      /window\.length is not supported/,
+    ],
+    ['define stream S (a int); from S[count() > 1] select a insert into O;', /filter cannot use aggregates/],
+    ['define stream S (a int); from S select a + 1 insert into O;', /'as <name>'/],
+    [
+      'define stream S (a int); from S select a insert into O; from S select a insert into P;',
+      /one define stream and one query/,
+    ],
+    [
+      'define stream S (a int); from S select upper(a) as u insert into O;',
+      /function upper\(\) is not supported/,
+    ],
+  ])('refuses %s', (source, message) => {
+    expect(() => parseSiddhi(source, 'json')).toThrow(SiddhiError);
+    expect(() => parseSiddhi(source, 'json')).toThrow(message);
+  });
+});
+
+describe('mappings', () => {
+  it('read Siddhi’s default XML, several events per message, typed', () => {
+    expect(
+      mapInput(
+        seed000,
+        '<events><event><name>Jelly Bean</name><amount>4532.918273645</amount></event><event><name>&#201;clair</name><amount>12</amount></event></events>',
+      ),
+    ).toEqual([
+      { name: 'Jelly Bean', amount: 4532.918273645 },
+      { name: 'Éclair', amount: 12 },
+    ]);
+  });
+
+  it('call malformed or unmappable records what they are', () => {
+    expect(mapInput(seed000, '<events><event><name>x</name></events>')).toMatch(/not well-formed XML/);
+    expect(mapInput(seed000, '<sweets><event/></sweets>')).toMatch(/root element is <sweets>/);
+    expect(mapInput(seed000, '<events><event><name>x</name></event></events>')).toBe(
+      'attribute amount of SweetProductionStream is missing',
+    );
+    expect(mapInput(seed000, '<events><event><name>x</name><amount>lots</amount></event></events>')).toMatch(
+      /amount is not a double/,
+    );
+    expect(mapInput(stats, '{"sensor":')).toBe('not valid JSON');
+  });
+
+  it('read JSON events bare or wrapped as Siddhi writes them, and text key:value pairs', () => {
+    expect(mapInput(stats, '{"event":{"sensor":"s1","value":2.5,"ok":true}}')).toEqual([
+      { sensor: 's1', value: 2.5, ok: true },
+    ]);
+    expect(mapInput(stats, '[{"sensor":"s1","value":1,"ok":"false"}]')).toEqual([
+      { sensor: 's1', value: 1, ok: false },
+    ]);
+    const text = parseSiddhi('define stream T (name string, n int); from T select n insert into O;', 'text');
+    expect(mapInput(text, 'name:"Toffee",\nn:3')).toEqual([{ name: 'Toffee', n: 3 }]);
+  });
+
+  it('write Siddhi’s default XML, JSON and text', () => {
+    const integral = integralAttributes(seed000);
+    expect(mapOutput('xml', [{ totalCount: 5 }], integral)).toBe(
+      '<events><event><totalCount>5</totalCount></event></events>',
+    );
+    expect(mapOutput('xml', [{ name: 'a<b', amount: 100 }], new Set())).toBe(
+      '<events><event><name>a&lt;b</name><amount>100.0</amount></event></events>',
+    );
+    expect(mapOutput('json', [{ totalCount: 5 }], integral)).toBe('{"event":{"totalCount":5}}');
+    expect(mapOutput('text', [{ name: 'x', n: 2 }], new Set(['n']))).toBe('name:"x",\nn:2');
+  });
+});
+
+describe('filters and projection', () => {
+  it('filter with comparisons and logic, project with renaming and arithmetic', () => {
+    expect(passes(stats, { sensor: 's', value: 3, ok: true })).toBe(true);
+    expect(passes(stats, { sensor: 's', value: -1, ok: true })).toBe(false);
+    expect(passes(stats, { sensor: 's', value: 3, ok: false })).toBe(false);
+    const renamed = parseSiddhi(
+      'define stream S (a double, b double); from S[not (a < 1)] select a * 2 + b as c, a insert into O;',
+      'json',
+    );
+    expect(project(renamed, { a: 2, b: 1 })).toEqual({ c: 5, a: 2 });
+    expect(passes(renamed, { a: 0.5, b: 0 })).toBe(false);
+  });
+});
+
+describe('aggregate state', () => {
+  it('counts up across batches, one output per event (seed 000)', () => {
+    let document = emptyDocument();
+    const first = applyItems(seed000, document, [
+      item('t-0', 0, [{ name: 'a', amount: 1 }]),
+      item('t-0', 1, [{ name: 'b', amount: 2 }]),
+    ]);
+    document = first.document;
+    expect(first.outputs.map((o) => o.event)).toEqual([{ totalCount: 1 }, { totalCount: 2 }]);
+    const second = applyItems(seed000, document, [
+      item('t-1', 0, [
+        { name: 'c', amount: 3 },
+        { name: 'd', amount: 4 },
+      ]),
+    ]);
+    expect(second.outputs.map((o) => o.event)).toEqual([{ totalCount: 3 }, { totalCount: 4 }]);
+    expect(second.document.version).toBe(2);
+  });
+
+  it('is exact when the same batch is applied twice: nothing counted again, the same outputs again', () => {
+    const batch = [item('t-0', 7, [{ name: 'a', amount: 1 }]), item('t-0', 8, [{ name: 'b', amount: 2 }])];
+    const once = applyItems(seed000, emptyDocument(), batch);
+    const twice = applyItems(seed000, once.document, batch);
+    expect(twice.changed).toBe(false);
+    expect(twice.outputs).toEqual(once.outputs);
+    const after = applyItems(seed000, once.document, [...batch, item('t-0', 9, [{ name: 'c', amount: 3 }])]);
+    expect(after.outputs.map((o) => o.event)).toEqual([
+      { totalCount: 1 },
+      { totalCount: 2 },
+      { totalCount: 3 },
+    ]);
+  });
+
+  it('averages per group within a tumbling window, and starts over in the next window', () => {
+    const hour = 3_600_000;
+    const a1 = { sensor: 'a', value: 10, ok: true };
+    const a2 = { sensor: 'a', value: 20, ok: true };
+    expect(stateKeyOf(stats, a1, 5)).toBe('a|t0');
+    expect(stateKeyOf(stats, a1, hour + 5)).toBe('a|t1');
+    const { document, outputs } = applyItems(stats, emptyDocument(), [
+      item('p-0', 0, [a1], 5),
+      item('p-0', 1, [a2], 10),
+    ]);
+    expect(outputs.at(-1)?.event).toEqual({ sensor: 'a', avgValue: 15, low: 10, high: 20, readings: 2 });
+    expect(document.agg).toEqual({ count: 2, sum: { value: 30 }, min: { value: 10 }, max: { value: 20 } });
+  });
+
+  it('slides: old buckets leave the window', () => {
+    const sliding = parseSiddhi(
+      'define stream S (v double); from S#window.time(20 sec) select sum(v) as total insert into O;',
+      'json',
+    );
+    const { document } = applyItems(sliding, emptyDocument(), [
+      item('p-0', 0, [{ v: 1 }], 0),
+      item('p-0', 1, [{ v: 2 }], 10_000),
+    ]);
+    const later = applyItems(sliding, document, [item('p-0', 2, [{ v: 4 }], 25_000)]);
+    expect(later.outputs[0]?.event).toEqual({ total: 6 });
+  });
+});
