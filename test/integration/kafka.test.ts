@@ -191,14 +191,3 @@ describe('failures and recovery', () => {
     expect(client.received.map((m) => json(m).seq)).toEqual(Array.from({ length: 100 }, (_, i) => i));
   }, 120_000);
 });
-
-describe('SweetProdApp (seed 000)', () => {
-  it('subscribers receive the XML events producers send to kafka_sample_topic', async () => {
-    const token = await tokenFor('carbon.super', '');
-    const client = await connect(wsUrl('/sweetProdApp/1.0.0'), { token });
-    open.push(client);
-    const event = '<events><event><name>Toffee</name><amount>4532.918273645</amount></event></events>';
-    await producer.send({ topic: 'kafka_sample_topic', messages: [{ value: event }] });
-    expect(await client.waitFor((m) => m.includes('Toffee'))).toBe(event);
-  });
-});

@@ -163,6 +163,13 @@ class Parser {
     return t.value;
   }
 
+  /** Consumes the symbol if it comes next. */
+  private accept(symbol: string): boolean {
+    if (!this.isSymbol(symbol)) return false;
+    this.i++;
+    return true;
+  }
+
   symbol(symbol: string): void {
     if (!this.isSymbol(symbol)) this.fail(`'${symbol}'`);
     this.i++;
@@ -188,7 +195,7 @@ class Parser {
         );
       }
       attributes.push({ name: attribute, type: type as AttributeType });
-    } while (this.isSymbol(',') && (this.symbol(','), true));
+    } while (this.accept(','));
     this.symbol(')');
     if (this.isSymbol(';')) this.symbol(';');
     return { name, attributes };
@@ -238,7 +245,7 @@ class Parser {
         this.fail(`'as <name>' after an expression`);
       }
       select.push({ name, expr });
-    } while (this.isSymbol(',') && (this.symbol(','), true));
+    } while (this.accept(','));
     let groupBy: string | undefined;
     if (this.isWord('group')) {
       this.word('group');

@@ -1,0 +1,124 @@
+import type { Producer } from 'kafkajs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type Client,
+  connect,
+  drainQueue,
+  injectFault,
+  json,
+  kafkaProducer,
+  stack,
+  tokenFor,
+  unique,
+  wsUrl,
+} from './helpers.ts';
+
+let producer: Producer;
+let token: string;
+const open: Client[] = [];
+const listen = async (path: string) => {
+  const client = await connect(wsUrl(path), { token });
+  open.push(client);
+  return client;
+};
+const sweet = (name: string, amount: number | string) =>
+  `<events><event><name>${name}</name><amount>${amount}</amount></event></events>`;
+const produceSweets = (...values: string[]) =>
+  producer.send({ topic: 'kafka_sample_topic', acks: -1, messages: values.map((value) => ({ value })) });
+const totalOf = (message: string) => {
+  const match = /^<events><event><totalCount>(\d+)<\/totalCount><\/event><\/events>$/.exec(message);
+  if (!match) throw new Error(`not a TotalCountStream event: ${message}`);
+  return Number(match[1]);
+};
+const reading = (sensor: string, value: number, ok = true) => ({
+  key: sensor,
+  value: JSON.stringify({ event: { sensor, value, ok } }),
+});
+
+beforeAll(async () => {
+  producer = await kafkaProducer();
+  token = await tokenFor('carbon.super', '');
+  await drainQueue(stack.queues.FailureQueue as string);
+});
+afterAll(async () => {
+  await producer.disconnect();
+});
+afterEach(() => {
+  for (const c of open.splice(0)) c.close();
+});
+
+describe('SweetProdApp (seed 000): the Siddhi app runs as the channel’s transform', () => {
+  it('subscribers get TotalCountStream XML events counting the SweetProductionStream events', async () => {
+    const client = await listen('/sweetProdApp/1.0.0');
+    await produceSweets(sweet('Toffee', 4532.918273645));
+    const first = totalOf(await client.waitFor(() => true));
+    await produceSweets(sweet('Eclair', 120.5), sweet('Gingerbread', 87));
+    await client.waitFor(() => client.received.length === 3);
+    expect(client.received.map(totalOf)).toEqual([first, first + 1, first + 2]);
+    expect(client.received[0]).toBe(`<events><event><totalCount>${first}</totalCount></event></events>`);
+  });
+
+  it('a record that does not map to the input stream is poison: reported, not counted, nothing stalls', async () => {
+    const client = await listen('/sweetProdApp/1.0.0');
+    await produceSweets(sweet('Toffee', 1));
+    const first = totalOf(await client.waitFor(() => true));
+    await produceSweets('<events><event><name>Broken', sweet('Fudge', 'lots'), sweet('Fudge', 2));
+    await client.waitFor(() => client.received.length === 2);
+    expect(client.received.map(totalOf)).toEqual([first, first + 1]);
+    expect(await client.quietFor(300)).toEqual([]);
+    const failures = await drainQueue(stack.queues.FailureQueue as string);
+    const reasons = failures
+      .filter((f) => f.topic === 'kafka_sample_topic')
+      .map((f) => (f.reasons as { reason: string }[])[0]?.reason);
+    expect(reasons).toEqual([
+      expect.stringMatching(/^the value does not map to SweetProductionStream: not well-formed XML/),
+      expect.stringMatching(/^the value does not map to SweetProductionStream: .*amount.*double/),
+    ]);
+  });
+
+  it('a batch retried after it was delivered does not count its events twice', async () => {
+    const client = await listen('/sweetProdApp/1.0.0');
+    await produceSweets(sweet('Toffee', 1));
+    const first = totalOf(await client.waitFor(() => true));
+    await injectFault('fanout', 1, 'after');
+    await produceSweets(sweet('Nougat', 2));
+    await client.waitFor(() => client.received.length === 2, 10_000);
+    await produceSweets(sweet('Praline', 3));
+    await client.waitFor(() => client.received.length === 3, 10_000);
+    expect(await client.quietFor(500)).toEqual([]);
+    expect(client.received.map(totalOf)).toEqual([first, first + 1, first + 2]);
+  });
+
+  it('a batch that fails before delivering is applied once when it comes again', async () => {
+    const client = await listen('/sweetProdApp/1.0.0');
+    await produceSweets(sweet('Toffee', 1));
+    const first = totalOf(await client.waitFor(() => true));
+    await injectFault('fanout', 2, 'before');
+    await produceSweets(...Array.from({ length: 5 }, (_, i) => sweet(`Batch${i}`, i)));
+    await client.waitFor(() => client.received.length === 6, 20_000);
+    expect(await client.quietFor(500)).toEqual([]);
+    expect(client.received.map(totalOf)).toEqual(Array.from({ length: 6 }, (_, i) => first + i));
+  });
+});
+
+describe('a windowed, grouped transform over JSON records', () => {
+  it('keeps running hourly statistics per sensor, filtered, each on its own channel instance', async () => {
+    const [s1, s2] = [unique('s1'), unique('s2')];
+    const a = await listen(`/sensorstats/1.0.0/sensors/${s1}`);
+    const b = await listen(`/sensorstats/1.0.0/sensors/${s2}`);
+    await producer.send({
+      topic: 'test-sensor-readings',
+      acks: -1,
+      messages: [reading(s1, 10), reading(s2, 5), reading(s1, 20), reading(s1, 99, false), reading(s1, 30)],
+    });
+    await a.waitFor(() => a.received.length === 3, 10_000);
+    await b.waitFor(() => b.received.length === 1, 10_000);
+    expect(a.received.map(json)).toEqual([
+      { event: { sensor: s1, avgValue: 10, high: 10, readings: 1 } },
+      { event: { sensor: s1, avgValue: 15, high: 20, readings: 2 } },
+      { event: { sensor: s1, avgValue: 20, high: 30, readings: 3 } },
+    ]);
+    expect(b.received.map(json)).toEqual([{ event: { sensor: s2, avgValue: 5, high: 5, readings: 1 } }]);
+    expect(await a.quietFor(300)).toEqual([]);
+  });
+});
