@@ -26,7 +26,10 @@ export async function buildApp(app: App = new App()): Promise<{ app: App; stack:
       loadCatalog(dir, { displayRoot: root }),
     ),
   );
-  const catalog = { apis: catalogs.flatMap((c) => c.apis) };
+  const catalog = {
+    apis: catalogs.flatMap((c) => c.apis),
+    documents: Object.assign({}, ...catalogs.map((c) => c.documents)),
+  };
   const account = app.node.tryGetContext('account') ?? process.env.CDK_DEFAULT_ACCOUNT;
   const region = app.node.tryGetContext('region') ?? process.env.CDK_DEFAULT_REGION;
   const stack = new StreamgateStack(app, app.node.tryGetContext('stackName') ?? 'Streamgate', {

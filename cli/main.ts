@@ -7,8 +7,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { stringify as stringifyYaml } from 'yaml';
 import type { KeyType } from '../lambdas/core/auth.ts';
-import { type ApiDef, type Catalog, DEFAULT_TENANT } from '../lambdas/core/catalog.ts';
+import { type ApiDef, apiPath, type Catalog, DEFAULT_TENANT } from '../lambdas/core/catalog.ts';
 import { isGatewayError } from '../lambdas/core/errors.ts';
 import { createTargetResolver } from '../lambdas/core/target.ts';
 import { loadCatalog } from '../lib/definitions/load.ts';
@@ -43,6 +44,11 @@ Subscriptions and plans
 APIs
   apis validate [folder] | apis list [folder]                the definitions under apis/
   apis lifecycle <api path> [CREATED|PUBLISHED|DEPRECATED|BLOCKED|RETIRED]   show or change the state
+  apis export <api path> [--yaml] [--out <file>]           the deployed API's AsyncAPI document
+
+Backends
+  publish <api path> <topic> <data>          send a frame to every subscriber of a topic, e.g.
+                                             publish /chats/1.0.0 /notifications "maintenance at 5"
 
 Options
   --endpoint <url>   management API / token endpoint (default http://localhost:9090, or $STREAMGATE_ENDPOINT)
@@ -74,6 +80,8 @@ async function main(argv: string[]): Promise<number> {
       return plans(sub, rest.slice(1));
     case 'usage':
       return usage(rest);
+    case 'publish':
+      return publish(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -201,7 +209,10 @@ async function token(argv: string[]): Promise<number> {
 }
 
 async function apis(argv: string[]): Promise<number> {
-  const { positionals, globals } = parse(argv, {});
+  const { values, positionals, globals } = parse(argv, {
+    yaml: { type: 'boolean', default: false },
+    out: { type: 'string' },
+  });
   const [sub, arg, state] = positionals;
   switch (sub) {
     case 'validate': {
@@ -225,13 +236,42 @@ async function apis(argv: string[]): Promise<number> {
         : await client.admin('GET', at);
       return print(globals, result, () => `${api.name} ${api.version}: ${result.lifecycle}`);
     }
+    case 'export': {
+      const api = await apiAt(need(arg, '<api path>'));
+      const document = await new ManagementClient(globals.endpoint).admin(
+        'GET',
+        `/tenants/${api.tenant}/apis/${encodeURIComponent(api.name)}/${api.version}/asyncapi`,
+      );
+      const text = values.yaml ? stringifyYaml(document) : `${JSON.stringify(document, null, 2)}\n`;
+      if (typeof values.out === 'string') {
+        writeFileSync(values.out, text);
+        process.stderr.write(`wrote the AsyncAPI document of ${api.name} ${api.version} to ${values.out}\n`);
+      } else process.stdout.write(text);
+      return 0;
+    }
     default:
-      throw new CliError('usage: streamgate apis validate|list [folder] | apis lifecycle <api path> [STATE]');
+      throw new CliError(
+        'usage: streamgate apis validate|list [folder] | apis lifecycle <api path> [STATE] | apis export <api path> [--yaml] [--out <file>]',
+      );
   }
 }
 
+async function publish(argv: string[]): Promise<number> {
+  const { positionals, globals } = parse(argv, {});
+  const [apiArg, topic, data] = positionals;
+  const api = await apiAt(need(apiArg, '<api path>'));
+  const result = await new ManagementClient(globals.endpoint).admin<{
+    recipients: number;
+    delivered: number;
+  }>('POST', `/tenants/${api.tenant}/apis/${encodeURIComponent(api.name)}/${api.version}/publish`, {
+    topic: need(topic, '<topic>, e.g. /notifications'),
+    data: need(data, '<data>'),
+  });
+  return print(globals, result, () => `delivered to ${result.delivered} of ${result.recipients} subscribers`);
+}
+
 function describeApi(api: ApiDef): string {
-  const base = `${api.tenant === DEFAULT_TENANT ? '' : `/t/${api.tenant}`}${api.context}/${api.version}`;
+  const base = apiPath(api);
   const lines = [
     `${api.name} ${api.version}  ${base}  [${api.lifecycle}${api.defaultVersion ? ', default version' : ''}]  plans: ${api.plans.join(', ')}`,
     ...api.channels.map((channel) => {

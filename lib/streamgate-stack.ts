@@ -23,7 +23,7 @@ import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/a
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import { HttpOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
-import { ManagedPolicy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { ManagedPolicy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -163,12 +163,13 @@ export class StreamgateStack extends Stack {
     const management = new StreamgateFunction(this, 'Management', {
       handlerDir: 'management',
       catalog,
+      withDefinitions: true,
       logRetention,
       timeout: Duration.seconds(15),
       environment: { REGISTRY_TABLE: registryTable.tableName, THROTTLE_TABLE: throttleTable.tableName },
     });
     grantItems(registryTable, management, 'readwrite');
-    grantItems(throttleTable, management, 'read');
+    grantItems(throttleTable, management, 'readwrite');
     const managementIntegration = new HttpLambdaIntegration('ManagementIntegration', management);
     this.httpApi.addRoutes({
       path: '/admin/{proxy+}',
@@ -180,6 +181,25 @@ export class StreamgateStack extends Stack {
       path: '/applications/{proxy+}',
       methods: [HttpMethod.GET],
       integration: managementIntegration,
+    });
+    // What a backend's role attaches to push frames to topics (POST …/apis/{api}/{version}/publish).
+    const backendPublish = new ManagedPolicy(this, 'BackendPublishPolicy', {
+      description: 'Lets a backend publish frames to streamgate topics through the management API',
+      statements: [
+        new PolicyStatement({
+          actions: ['execute-api:Invoke'],
+          resources: [this.httpApi.arnForExecuteApi('POST', '/admin/tenants/*/apis/*/*/publish', '$default')],
+        }),
+      ],
+    });
+    acknowledge(
+      backendPublish,
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${this.getLogicalId(this.httpApi.node.defaultChild as CfnElement)}>/$default/POST/admin/tenants/*/apis/*/*/publish]`,
+      'The publish route of every tenant and API; attach to a backend role and narrow the ARN to restrict it to some APIs.',
+    );
+    new CfnOutput(this, 'BackendPublishPolicyArn', {
+      value: backendPublish.managedPolicyArn,
+      description: 'Attach to a backend role to let it publish to topics',
     });
     const httpLogs = new LogGroup(this, 'HttpApiAccessLogs', {
       retention: logRetention,
@@ -287,6 +307,11 @@ export class StreamgateStack extends Stack {
       'The $connect function authorizes every connection (JWT, tenant, scopes, plan); the other routes only run on connections it accepted.',
     );
     message.addEnvironment('CALLBACK_URL', this.stage.callbackUrl);
+    // Backends publish through the management API: it delivers like the gateway functions do.
+    for (const [name, value] of Object.entries(registryEnv)) management.addEnvironment(name, value);
+    management.addEnvironment('CALLBACK_URL', this.stage.callbackUrl);
+    grantItems(connectionsTable, management, 'readwrite');
+    this.grantPosting(management, config.stageName);
 
     // --- Channel handlers (backend type "handler"): one function per handler module -------------------
     const handlerModules = [
@@ -404,7 +429,10 @@ export class StreamgateStack extends Stack {
     }
 
     // --- Edge ------------------------------------------------------------------------------------
-    if (config.edge) this.addEdge();
+    // The URLs clients use, for the AsyncAPI documents the management API exports.
+    management.addEnvironment('WEBSOCKET_STAGE_URL', this.stage.url);
+    management.addEnvironment('TOKEN_URL', `${issuerUrl}/oauth2/token`);
+    if (config.edge) management.addEnvironment('WEBSOCKET_EDGE_URL', this.addEdge());
 
     new CfnOutput(this, 'WebSocketUrl', {
       value: this.stage.url,
@@ -440,7 +468,7 @@ export class StreamgateStack extends Stack {
    * function moves the path (`/chats/1.0.0/rooms/room1`) into `?target=`; the origin path adds the
    * stage. Authorization and the WebSocket headers reach the origin; the Host header must not.
    */
-  private addEdge(): void {
+  private addEdge(): string {
     const rewrite = new cloudfront.Function(this, 'EdgeRewrite', {
       code: cloudfront.FunctionCode.fromFile({ filePath: path.join(HERE, 'edge', 'viewer-request.js') }),
       runtime: cloudfront.FunctionRuntime.JS_2_0,
@@ -461,8 +489,9 @@ export class StreamgateStack extends Stack {
         functionAssociations: [{ function: rewrite, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
       },
     });
+    const edgeUrl = `wss://${distribution.distributionDomainName}`;
     new CfnOutput(this, 'EdgeUrl', {
-      value: `wss://${distribution.distributionDomainName}`,
+      value: edgeUrl,
       description: 'WSO2-style URLs: wss://<edge>/<context>/<version>/<topic>',
     });
     acknowledge(
@@ -485,6 +514,7 @@ export class StreamgateStack extends Stack {
       'AwsSolutions-CFR4',
       'The default *.cloudfront.net certificate cannot pin TLS 1.2; attach a custom domain to enforce it.',
     );
+    return edgeUrl;
   }
 }
 

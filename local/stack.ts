@@ -143,6 +143,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       webSocketBase: `http://${displayHost(host)}:${ports.ws}`,
       httpBase: urls.http,
       awsBase: urls.aws,
+      edgeHost: `${displayHost(host)}:${ports.wss}`,
     });
     const webSocketApi = template.webSocketApis()[0];
     if (!webSocketApi) throw new Error('the synthesized template has no WebSocket API');

@@ -89,6 +89,8 @@ export interface LocalEndpoints {
   httpBase: string;
   /** e.g. `http://127.0.0.1:9091`: local AWS services (SQS queue URLs live here). */
   awsBase?: string;
+  /** e.g. `localhost:8099`: the TLS gateway, which serves edge paths as CloudFront would. */
+  edgeHost?: string;
 }
 
 export interface LocalEventSourceMapping {
@@ -194,7 +196,7 @@ export class LocalTemplate {
       case 'AWS::ApiGatewayV2::Api.ApiId':
         return name;
       case 'AWS::CloudFront::Distribution.DomainName':
-        return 'localhost';
+        return this.endpoints.edgeHost ?? 'localhost';
       case 'AWS::CloudFront::Function.FunctionARN':
         return `arn:aws:cloudfront::${LOCAL_ACCOUNT}:function/${name}`;
       default:
@@ -260,13 +262,15 @@ export class LocalTemplate {
 
   localize(text: string): string {
     return text.replace(
-      /(?:https|wss):\/\/([a-z0-9]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com/g,
-      (match, apiId: string) => {
+      /(https|wss):\/\/([a-z0-9]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com/g,
+      (match, scheme: string, apiId: string) => {
         const api = this.ofType('AWS::ApiGatewayV2::Api').find(([id]) => apiIdOf(id) === apiId);
         if (!api) return match;
-        return api[1].Properties?.ProtocolType === 'WEBSOCKET'
-          ? this.endpoints.webSocketBase
-          : this.endpoints.httpBase;
+        if (api[1].Properties?.ProtocolType !== 'WEBSOCKET') return this.endpoints.httpBase;
+        // wss:// is where clients connect (a stage URL), https:// where @connections is called.
+        return scheme === 'wss'
+          ? this.endpoints.webSocketBase.replace(/^http/, 'ws')
+          : this.endpoints.webSocketBase;
       },
     );
   }

@@ -84,6 +84,32 @@ export class Deliverer {
     return { ...report, throttledEvents, counterWrites: groups.size };
   }
 
+  /**
+   * One frame to every subscriber of a topic instance (but the sender, when given): what a client's
+   * publication, a channel handler's and a backend's push all come down to.
+   */
+  async toSubscribers(
+    api: ApiDef,
+    topicKey: string,
+    data: string,
+    deadline: number,
+    exceptConnectionId?: string,
+  ): Promise<DeliveryOutcome & { recipients: number }> {
+    const subscribers = (await this.store.subscribers(topicKey)).filter(
+      (s) => s.connectionId !== exceptConnectionId,
+    );
+    const outcome = await this.deliver(
+      subscribers.map((s) => ({
+        connectionId: s.connectionId,
+        api,
+        ...(s.appId ? { app: { appId: s.appId, appName: s.appName ?? '' } } : {}),
+        frames: [{ data, events: 1 }],
+      })),
+      deadline,
+    );
+    return { ...outcome, recipients: subscribers.length };
+  }
+
   forget(connectionId: string): Promise<ConnectionRecord | undefined> {
     return forgetConnection(this.store, this.throttle, connectionId);
   }

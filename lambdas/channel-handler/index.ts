@@ -98,17 +98,12 @@ async function carryOut(
       continue;
     }
     const target = resolver.resolveTopic(api, action.topic);
-    const subscribers = (await store.subscribers(target.topicKey)).filter(
-      (s) => !action.exceptSender || s.connectionId !== event.connectionId,
-    );
-    const report = await delivery.deliver(
-      subscribers.map((s) => ({
-        connectionId: s.connectionId,
-        api,
-        ...(s.appId ? { app: { appId: s.appId, appName: s.appName ?? '' } } : {}),
-        frames: [{ data: action.data, events: 1 }],
-      })),
+    const report = await delivery.toSubscribers(
+      api,
+      target.topicKey,
+      action.data,
       deadline,
+      action.exceptSender ? event.connectionId : undefined,
     );
     metrics.addMetric('handlerPublished', MetricUnit.Count, report.sent);
   }

@@ -93,11 +93,21 @@ export interface ApiDef {
 
 export interface Catalog {
   apis: ApiDef[];
+  /**
+   * The definitions as written (parsed YAML/JSON), by API id: what AsyncAPI export starts from.
+   * Only the management function's bundle carries them.
+   */
+  documents?: Record<string, unknown>;
 }
 
 /** The key that identifies an API version across the system: `{tenant}/{context}/{version}` without slashes doubled. */
 export function apiKey(api: Pick<ApiDef, 'tenant' | 'context' | 'version'>): string {
   return `${api.tenant}${api.context}/${api.version}`;
+}
+
+/** Where clients reach an API version: `/chats/1.0.0`, `/t/quantis.com/train/location/1.0.0`. */
+export function apiPath(api: Pick<ApiDef, 'tenant' | 'context' | 'version'>): string {
+  return `${api.tenant === DEFAULT_TENANT ? '' : `/t/${api.tenant}`}${api.context}/${api.version}`;
 }
 
 export function findApiByKey(catalog: Catalog, key: string): ApiDef | undefined {

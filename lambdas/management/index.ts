@@ -8,20 +8,37 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import type { Subscription, SubscriptionStatus } from '../adapters/registry.ts';
 import type { Application } from '../core/applications.ts';
 import { KEY_TYPES, validApplicationName } from '../core/applications.ts';
+import { exportAsyncApi, type PublicUrls } from '../core/asyncapi-export.ts';
 import type { KeyType } from '../core/auth.ts';
-import { type ApiDef, LIFECYCLE_STATES, type LifecycleState } from '../core/catalog.ts';
+import { type ApiDef, apiPath, LIFECYCLE_STATES, type LifecycleState } from '../core/catalog.ts';
 import { verifySecret } from '../core/credentials.ts';
 import { badRequest, GatewayError, isGatewayError, notFound } from '../core/errors.ts';
+import { MAX_MESSAGE_BYTES } from '../core/fanout-plan.ts';
 import { type Plan, subscriptionKey, validatePlan } from '../core/plans.ts';
 import { createTargetResolver } from '../core/target.ts';
 import { catalog } from '../shared/catalog.ts';
+import { requireEnv } from '../shared/env.ts';
 import { bodyText, header, json } from '../shared/http.ts';
 import { flushMetrics, logger, MetricUnit, metrics } from '../shared/observability.ts';
-import { registry as createRegistry, throttleStore } from '../shared/services.ts';
+import {
+  accessDirectory,
+  connectionStore,
+  connectionsApi,
+  registry as createRegistry,
+  deliverer,
+  throttleStore,
+} from '../shared/services.ts';
 
 const registry = createRegistry();
+
 const throttle = throttleStore();
+const delivery = deliverer(connectionStore(), connectionsApi(), throttle, accessDirectory());
 const resolver = createTargetResolver(catalog);
+const publicUrls: PublicUrls = {
+  stage: requireEnv('WEBSOCKET_STAGE_URL'),
+  token: requireEnv('TOKEN_URL'),
+  ...(process.env.WEBSOCKET_EDGE_URL ? { edge: process.env.WEBSOCKET_EDGE_URL } : {}),
+};
 const TENANT = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/;
 
 type Handler = (request: Request) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -139,7 +156,7 @@ function describeApi(api: ApiDef, lifecycle: LifecycleState) {
     version: api.version,
     tenant: api.tenant,
     context: api.context,
-    path: `${api.tenant === 'carbon.super' ? '' : `/t/${api.tenant}`}${api.context}/${api.version}`,
+    path: apiPath(api),
     lifecycle,
     defaultVersion: api.defaultVersion,
     plans: api.plans,
@@ -309,6 +326,14 @@ route('GET', `${T}/apis/{api}/{version}`, async ({ params }) => {
   return json(200, describeApi(api, (await registry.getLifecycle(api.tenant, api.id)) ?? api.lifecycle));
 });
 
+/** The API's AsyncAPI document for its consumers (service catalogs, AsyncAPI tools). */
+route('GET', `${T}/apis/{api}/{version}/asyncapi`, async ({ params }) => {
+  const api = apiOr404(params.tenant as string, params.api as string, params.version as string);
+  const document = catalog.documents?.[api.id];
+  if (!document) throw new GatewayError('internal_error', `the definition of ${api.id} was not deployed`);
+  return json(200, exportAsyncApi(document, api, publicUrls));
+});
+
 route('PUT', `${T}/apis/{api}/{version}/lifecycle`, async ({ params, body }) => {
   const api = apiOr404(params.tenant as string, params.api as string, params.version as string);
   const state = requireString(body(), 'state').toUpperCase() as LifecycleState;
@@ -316,6 +341,37 @@ route('PUT', `${T}/apis/{api}/{version}/lifecycle`, async ({ params, body }) => 
   await registry.setLifecycle(api.tenant, api.id, state);
   logger.info('lifecycle changed', { api: api.id, state });
   return json(200, describeApi(api, state));
+});
+
+/**
+ * A backend (an http backend's server, a producer of events) pushes a frame to every subscriber of
+ * a topic instance, charged to their plans like any delivery.
+ */
+route('POST', `${T}/apis/{api}/{version}/publish`, async ({ params, body }) => {
+  const api = apiOr404(params.tenant as string, params.api as string, params.version as string);
+  const request = body();
+  const target = resolver.resolveTopic(api, requireString(request, 'topic'));
+  if (!target.channel.sub) throw badRequest(`topic ${target.topic} has no subscribers (it is publish only)`);
+  const data =
+    typeof request.data === 'string'
+      ? request.data
+      : request.data !== undefined && request.data !== null
+        ? JSON.stringify(request.data)
+        : undefined;
+  if (data === undefined) throw badRequest('"data" is required: the frame, as a string or JSON');
+  if (Buffer.byteLength(data) > MAX_MESSAGE_BYTES)
+    throw new GatewayError('payload_too_large', 'a frame is at most 128 KB');
+  const outcome = await delivery.toSubscribers(api, target.topicKey, data, Date.now() + 10_000);
+  metrics.addMetric('backendPublished', MetricUnit.Count, outcome.sent);
+  logger.info('published for a backend', { api: api.id, topic: target.topic, sent: outcome.sent });
+  return json(200, {
+    topic: target.topic,
+    recipients: outcome.recipients,
+    delivered: outcome.sent,
+    throttled: outcome.throttledEvents,
+    gone: outcome.gone.length,
+    failed: outcome.failed.length,
+  });
 });
 
 // --- an application's own view (client credentials) --------------------------------------------------

@@ -6,8 +6,10 @@
  */
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
 import { MAX_TOPICS_PER_CONNECTION } from '../adapters/connection-store.ts';
+import { type BackendReply, HttpBackend } from '../adapters/http-backend.ts';
 import { requireScopes } from '../core/auth.ts';
-import { type ApiDef, findApiByKey } from '../core/catalog.ts';
+import { backendUrl, endpointFor } from '../core/backend-url.ts';
+import { type ApiDef, findApiByKey, type MessageFormat } from '../core/catalog.ts';
 import type { ConnectionRecord } from '../core/connection.ts';
 import {
   ackFrame,
@@ -25,6 +27,7 @@ import {
   notFound,
   unauthorized,
 } from '../core/errors.ts';
+import { MAX_MESSAGE_BYTES } from '../core/fanout-plan.ts';
 import { createTargetResolver, type Target } from '../core/target.ts';
 import { catalog } from '../shared/catalog.ts';
 import { flushMetrics, logger, MetricUnit, metrics } from '../shared/observability.ts';
@@ -44,6 +47,13 @@ const access = accessDirectory();
 const delivery = deliverer(store, connections, throttle, access);
 const resolver = createTargetResolver(catalog);
 const handlers = channelHandlers();
+const httpBackend = new HttpBackend();
+
+const CONTENT_TYPES: Record<MessageFormat, string> = {
+  json: 'application/json',
+  xml: 'application/xml',
+  text: 'text/plain; charset=utf-8',
+};
 
 /** A throttled connection is told once in this long, not once per refused frame. */
 const THROTTLE_NOTICE_MS = 30_000;
@@ -145,17 +155,12 @@ async function publish(record: ConnectionRecord, target: Target, data: string, d
 
   switch (target.channel.backend.type) {
     case 'fanout': {
-      const subscribers = (await store.subscribers(target.topicKey)).filter(
-        (s) => s.connectionId !== record.connectionId,
-      );
-      const report = await delivery.deliver(
-        subscribers.map((s) => ({
-          connectionId: s.connectionId,
-          api: target.api,
-          ...(s.appId ? { app: { appId: s.appId, appName: s.appName ?? '' } } : {}),
-          frames: [{ data, events: 1 }],
-        })),
+      const report = await delivery.toSubscribers(
+        target.api,
+        target.topicKey,
+        data,
         deadline,
+        record.connectionId,
       );
       metrics.addMetric('fanoutDelivered', MetricUnit.Count, report.sent);
       if (report.gone.length)
@@ -166,11 +171,60 @@ async function publish(record: ConnectionRecord, target: Target, data: string, d
         metrics.addMetric('fanoutFailed', MetricUnit.Count, report.failed.length);
         logger.warn('some deliveries failed', { topic: target.topicKey, failed: report.failed.length });
       }
-      logger.debug('published', {
-        topic: target.topicKey,
-        recipients: subscribers.length,
-        sent: report.sent,
-      });
+      logger.debug('published', { topic: target.topicKey, recipients: report.recipients, sent: report.sent });
+      return;
+    }
+    case 'http': {
+      const backend = target.channel.backend;
+      const url = backendUrl(
+        endpointFor(target.api, record.principal?.keyType),
+        target.channel,
+        target.params,
+      );
+      let answer: BackendReply;
+      try {
+        answer = await httpBackend.post(
+          url,
+          data,
+          {
+            api: target.api.id,
+            topic: target.topic,
+            connectionId: record.connectionId,
+            ...(record.app ? { application: record.app } : {}),
+            ...(record.principal
+              ? { clientId: record.principal.clientId, keyType: record.principal.keyType }
+              : {}),
+            contentType: CONTENT_TYPES[target.channel.format],
+          },
+          Math.max(1, Math.min(backend.timeoutMs, deadline - Date.now())),
+        );
+      } catch (error) {
+        metrics.addMetric(
+          isGatewayError(error) && error.code === 'gateway_timeout' ? 'backendTimeouts' : 'backendErrors',
+          MetricUnit.Count,
+          1,
+        );
+        throw error;
+      }
+      metrics.addMetric('backendLatency', MetricUnit.Milliseconds, answer.elapsedMs);
+      logger.debug('posted to the backend', { status: answer.status, ms: Math.round(answer.elapsedMs) });
+      if (answer.body === '') return;
+      if (Buffer.byteLength(answer.body) > MAX_MESSAGE_BYTES) {
+        metrics.addMetric('backendErrors', MetricUnit.Count, 1);
+        throw new GatewayError('bad_gateway', "the backend's reply is larger than a frame may be (128 KB)");
+      }
+      // The reply is a frame to the sender like any other: it counts against the sender's plan.
+      await delivery.deliver(
+        [
+          {
+            connectionId: record.connectionId,
+            api: target.api,
+            ...(record.app ? { app: record.app } : {}),
+            frames: [{ data: answer.body, events: 1 }],
+          },
+        ],
+        deadline,
+      );
       return;
     }
     case 'handler': {

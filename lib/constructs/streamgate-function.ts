@@ -23,6 +23,8 @@ export interface StreamgateFunctionProps
   readonly aliases?: Record<string, string>;
   /** The compiled API catalog, inlined into the bundle. */
   readonly catalog: Catalog;
+  /** Inline the definitions as written too (for AsyncAPI export); other bundles leave them out. */
+  readonly withDefinitions?: boolean;
   readonly logRetention: RetentionDays;
   /** POWERTOOLS_SERVICE_NAME; defaults to the handler folder. */
   readonly serviceName?: string;
@@ -42,7 +44,9 @@ export interface StreamgateFunctionProps
  */
 export class StreamgateFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: StreamgateFunctionProps) {
-    const { handlerDir, catalog, logRetention, serviceName, environment, aliases, ...rest } = props;
+    const { handlerDir, catalog, withDefinitions, logRetention, serviceName, environment, aliases, ...rest } =
+      props;
+    const inlined: Catalog = withDefinitions ? catalog : { apis: catalog.apis };
     const logGroup = new LogGroup(scope, `${id}Logs`, {
       retention: logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -89,7 +93,7 @@ export class StreamgateFunction extends NodejsFunction {
         sourcesContent: false,
         // The Node.js 22 runtime provides AWS SDK v3 and the @smithy packages it is built on.
         externalModules: ['@aws-sdk/*', '@smithy/*'],
-        define: { __STREAMGATE_CATALOG__: JSON.stringify(catalog) },
+        define: { __STREAMGATE_CATALOG__: JSON.stringify(inlined) },
         ...(aliases
           ? {
               esbuildArgs: {

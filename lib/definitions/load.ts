@@ -13,6 +13,7 @@ import {
   type OperationInterface,
   Parser,
 } from '@asyncapi/parser';
+import { parse as parseYaml } from 'yaml';
 import {
   type ApiDef,
   apiKey,
@@ -101,14 +102,15 @@ export async function loadCatalog(dir: string, options: { displayRoot?: string }
   const apis = results.flatMap((r) => (r.api ? [r.api] : []));
   problems.push(...catalogProblems(apis));
   if (problems.length) throw new DefinitionError(problems);
-  return { apis };
+  const documents = Object.fromEntries(results.flatMap((r) => (r.api ? [[r.api.id, r.document]] : [])));
+  return { apis, documents };
 }
 
 export async function loadDefinitionFile(
   file: string,
   displayName: string = file,
   root: string = process.cwd(),
-): Promise<{ api?: ApiDef; problems: DefinitionProblem[] }> {
+): Promise<{ api?: ApiDef; document?: unknown; problems: DefinitionProblem[] }> {
   let source: string;
   try {
     source = await readFile(file, 'utf8');
@@ -125,7 +127,7 @@ export async function parseDefinition(
   source: string,
   displayName: string,
   root: string = process.cwd(),
-): Promise<{ api?: ApiDef; problems: DefinitionProblem[] }> {
+): Promise<{ api?: ApiDef; document?: unknown; problems: DefinitionProblem[] }> {
   const problems = new FileProblems(displayName, new SourceLocator(source), root);
   const { document, diagnostics } = await parser().parse(source, { source: displayName });
   const seen = new Set<string>();
@@ -143,7 +145,9 @@ export async function parseDefinition(
   }
   if (!document || problems.list.length) return { problems: problems.list };
   const api = compileApi(document, displayName, problems);
-  return problems.list.length ? { problems: problems.list } : { api, problems: [] };
+  return problems.list.length
+    ? { problems: problems.list }
+    : { api, document: parseYaml(source), problems: [] };
 }
 
 function compileApi(doc: AsyncAPIDocumentInterface, source: string, problems: FileProblems): ApiDef {

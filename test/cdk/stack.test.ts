@@ -74,7 +74,7 @@ describe('the WebSocket API', () => {
     });
   });
 
-  it('grants @connections on the prod stage only, to the functions that post (message, fan-out, channel handlers)', () => {
+  it('grants @connections on the prod stage only, to the functions that post (message, fan-out, channel handlers, management)', () => {
     const policies = template.findResources('AWS::IAM::Policy');
     const granting = Object.values(policies).filter((p) =>
       JSON.stringify(p.Properties.PolicyDocument).includes('execute-api:ManageConnections'),
@@ -83,6 +83,7 @@ describe('the WebSocket API', () => {
       'Fanout',
       'HandlerExamplesChatBackend',
       'HandlerExamplesEcho',
+      'Management',
       'Message',
     ]);
     for (const policy of granting) {
@@ -430,17 +431,32 @@ describe('applications, plans and throttling', () => {
     expect(routes).toContainEqual(['GET /applications/{proxy+}', 'NONE']);
   });
 
-  it('lets the management function change the registry and only read counters', () => {
+  it('lets the management function change the registry and deliver backends’ publications, nothing else', () => {
     const policy = policyOf('ManagementRole');
     expect(policy).toMatch(/RegistryTable/);
     expect(policy).toMatch(/dynamodb:PutItem/);
-    const throttleStatements = JSON.parse(policy)
+    const tables = JSON.parse(policy)
       .flatMap(
         (p: { Properties: { PolicyDocument: { Statement: { Action: string[]; Resource: unknown }[] } } }) =>
           p.Properties.PolicyDocument.Statement,
       )
-      .filter((s: { Resource: unknown }) => JSON.stringify(s.Resource).includes('ThrottleTable'));
-    expect(JSON.stringify(throttleStatements)).not.toMatch(/PutItem|UpdateItem|DeleteItem/);
+      .flatMap((s: { Resource: unknown }) => JSON.stringify(s.Resource).match(/\w+Table\w*?(?=")/g) ?? []);
+    expect([...new Set(tables.map((t: string) => t.replace(/[A-F0-9]{8}$/, '')))].sort()).toEqual([
+      'ConnectionsTable',
+      'RegistryTable',
+      'ThrottleTable',
+    ]);
+  });
+
+  it('offers backends a managed policy for the publish route only', () => {
+    const resource = new Capture();
+    template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      PolicyDocument: { Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: resource }] },
+    });
+    expect(JSON.stringify(resource.asObject())).toMatch(
+      /\/\$default\/POST\/admin\/tenants\/\*\/apis\/\*\/\*\/publish"/,
+    );
+    template.hasOutput('BackendPublishPolicyArn', {});
   });
 
   it('lets the gateway functions read the registry and count against plans, but not change the registry', () => {

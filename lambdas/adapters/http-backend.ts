@@ -1,0 +1,91 @@
+import { GatewayError } from '../core/errors.ts';
+
+export interface BackendReply {
+  status: number;
+  /** The reply body, empty when the backend had nothing to say back. */
+  body: string;
+  elapsedMs: number;
+}
+
+/** What the backend learns about a frame besides its body (all `X-Streamgate-*` headers). */
+export interface FrameContext {
+  api: string;
+  topic: string;
+  connectionId: string;
+  application?: { appId: string; appName: string };
+  clientId?: string;
+  keyType?: string;
+  contentType: string;
+}
+
+/**
+ * Posts published frames to http backends. A slow backend is cut off at the channel's timeout, an
+ * unreachable or failing one is reported: both as GatewayErrors the sender receives as error frames.
+ */
+export class HttpBackend {
+  constructor(private readonly fetchImpl: typeof fetch = fetch) {}
+
+  async post(url: string, frame: string, context: FrameContext, timeoutMs: number): Promise<BackendReply> {
+    const started = performance.now();
+    let response: Response;
+    try {
+      response = await this.fetchImpl(url, {
+        method: 'POST',
+        headers: frameHeaders(context),
+        body: frame,
+        signal: AbortSignal.timeout(timeoutMs),
+        redirect: 'manual',
+      });
+    } catch (error) {
+      if (error instanceof DOMException && error.name === 'TimeoutError') {
+        throw new GatewayError('gateway_timeout', `the backend did not answer within ${timeoutMs} ms`);
+      }
+      throw new GatewayError('bad_gateway', `the backend could not be reached (${reasonOf(error)})`);
+    }
+    let body: string;
+    try {
+      body = await response.text();
+    } catch (error) {
+      const timedOut = error instanceof DOMException && error.name === 'TimeoutError';
+      throw new GatewayError(
+        timedOut ? 'gateway_timeout' : 'bad_gateway',
+        timedOut
+          ? `the backend did not finish its reply within ${timeoutMs} ms`
+          : `the backend's reply broke off (${reasonOf(error)})`,
+      );
+    }
+    if (response.status >= 300) {
+      throw new GatewayError('bad_gateway', `the backend answered ${response.status}`, {
+        backendStatus: response.status,
+      });
+    }
+    return { status: response.status, body, elapsedMs: performance.now() - started };
+  }
+}
+
+/** Header values are ASCII: anything else (a topic or application name in another script) is URL-encoded. */
+const headerValue = (value: string) => (/^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value));
+
+function frameHeaders(context: FrameContext): Record<string, string> {
+  const headers: Record<string, string> = {
+    'content-type': context.contentType,
+    'x-streamgate-api': context.api,
+    'x-streamgate-topic': context.topic,
+    'x-streamgate-connection-id': context.connectionId,
+    ...(context.application
+      ? {
+          'x-streamgate-application-id': context.application.appId,
+          'x-streamgate-application': context.application.appName,
+        }
+      : {}),
+    ...(context.clientId ? { 'x-streamgate-client-id': context.clientId } : {}),
+    ...(context.keyType ? { 'x-streamgate-key-type': context.keyType } : {}),
+  };
+  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, headerValue(value)]));
+}
+
+/** undici hides the network reason in `cause` (ECONNREFUSED, ENOTFOUND…). */
+function reasonOf(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } })?.cause;
+  return cause?.code ?? cause?.message ?? (error as Error)?.message ?? String(error);
+}
