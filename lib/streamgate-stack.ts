@@ -28,7 +28,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import type { Catalog } from '../lambdas/core/catalog.ts';
+import type { Catalog, ChannelDef } from '../lambdas/core/catalog.ts';
 import { CONTROL_ACTIONS } from '../lambdas/core/control.ts';
 import type { StreamgateConfig } from './config.ts';
 import { KafkaIngest } from './constructs/kafka-ingest.ts';
@@ -365,16 +365,17 @@ export class StreamgateStack extends Stack {
     }
 
     // --- Kafka → WebSocket fan-out ------------------------------------------------------------------
-    const kafkaTopics = [
-      ...new Set(
-        catalog.apis.flatMap((api) =>
-          api.channels.flatMap((channel) =>
-            channel.backend.type === 'kafka' ? [channel.backend.topic] : [],
+    const kafkaTopics = (which: (channel: ChannelDef) => boolean) =>
+      [
+        ...new Set(
+          catalog.apis.flatMap((api) =>
+            api.channels.flatMap((channel) =>
+              channel.backend.type === 'kafka' && which(channel) ? [channel.backend.topic] : [],
+            ),
           ),
         ),
-      ),
-    ].sort();
-    if (kafkaTopics.length) {
+      ].sort();
+    if (kafkaTopics(() => true).length) {
       const failureQueue = new Queue(this, 'FailureQueue', {
         encryption: QueueEncryption.SQS_MANAGED,
         enforceSSL: true,
@@ -410,7 +411,7 @@ export class StreamgateStack extends Stack {
       );
       const ingest = new KafkaIngest(this, 'Kafka', {
         fanout,
-        topics: kafkaTopics,
+        topics: kafkaTopics((channel) => channel.sub),
         config: config.kafka,
         ...(this.node.tryGetContext('kafkaClusterArn')
           ? { clusterArn: this.node.tryGetContext('kafkaClusterArn') }
@@ -426,6 +427,36 @@ export class StreamgateStack extends Stack {
         value: failureQueue.queueUrl,
         description: 'Poison records and failed batches',
       });
+
+      // --- WebSocket → Kafka: frames published on Kafka-bound channels ------------------------------
+      const publishTopics = kafkaTopics((channel) => channel.pub);
+      if (publishTopics.length) {
+        const producer = new StreamgateFunction(this, 'Producer', {
+          handlerDir: 'producer',
+          catalog,
+          logRetention,
+          ...ingest.producerPlacement(),
+          environment: { KAFKA_CLUSTER_ARN: ingest.clusterArn },
+        });
+        ingest.grantProduce(producer, publishTopics);
+        producer.grantInvoke(message);
+        message.addEnvironment('PRODUCER_FUNCTION', producer.functionName);
+        acknowledge(
+          producer,
+          'AwsSolutions-L1',
+          'Node.js 22 is the runtime streamgate targets and tests; upgrades are deliberate.',
+        );
+        acknowledge(
+          producer.role as Construct,
+          'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+          'Lambda needs it to manage the network interfaces of a function in the cluster VPC.',
+        );
+        acknowledge(
+          message.role as Construct,
+          `AwsSolutions-IAM5[Resource::<${this.getLogicalId(producer.node.defaultChild as CfnElement)}.Arn>:*]`,
+          'Invoke of the producer function, any version or alias of it.',
+        );
+      }
     }
 
     // --- Edge ------------------------------------------------------------------------------------

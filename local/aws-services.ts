@@ -5,6 +5,7 @@
  *   SQS (AWS JSON 1.0): SendMessage(Batch), ReceiveMessage, DeleteMessage(Batch), GetQueueUrl,
  *   GetQueueAttributes, PurgeQueue — the failure destination of the Kafka fan-out.
  *   Lambda: Invoke (RequestResponse and Event), on the local Lambda service — channel handlers.
+ *   Kafka (MSK): GetBootstrapBrokers — the local broker, for the producer function.
  * Secrets are kept in a JSON file, so a signing key generated on first start stays; queues live in memory.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
@@ -58,6 +59,8 @@ export type Rotate = (secret: { arn: string; functionId: string }, token: string
 export type Invoke = (functionName: string, payload: unknown) => Promise<unknown>;
 
 const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
+/** Kafka (MSK) API: GetBootstrapBrokers, REST JSON. */
+const BOOTSTRAP_PATH = /^\/v1\/clusters\/([^/]+)\/bootstrap-brokers$/;
 
 export class LocalAwsServices {
   private readonly secrets = new Map<string, StoredSecret>();
@@ -74,6 +77,8 @@ export class LocalAwsServices {
       log: LogSink;
       rotate: Rotate;
       invoke?: Invoke;
+      /** The local broker(s): what GetBootstrapBrokers answers (plaintext, as the local broker is). */
+      kafkaBrokers?: string[];
     },
   ) {
     if (existsSync(options.stateFile)) {
@@ -309,6 +314,12 @@ export class LocalAwsServices {
       if (!check.ok) throw new ServiceError(check.error, check.message, check.status);
       if (check.unsigned) {
         throw new ServiceError('MissingAuthenticationTokenException', 'Missing Authentication Token', 403);
+      }
+      const bootstrap = BOOTSTRAP_PATH.exec((req.url ?? '').split('?')[0] as string);
+      if (bootstrap && req.method === 'GET') {
+        if (!this.options.kafkaBrokers?.length)
+          throw new ServiceError('NotFoundException', 'the local stack runs no Kafka broker', 404);
+        return reply(200, { bootstrapBrokerString: this.options.kafkaBrokers.join(',') });
       }
       const invocation = INVOKE_PATH.exec((req.url ?? '').split('?')[0] as string);
       if (invocation && req.method === 'POST') {

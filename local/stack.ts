@@ -205,6 +205,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_ENDPOINT_URL_SECRETS_MANAGER: urls.aws,
       AWS_ENDPOINT_URL_SQS: urls.aws,
       AWS_ENDPOINT_URL_LAMBDA: urls.aws,
+      AWS_ENDPOINT_URL_KAFKA: urls.aws,
       // Locally the functions run on Node 20; on AWS they run on Node 22.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
@@ -222,6 +223,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       stateFile: path.join(options.stateDir, 'secrets.json'),
       credentials: LOCAL_CREDENTIALS,
       log,
+      kafkaBrokers: brokers,
       invoke: (name, payload) => {
         const fn = lambda.functionByName(name);
         if (!fn) {

@@ -1,6 +1,7 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import type { HandlerInvocation, HandlerResult } from '../channel-handler/api.ts';
 import { GatewayError } from '../core/errors.ts';
+import { invokeForResult } from './lambda-invoke.ts';
 
 /**
  * The channel handlers' functions (backend type `handler`), invoked with the Lambda API: names come
@@ -21,28 +22,12 @@ export class ChannelHandlers {
 
   /** Run the handler and wait for what it decided. */
   async call(handler: string, invocation: HandlerInvocation): Promise<HandlerResult> {
-    const response = await this.lambda.send(
-      new InvokeCommand({
-        FunctionName: this.functionOf(handler),
-        InvocationType: 'RequestResponse',
-        Payload: Buffer.from(JSON.stringify(invocation)),
-      }),
+    return invokeForResult<HandlerResult>(
+      this.lambda,
+      this.functionOf(handler),
+      invocation,
+      `the channel handler ${handler}`,
     );
-    const text = response.Payload ? Buffer.from(response.Payload).toString('utf8') : '{}';
-    if (response.FunctionError) {
-      const detail = (() => {
-        try {
-          return (JSON.parse(text) as { errorMessage?: string }).errorMessage;
-        } catch {
-          return undefined;
-        }
-      })();
-      throw new GatewayError(
-        'bad_gateway',
-        `the channel handler ${handler} failed${detail ? `: ${detail}` : ''}`,
-      );
-    }
-    return JSON.parse(text) as HandlerResult;
   }
 
   /** Run the handler without waiting (an asynchronous, queued invocation). */

@@ -72,12 +72,12 @@ export interface KafkaBinding {
   backend: KafkaBackend;
 }
 
-/** Kafka topic → every channel (of any API or tenant) that reads it. */
+/** Kafka topic → every channel (of any API or tenant) that reads it: publish-only channels only write. */
 export function kafkaBindings(catalog: Catalog): Map<string, KafkaBinding[]> {
   const bindings = new Map<string, KafkaBinding[]>();
   for (const api of catalog.apis) {
     for (const channel of api.channels) {
-      if (channel.backend.type !== 'kafka') continue;
+      if (channel.backend.type !== 'kafka' || !channel.sub) continue;
       const list = bindings.get(channel.backend.topic) ?? [];
       list.push({ api, channel, backend: channel.backend });
       bindings.set(channel.backend.topic, list);

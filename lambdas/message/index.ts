@@ -28,6 +28,7 @@ import {
   unauthorized,
 } from '../core/errors.ts';
 import { MAX_MESSAGE_BYTES } from '../core/fanout-plan.ts';
+import { recordForFrame } from '../core/kafka-publish.ts';
 import { createTargetResolver, type Target } from '../core/target.ts';
 import { catalog } from '../shared/catalog.ts';
 import { flushMetrics, logger, MetricUnit, metrics } from '../shared/observability.ts';
@@ -37,6 +38,7 @@ import {
   connectionStore,
   connectionsApi,
   deliverer,
+  kafkaProducer,
   throttleStore,
 } from '../shared/services.ts';
 
@@ -48,6 +50,7 @@ const delivery = deliverer(store, connections, throttle, access);
 const resolver = createTargetResolver(catalog);
 const handlers = channelHandlers();
 const httpBackend = new HttpBackend();
+const producer = kafkaProducer(catalog);
 
 const CONTENT_TYPES: Record<MessageFormat, string> = {
   json: 'application/json',
@@ -241,6 +244,14 @@ async function publish(record: ConnectionRecord, target: Target, data: string, d
         message: data,
       });
       if (result.rejected) throw gatewayErrorForStatus(result.rejected.status, result.rejected.message);
+      return;
+    }
+    case 'kafka': {
+      if (!producer) throw new GatewayError('internal_error', 'no Kafka producer is deployed');
+      const started = performance.now();
+      const [produced] = await producer.produce([recordForFrame(target, data)]);
+      metrics.addMetric('produceLatency', MetricUnit.Milliseconds, performance.now() - started);
+      logger.debug('produced to Kafka', { ...produced });
       return;
     }
     default:

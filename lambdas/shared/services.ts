@@ -10,8 +10,10 @@ import { ConnectionStore } from '../adapters/connection-store.ts';
 import { ConnectionsApi, createConnectionsClient } from '../adapters/connections-api.ts';
 import { Deliverer } from '../adapters/delivery.ts';
 import { createDocumentClient } from '../adapters/dynamo.ts';
+import { KafkaProducer } from '../adapters/kafka-producer.ts';
 import { Registry } from '../adapters/registry.ts';
 import { ThrottleStore } from '../adapters/throttle-store.ts';
+import type { Catalog } from '../core/catalog.ts';
 import { intEnv, requireEnv } from './env.ts';
 
 let db: DynamoDBDocumentClient | undefined;
@@ -62,6 +64,18 @@ export function channelHandlers(): ChannelHandlers {
     }
   }
   return new ChannelHandlers(new LambdaClient({}), functions);
+}
+
+/**
+ * The Kafka producer, when some channel takes client frames to Kafka (PRODUCER_FUNCTION, which
+ * CDK sets then).
+ */
+export function kafkaProducer(catalog: Catalog): KafkaProducer | undefined {
+  const publishesToKafka = catalog.apis.some((api) =>
+    api.channels.some((channel) => channel.pub && channel.backend.type === 'kafka'),
+  );
+  if (!publishesToKafka) return undefined;
+  return new KafkaProducer(new LambdaClient({}), requireEnv('PRODUCER_FUNCTION'));
 }
 
 export function deliverer(

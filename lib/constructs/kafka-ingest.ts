@@ -1,7 +1,7 @@
 import { Arn, ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { type FunctionOptions, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { ManagedKafkaEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnServerlessCluster } from 'aws-cdk-lib/aws-msk';
@@ -29,6 +29,9 @@ export interface KafkaIngestProps {
  */
 export class KafkaIngest extends Construct {
   readonly clusterArn: string;
+  /** The cluster's network, when this construct created it (producers run there). */
+  private network: { vpc: ec2.Vpc; securityGroup: ec2.SecurityGroup } | undefined;
+  private readonly kafkaArn: (resource: 'topic' | 'group', name: string) => string;
 
   constructor(scope: Construct, id: string, props: KafkaIngestProps) {
     super(scope, id);
@@ -38,7 +41,7 @@ export class KafkaIngest extends Construct {
     const stack = Stack.of(this);
     const cluster = Arn.split(this.clusterArn, ArnFormat.SLASH_RESOURCE_NAME);
     // resourceName is "{clusterName}/{clusterUuid}"; topic and group ARNs extend it.
-    const kafkaArn = (resource: 'topic' | 'group', name: string) =>
+    const kafkaArn = (this.kafkaArn = (resource: 'topic' | 'group', name: string) =>
       stack.formatArn({
         service: 'kafka',
         resource,
@@ -47,7 +50,7 @@ export class KafkaIngest extends Construct {
         account: cluster.account,
         partition: cluster.partition,
         arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
-      });
+      }));
 
     for (const topic of props.topics) {
       const consumerGroupId = `${config.consumerGroupPrefix}-${topic}`;
@@ -88,6 +91,51 @@ export class KafkaIngest extends Construct {
       fanout.role as Construct,
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaMSKExecutionRole]',
       'The MSK event source mapping adds AWSLambdaMSKExecutionRole: it manages the network interfaces the mapping uses in the cluster VPC.',
+    );
+  }
+
+  /**
+   * Where a producer function runs: the cluster's subnets and security group, with an interface
+   * endpoint for the Kafka API (GetBootstrapBrokers). Only for the cluster this construct created;
+   * an existing cluster's network is not known here.
+   */
+  producerPlacement(): Pick<FunctionOptions, 'vpc' | 'vpcSubnets' | 'securityGroups'> {
+    const network = this.network;
+    if (!network) {
+      throw new Error(
+        'channels that publish to Kafka need the producer function in the cluster’s VPC; with an existing cluster (kafka.clusterArn) streamgate cannot place it — remove the publish operations of Kafka-bound channels or let streamgate create the cluster',
+      );
+    }
+    if (!network.vpc.node.tryFindChild('KafkaEndpoint')) {
+      const endpoint = network.vpc.addInterfaceEndpoint('KafkaEndpoint', {
+        service: ec2.InterfaceVpcEndpointAwsService.KAFKA,
+        open: false,
+      });
+      endpoint.connections.allowFrom(network.securityGroup, ec2.Port.tcp(443), 'from the producer');
+    }
+    return {
+      vpc: network.vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      securityGroups: [network.securityGroup],
+    };
+  }
+
+  /** Let a function write to these topics (and nothing else of the cluster). */
+  grantProduce(fn: StreamgateFunction, topics: string[]): void {
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['kafka-cluster:Connect', 'kafka-cluster:DescribeCluster'],
+        resources: [this.clusterArn],
+      }),
+    );
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['kafka-cluster:DescribeTopic', 'kafka-cluster:WriteData'],
+        resources: topics.map((topic) => this.kafkaArn('topic', topic)),
+      }),
+    );
+    fn.addToRolePolicy(
+      new PolicyStatement({ actions: ['kafka:GetBootstrapBrokers'], resources: [this.clusterArn] }),
     );
   }
 
@@ -146,6 +194,7 @@ export class KafkaIngest extends Construct {
         },
       ],
     });
+    this.network = { vpc, securityGroup: clusterSecurityGroup };
     return cluster.attrArn;
   }
 }

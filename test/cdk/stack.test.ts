@@ -398,6 +398,63 @@ describe('the Kafka fan-out', () => {
   });
 });
 
+describe('clients publishing to Kafka (the fixtures’ KafkaRooms)', () => {
+  const withFixtures = (context: Record<string, string> = {}) =>
+    buildApp(
+      new App({
+        outdir: mkdtempSync(path.join(tmpdir(), 'sg-')),
+        context: { 'streamgate:extraApiDirs': 'test/fixtures/apis', ...context },
+      }),
+    );
+  let t: Template;
+  beforeAll(async () => {
+    t = Template.fromStack((await withFixtures()).stack);
+  }, 180_000);
+
+  it('runs a producer function in the cluster VPC, reaching the Kafka API through an endpoint', () => {
+    const producer = Object.values(t.findResources('AWS::Lambda::Function')).find((fn) =>
+      JSON.stringify(fn.Properties.Environment ?? {}).includes('KAFKA_CLUSTER_ARN'),
+    );
+    expect(producer?.Properties.VpcConfig).toMatchObject({
+      SubnetIds: [expect.anything(), expect.anything()],
+      SecurityGroupIds: [expect.anything()],
+    });
+    t.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      ServiceName: Match.objectLike({
+        'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('\\.kafka$')])],
+      }),
+      VpcEndpointType: 'Interface',
+    });
+  });
+
+  it('lets the producer write to the published topics only, and the message function invoke it', () => {
+    const policies = Object.entries(t.findResources('AWS::IAM::Policy'));
+    const producerPolicy = JSON.stringify(policies.filter(([id]) => id.startsWith('ProducerRole')));
+    expect(producerPolicy).toContain('kafka-cluster:WriteData');
+    expect(producerPolicy).toMatch(/topic\/.*\/test-kafka-rooms/);
+    expect(producerPolicy).toMatch(/topic\/.*\/test-sensor-readings/);
+    expect(producerPolicy).not.toMatch(/train-locations|ReadData|AlterGroup/);
+    expect(producerPolicy).toContain('kafka:GetBootstrapBrokers');
+    const messagePolicy = JSON.stringify(policies.filter(([id]) => id.startsWith('MessageRole')));
+    expect(messagePolicy).toMatch(/lambda:InvokeFunction.*Producer/);
+    const message = Object.entries(t.findResources('AWS::Lambda::Function')).find(([id]) =>
+      id.startsWith('Message'),
+    );
+    expect(message?.[1].Properties.Environment.Variables.PRODUCER_FUNCTION).toEqual({
+      Ref: expect.stringMatching(/^Producer/),
+    });
+  });
+
+  it('refuses to synthesize publishing channels on an existing cluster, saying why', async () => {
+    await expect(
+      withFixtures({
+        kafkaClusterArn:
+          'arn:aws:kafka:eu-west-1:123456789012:cluster/x/11111111-2222-3333-4444-555555555555-1',
+      }),
+    ).rejects.toThrow(/channels that publish to Kafka need the producer function in the cluster’s VPC/);
+  });
+});
+
 describe('applications, plans and throttling', () => {
   const policyOf = (rolePrefix: string) => {
     const role = Object.keys(template.findResources('AWS::IAM::Role')).find((id) =>
