@@ -41,7 +41,7 @@ export class KafkaIngest extends Construct {
     const stack = Stack.of(this);
     const cluster = Arn.split(this.clusterArn, ArnFormat.SLASH_RESOURCE_NAME);
     // resourceName is "{clusterName}/{clusterUuid}"; topic and group ARNs extend it.
-    const kafkaArn = (this.kafkaArn = (resource: 'topic' | 'group', name: string) =>
+    const kafkaArn = (resource: 'topic' | 'group', name: string) =>
       stack.formatArn({
         service: 'kafka',
         resource,
@@ -50,7 +50,8 @@ export class KafkaIngest extends Construct {
         account: cluster.account,
         partition: cluster.partition,
         arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
-      }));
+      });
+    this.kafkaArn = kafkaArn;
 
     for (const topic of props.topics) {
       const consumerGroupId = `${config.consumerGroupPrefix}-${topic}`;

@@ -3,6 +3,11 @@ import { Parser } from '@asyncapi/parser';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { exportAsyncApi } from '../../lambdas/core/asyncapi-export.ts';
 import type { Catalog } from '../../lambdas/core/catalog.ts';
+
+/** An exported document, walked freely by the assertions. */
+// biome-ignore lint/suspicious/noExplicitAny: JSON documents of any shape; the assertions check them.
+type Doc = Record<string, any>;
+
 import { loadCatalog } from '../../lib/definitions/load.ts';
 
 const urls = {
@@ -17,7 +22,7 @@ beforeAll(async () => {
 const exported = (name: string) => {
   const api = catalog.apis.find((a) => a.name === name);
   if (!api) throw new Error(`no API ${name}`);
-  return exportAsyncApi(catalog.documents?.[api.id], api, urls) as Record<string, any>;
+  return exportAsyncApi(catalog.documents?.[api.id], api, urls) as Doc;
 };
 
 describe('AsyncAPI export', () => {
@@ -72,7 +77,7 @@ describe('AsyncAPI export', () => {
     const doc = exportAsyncApi(catalog.documents?.[api.id], api, {
       stage: urls.stage,
       token: urls.token,
-    }) as Record<string, any>;
+    }) as Doc;
     expect(Object.keys(doc.servers)).toEqual(['stage']);
   });
 });
