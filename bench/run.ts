@@ -7,6 +7,7 @@ const benchmarks: Record<
   'kafka-fanout': () => import('./kafka-fanout.ts'),
   token: () => import('./token.ts'),
   'throttle-writes': () => import('./throttle-writes.ts'),
+  backends: () => import('./backends.ts'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

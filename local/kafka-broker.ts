@@ -82,7 +82,7 @@ export async function startKafkaBroker(options: {
   if (existsSync(idFile)) {
     clusterId = (await readFile(idFile, 'utf8')).trim();
   } else {
-    clusterId = Buffer.from(randomUUID().replace(/-/g, ''), 'hex').toString('base64url');
+    clusterId = newClusterId();
     await writeFile(idFile, clusterId);
   }
   const jvm = [
@@ -102,8 +102,8 @@ export async function startKafkaBroker(options: {
       'format',
       '--standalone',
       '--ignore-formatted',
-      '-t',
-      clusterId,
+      // `--cluster-id=…`: an id may start with '-', which the tool would take for an option.
+      `--cluster-id=${clusterId}`,
       '-c',
       config,
     ],
@@ -154,5 +154,13 @@ export async function createTopics(brokers: string[], topics: string[], partitio
     }
   } finally {
     await admin.disconnect();
+  }
+}
+
+/** A Kafka cluster id: 16 random bytes, base64url; like Kafka's own, never starting with '-'. */
+export function newClusterId(): string {
+  for (;;) {
+    const id = Buffer.from(randomUUID().replace(/-/g, ''), 'hex').toString('base64url');
+    if (!id.startsWith('-')) return id;
   }
 }

@@ -3,7 +3,8 @@
  *
  *   npm start -- --verbose --ws-port 9099 --wss-port 8099 --http-port 9090 --dynamodb-port 8000 \
  *                --aws-port 9091 --kafka-port 9092 --kafka-controller-port 9093 --host 127.0.0.1 \
- *                --no-persist --state-dir .streamgate --concurrency 4 --kafka <bootstrap servers>
+ *                --no-persist --state-dir .streamgate --concurrency 4 --kafka <bootstrap servers> \
+ *                --apis <more definition folders, comma-separated>
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +31,7 @@ const { values } = parseArgs({
     kafka: { type: 'string' },
     concurrency: { type: 'string', default: '4' },
     'state-dir': { type: 'string' },
+    apis: { type: 'string' },
   },
   allowPositionals: false,
 });
@@ -65,6 +67,7 @@ async function main(): Promise<void> {
     persist: !values['no-persist'],
     lambdaConcurrency: Number(values.concurrency),
     ...(values.kafka ? { kafkaBrokers: values.kafka.split(',').map((b) => b.trim()) } : {}),
+    ...(values.apis ? { extraApiDirs: values.apis.split(',').map((dir) => path.resolve(dir.trim())) } : {}),
   });
   const seconds = (stack.startedInMs / 1000).toFixed(1);
   process.stdout.write(`

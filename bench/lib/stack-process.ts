@@ -24,7 +24,14 @@ export function hasTaskset(): boolean {
 }
 
 export async function startStackProcess(
-  options: { basePort?: number; cpu?: string; concurrency?: number } = {},
+  options: {
+    basePort?: number;
+    cpu?: string;
+    concurrency?: number;
+    apiDirs?: string[];
+    /** Function debug logs and EMF metrics in the stack log too. */
+    verbose?: boolean;
+  } = {},
 ): Promise<StackProcess> {
   const base = options.basePort ?? 29000;
   const ports = {
@@ -60,6 +67,8 @@ export async function startStackProcess(
     String(ports.kafka),
     '--kafka-controller-port',
     String(ports.kafkaController),
+    ...(options.apiDirs?.length ? ['--apis', options.apiDirs.join(',')] : []),
+    ...(options.verbose ? ['--verbose'] : []),
   ];
   const pinned = options.cpu !== undefined && hasTaskset();
   const child: ChildProcess = pinned

@@ -54,7 +54,9 @@ export const handler = async (event: MskEvent, context: Context): Promise<void> 
     deliveredBefore(seen.get(`${record.topic}-${record.partition}`), record),
   );
 
+  const transformStarted = performance.now();
   const transformed = await runTransforms(plan.transforms.values(), transformState);
+  const transformMs = plan.transforms.size ? Math.round((performance.now() - transformStarted) * 10) / 10 : 0;
   const planned = [...plan.deliveries, ...transformed.deliveries];
   // Too big for API Gateway is poison too: it could never be posted.
   const deliveries = planned.filter((d) => Buffer.byteLength(d.payload) <= MAX_MESSAGE_BYTES);
@@ -125,5 +127,6 @@ export const handler = async (event: MskEvent, context: Context): Promise<void> 
     throttled: report.throttledEvents,
     counterWrites: report.counterWrites,
     transformStateWrites: transformed.stateWrites,
+    transformMs,
   });
 };
