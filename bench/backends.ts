@@ -12,10 +12,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
-import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import type { Producer } from 'kafkajs';
 import WebSocket from 'ws';
 import { pinSelf } from './lib/pin.ts';
-import { startStackProcess, tokenFrom } from './lib/stack-process.ts';
+import { kafkaProducer, startStackProcess, tokenFrom } from './lib/stack-process.ts';
 import { summarize, table } from './lib/stats.ts';
 
 interface Options {
@@ -45,14 +45,7 @@ export async function run(options: Options = {}): Promise<void> {
   const quantis = await tokenFrom(stack, 'quantis.com', '');
   const open = (topicPath: string) =>
     openClient(`${stack.urls.ws}${topicPath}`, topicPath.startsWith('/t/quantis.com/') ? quantis : token);
-  const producer = new Kafka({
-    clientId: 'bench',
-    brokers: [stack.urls.kafka],
-    logLevel: logLevel.NOTHING,
-  }).producer({
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
-  await producer.connect();
+  const producer = await kafkaProducer(stack);
   const results: Record<string, unknown> = {};
   const rows: Record<string, string | number>[] = [];
   try {

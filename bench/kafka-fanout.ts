@@ -8,10 +8,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import WebSocket from 'ws';
 import { pinSelf } from './lib/pin.ts';
-import { startStackProcess, tokenFrom } from './lib/stack-process.ts';
+import { kafkaProducer, startStackProcess, tokenFrom } from './lib/stack-process.ts';
 import { summarize, table } from './lib/stats.ts';
 
 interface Options {
@@ -30,14 +29,7 @@ export async function run(options: Options = {}): Promise<void> {
   const burst = options.burst ?? 2000;
   pinSelf('1');
   const stack = await startStackProcess({ cpu: '0' });
-  const producer = new Kafka({
-    clientId: 'bench',
-    brokers: [stack.urls.kafka],
-    logLevel: logLevel.NOTHING,
-  }).producer({
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
-  await producer.connect();
+  const producer = await kafkaProducer(stack);
   const token = await tokenFrom(stack, 'quantis.com', '');
   const rows: Record<string, string | number>[] = [];
   const results: Record<string, unknown>[] = [];

@@ -5,10 +5,9 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import WebSocket from 'ws';
 import { pinSelf } from './lib/pin.ts';
-import { startStackProcess, tokenFrom } from './lib/stack-process.ts';
+import { kafkaProducer, startStackProcess, tokenFrom } from './lib/stack-process.ts';
 import { table } from './lib/stats.ts';
 
 export async function run(options: { subscribers?: number; records?: number } = {}): Promise<void> {
@@ -37,14 +36,7 @@ export async function run(options: { subscribers?: number; records?: number } = 
           }),
       ),
     );
-    const producer = new Kafka({
-      clientId: 'bench',
-      brokers: [stack.urls.kafka],
-      logLevel: logLevel.NOTHING,
-    }).producer({
-      createPartitioner: Partitioners.DefaultPartitioner,
-    });
-    await producer.connect();
+    const producer = await kafkaProducer(stack);
     const logStart = readFileSync(stack.logFile, 'utf8').length;
     for (let i = 0; i < records; i += 50) {
       await producer.send({

@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import type { DevApplication } from '../../local/dev-app.ts';
 
 export interface StackProcess {
@@ -139,4 +140,17 @@ export async function tokenFrom(
     body: new URLSearchParams({ grant_type: 'client_credentials', scope }),
   });
   return ((await response.json()) as { access_token: string }).access_token;
+}
+
+/** A connected kafkajs producer on the stack's broker (the load's side). */
+export async function kafkaProducer(stack: StackProcess): Promise<Producer> {
+  const producer = new Kafka({
+    clientId: 'bench',
+    brokers: [stack.urls.kafka],
+    logLevel: logLevel.NOTHING,
+  }).producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  await producer.connect();
+  return producer;
 }

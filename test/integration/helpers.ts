@@ -253,3 +253,11 @@ export async function drainQueue(queueUrl: string): Promise<Record<string, unkno
   sqs.destroy();
   return out;
 }
+
+/** The reasons of the poison records of a topic that reached the failure queue (drained). */
+export async function poisonReasons(topic: string): Promise<(string | undefined)[]> {
+  const failures = await drainQueue(stack.queues.FailureQueue as string);
+  return failures
+    .filter((f) => f.kind === 'poison-record' && f.topic === topic)
+    .map((f) => (f.reasons as { reason: string }[])[0]?.reason);
+}

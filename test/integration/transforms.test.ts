@@ -7,6 +7,7 @@ import {
   injectFault,
   json,
   kafkaProducer,
+  poisonReasons,
   stack,
   tokenFor,
   unique,
@@ -66,10 +67,7 @@ describe('SweetProdApp (seed 000): the Siddhi app runs as the channel’s transf
     await client.waitFor(() => client.received.length === 2);
     expect(client.received.map(totalOf)).toEqual([first, first + 1]);
     expect(await client.quietFor(300)).toEqual([]);
-    const failures = await drainQueue(stack.queues.FailureQueue as string);
-    const reasons = failures
-      .filter((f) => f.topic === 'kafka_sample_topic')
-      .map((f) => (f.reasons as { reason: string }[])[0]?.reason);
+    const reasons = await poisonReasons('kafka_sample_topic');
     // Records without a key spread over partitions: the reports come in any order.
     expect(reasons.sort()).toEqual([
       'the value does not map to SweetProductionStream: attribute amount is not a double ("lots")',
@@ -138,10 +136,7 @@ describe('a windowed, grouped transform over JSON records', () => {
     expect(json(await client.waitFor(() => true, 10_000))).toEqual({
       event: { sensor, avgValue: 7, high: 7, readings: 1 },
     });
-    const failures = await drainQueue(stack.queues.FailureQueue as string);
-    const reasons = failures
-      .filter((f) => f.topic === 'test-sensor-readings')
-      .map((f) => (f.reasons as { reason: string }[])[0]?.reason);
+    const reasons = await poisonReasons('test-sensor-readings');
     expect(reasons.sort()).toEqual([
       'the value does not map to Readings: attribute value is not a double ("high")',
       'the value does not map to Readings: not valid JSON',
