@@ -8,6 +8,7 @@ const benchmarks: Record<
   token: () => import('./token.ts'),
   'throttle-writes': () => import('./throttle-writes.ts'),
   backends: () => import('./backends.ts'),
+  fanout: () => import('./fanout.ts'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -24,6 +24,12 @@ const OMIT = new Set([
 ]);
 
 export class LogSink {
+  /**
+   * Sums of the EMF metrics each function emitted (component → metric → sum), as CloudWatch would
+   * aggregate them: what the benchmarks read for their cost model.
+   */
+  readonly metricSums = new Map<string, Record<string, number>>();
+
   constructor(private readonly options: LogSinkOptions) {}
 
   info(component: string, message: string, details?: Record<string, unknown>): void {
@@ -72,6 +78,7 @@ export class LogSink {
       return;
     }
     if ('_aws' in record) {
+      this.addMetrics(component, record);
       if (this.options.verbose) this.raw(component, line);
       return;
     }
@@ -79,6 +86,20 @@ export class LogSink {
     if (level === 'DEBUG' && !this.options.verbose) return;
     const details = Object.fromEntries(Object.entries(record).filter(([k]) => !OMIT.has(k)));
     this.write(component, level, String(record.message ?? ''), details);
+  }
+
+  private addMetrics(component: string, record: Record<string, unknown>): void {
+    const directives = (record._aws as { CloudWatchMetrics?: { Metrics?: { Name: string }[] }[] })
+      ?.CloudWatchMetrics;
+    const sums = this.metricSums.get(component) ?? {};
+    for (const directive of directives ?? []) {
+      for (const { Name } of directive.Metrics ?? []) {
+        const value = record[Name];
+        const values = Array.isArray(value) ? value : [value];
+        for (const v of values) if (typeof v === 'number') sums[Name] = (sums[Name] ?? 0) + v;
+      }
+    }
+    this.metricSums.set(component, sums);
   }
 
   private raw(component: string, line: string): void {

@@ -301,7 +301,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         connections: gateway.connectionCount,
       }),
     );
-    addLocalControls(httpApi, { lambda, broker, pollers, log });
+    addLocalControls(httpApi, { lambda, broker, pollers, log, gatewayStats: () => gateway.usage() });
     await httpApi.start();
     stopActions.push(() => httpApi.stop());
 
@@ -342,7 +342,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
  * Local-only controls for tests and demos, under /_local/ on the HTTP API port:
  *   POST /_local/faults        {"function":"fanout","count":2,"mode":"before"|"after"}  fail the next invocations
  *   POST /_local/kafka/restart restart the Kafka broker on the same data
- *   GET  /_local/status        event source mapping and function statistics
+ *   GET  /_local/status        pollers, functions (invocations, billed ms), their EMF metric sums,
+ *                              and the gateway's billable counts (messages, connection-minutes)
  */
 function addLocalControls(
   httpApi: HttpApiServer,
@@ -351,6 +352,7 @@ function addLocalControls(
     broker: KafkaBroker | undefined;
     pollers: EventSourcePoller[];
     log: LogSink;
+    gatewayStats: () => unknown;
   },
 ): void {
   httpApi.addLocalRoute('POST', '/_local/faults', (_req, res, body) => {
@@ -380,6 +382,8 @@ function addLocalControls(
     json(res, 200, {
       pollers: parts.pollers.map((poller) => poller.stats),
       functions: Object.fromEntries(parts.lambda.stats),
+      metrics: Object.fromEntries(parts.log.metricSums),
+      gateway: parts.gatewayStats(),
     }),
   );
 }

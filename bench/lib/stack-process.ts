@@ -32,6 +32,8 @@ export async function startStackProcess(
     apiDirs?: string[];
     /** Function debug logs and EMF metrics in the stack log too. */
     verbose?: boolean;
+    /** State folder `.streamgate/bench-<name>` instead of `.streamgate/bench` (stacks side by side). */
+    name?: string;
   } = {},
 ): Promise<StackProcess> {
   const base = options.basePort ?? 29000;
@@ -44,7 +46,7 @@ export async function startStackProcess(
     kafka: base + 92,
     kafkaController: base + 93,
   };
-  const stateDir = path.join(root, '.streamgate', 'bench');
+  const stateDir = path.join(root, '.streamgate', options.name ? `bench-${options.name}` : 'bench');
   const args = [
     '--import',
     'tsx',

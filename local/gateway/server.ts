@@ -40,6 +40,9 @@ import { compileSelectionExpression } from './route-selection.ts';
 import { type LocalCredentials, verifySigV4 } from './sigv4.ts';
 import { TokenBucket } from './token-bucket.ts';
 
+/** API Gateway meters WebSocket messages in 32 KB units. */
+const BILLING_UNIT_BYTES = 32 * 1024;
+
 export interface GatewayOptions {
   api: LocalWebSocketApi;
   lambda: LambdaRuntime;
@@ -107,6 +110,38 @@ export class WebSocketGateway {
 
   get connectionCount(): number {
     return this.connections.size;
+  }
+
+  /** What API Gateway would bill so far: messages both ways (in 32 KB units) and connection time. */
+  private readonly billable = {
+    inboundMessages: 0,
+    outboundMessages: 0,
+    messageUnits: 0,
+    closedConnectionMs: 0,
+  };
+
+  usage(): {
+    inboundMessages: number;
+    outboundMessages: number;
+    messageUnits: number;
+    connectionMinutes: number;
+    openConnections: number;
+  } {
+    const now = Date.now();
+    let openMs = 0;
+    for (const connection of this.connections.values()) openMs += now - connection.connectedAt;
+    return {
+      inboundMessages: this.billable.inboundMessages,
+      outboundMessages: this.billable.outboundMessages,
+      messageUnits: this.billable.messageUnits,
+      connectionMinutes: (this.billable.closedConnectionMs + openMs) / 60_000,
+      openConnections: this.connections.size,
+    };
+  }
+
+  private countMessage(direction: 'inboundMessages' | 'outboundMessages', bytes: number): void {
+    this.billable[direction]++;
+    this.billable.messageUnits += Math.max(1, Math.ceil(bytes / BILLING_UNIT_BYTES));
   }
 
   async start(): Promise<void> {
@@ -292,7 +327,8 @@ export class WebSocketGateway {
       ws.on('close', (code, reason) => {
         clearTimeout(connection.idleTimer);
         clearTimeout(connection.hardTimer);
-        this.connections.delete(connection.connectionId);
+        if (this.connections.delete(connection.connectionId))
+          this.billable.closedConnectionMs += Date.now() - connection.connectedAt;
         const ending = connection.ending ?? {
           code: code === 1005 ? 1005 : code,
           reason: code === 1005 ? 'Client-side close frame status not set' : reason.toString(),
@@ -321,6 +357,7 @@ export class WebSocketGateway {
       this.end(connection, 1003, 'Binary frames are not supported');
       return;
     }
+    this.countMessage('inboundMessages', data.length);
     const requestId = awsStyleId();
     if (this.bucket && !this.bucket.take()) {
       this.sendJson(connection, {
@@ -482,6 +519,7 @@ export class WebSocketGateway {
       case 'POST':
         if (!live) return sendError(res, 410, 'GoneException', null);
         sendFragmented(connection.socket, body);
+        this.countMessage('outboundMessages', body.length);
         res.writeHead(200, { 'content-length': '0' }).end();
         return;
       case 'GET':

@@ -132,6 +132,9 @@ export interface InvocationStats {
   invocations: number;
   coldStarts: number;
   initMs: number[];
+  /** Durations rounded up to the millisecond, as Lambda bills them; with memoryMb, GB-seconds. */
+  billedMs: number;
+  memoryMb: number;
 }
 
 /**
@@ -158,7 +161,13 @@ export class LambdaRuntime {
     for (const fn of functions) {
       this.functions.set(fn.logicalId, fn);
       this.pools.set(fn.logicalId, []);
-      this.stats.set(fn.logicalId, { invocations: 0, coldStarts: 0, initMs: [] });
+      this.stats.set(fn.logicalId, {
+        invocations: 0,
+        coldStarts: 0,
+        initMs: [],
+        billedMs: 0,
+        memoryMb: fn.memoryMb,
+      });
     }
   }
 
@@ -217,11 +226,13 @@ export class LambdaRuntime {
       logStreamName: `local/${environment.worker.threadId}`,
       deadline: Date.now() + timeoutMs,
     };
+    const started = performance.now();
     try {
       const result = (await environment.invoke(event, context, timeoutMs)) as T;
       if (failAfter) throw new InvocationError('Injected.Fault', 'injected failure after the handler ran');
       return result;
     } finally {
+      stats.billedMs += Math.ceil(performance.now() - started);
       environment.invocations++;
       this.release(fn, environment);
     }

@@ -1,0 +1,692 @@
+/**
+ * Fan-out, side by side (issue 6's B1 saturation sweep, B2 broadcast completion, and the cost model):
+ *  (a) streamgate: Kafka → poller → fan-out function → DynamoDB Local → @connections → gateway → clients;
+ *  (b) the naive pattern of AWS's sample chat app on the same gateway and DynamoDB Local: one Scan
+ *      of every connection, then one PostToConnection each — b1 awaiting each, b2 Promise.all;
+ *  (c) the ceiling: one raw `ws` server sending a pre-built buffer to every client.
+ * The stack, the naive workers and the ceiling server run on CPU 0; this process (events, clients,
+ * measurement) on CPU 1. Load is open-loop at a set rate; every delivery's latency is measured from
+ * the send time in its payload; contenders are interleaved step by step, and the confirm rounds
+ * report medians and ratios.
+ */
+import { type ChildProcess, fork, spawn, spawnSync } from 'node:child_process';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+} from '@aws-sdk/client-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Producer } from 'kafkajs';
+import WebSocket from 'ws';
+import { ConnectionStore } from '../lambdas/adapters/connection-store.ts';
+import { LOCAL_CREDENTIALS } from '../local/credentials.ts';
+import { barChart, lineChart, writeChart } from './lib/chart.ts';
+import { costPerMillion, formatDollars, gbSeconds, loadPrices, type Usage } from './lib/cost.ts';
+import { pinSelf } from './lib/pin.ts';
+import { kafkaProducer, type StackProcess, startStackProcess, tokenFrom } from './lib/stack-process.ts';
+import { summarize, table } from './lib/stats.ts';
+
+interface Options {
+  subscribers?: string;
+  seconds?: number;
+  confirm?: number;
+  bytes?: number;
+  /** Smoke run: tiny sizes, a few seconds. */
+  smoke?: number;
+}
+
+type Contender = 'a' | 'b1' | 'b2' | 'c';
+const NAMES: Record<Contender, string> = {
+  a: 'streamgate',
+  b1: 'naive, sequential',
+  b2: 'naive, Promise.all',
+  c: 'raw ws ceiling',
+};
+const CONTENDERS: Contender[] = ['a', 'b1', 'b2', 'c'];
+/** Deliveries per second to try, in steps. */
+const LADDER = [250, 500, 1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000, 128_000];
+const P99_LIMIT_MS = 250;
+const CEILING_PORTS = { ws: 29_600, control: 29_601 };
+const NAIVE_TABLE = 'NaiveConnections';
+const FANOUT_MEMORY_MB = 1024;
+const root = path.resolve(import.meta.dirname, '..');
+const now = () => performance.timeOrigin + performance.now();
+
+interface PhaseResult {
+  contender: Contender;
+  subscribers: number;
+  rate: number;
+  events: number;
+  expected: number;
+  delivered: number;
+  reach: number;
+  p50: number;
+  p99: number;
+  deliveriesPerSecond: number;
+  /** The slowest recipient of each event, median over the events (broadcast completion). */
+  completionP50: number;
+  clientCpuPercent: number;
+  pass: boolean;
+}
+
+/** Deliveries of the phase under way, matched by contender and sequence range. */
+interface Tracker {
+  contender: Contender;
+  from: number;
+  to: number;
+  delivered: number;
+  latencies: number[];
+  lastAt: number;
+  sentAt: Map<number, number>;
+  slowest: Map<number, number>;
+}
+
+export async function run(options: Options = {}): Promise<void> {
+  const smoke = Boolean(options.smoke);
+  const counts = String(options.subscribers ?? (smoke ? '1,20' : '1,100,1000,5000'))
+    .split(',')
+    .map(Number);
+  const seconds = options.seconds ?? (smoke ? 1 : 4);
+  const confirmRounds = options.confirm ?? (smoke ? 1 : 3);
+  const bytes = options.bytes ?? 100;
+  pinSelf('1');
+  const stack = await startStackProcess({ cpu: '0', name: 'fanout' });
+  const children: ChildProcess[] = [];
+  let producer: Producer | undefined;
+  const results: Record<string, unknown>[] = [];
+  const phases: PhaseResult[] = [];
+  try {
+    producer = await kafkaProducer(stack);
+    const token = await tokenFrom(stack, 'quantis.com', '');
+    const db = DynamoDBDocumentClient.from(
+      new DynamoDBClient({
+        endpoint: stack.urls.dynamodb,
+        region: 'us-east-1',
+        credentials: LOCAL_CREDENTIALS,
+      }),
+    );
+    const tables = (await db.send(new ListTablesCommand({}))).TableNames ?? [];
+    const connectionsTable = tables.find((t) => t.includes('ConnectionsTable')) as string;
+    const store = new ConnectionStore(db, connectionsTable, 4);
+    await resetNaiveTable(db);
+    const ceiling = await startChild(
+      spawn(process.execPath, [
+        '--import',
+        'tsx',
+        path.join(root, 'bench/lib/ceiling-server.ts'),
+        ...ports(),
+      ]),
+      'ready',
+    );
+    children.push(ceiling);
+    const naiveConfig = (mode: string) =>
+      JSON.stringify({
+        mode,
+        table: NAIVE_TABLE,
+        dynamodb: stack.urls.dynamodb,
+        callback: stack.urls.callback,
+        credentials: LOCAL_CREDENTIALS,
+      });
+    const naive: Record<'b1' | 'b2', ChildProcess> = {
+      b1: await startWorker(naiveConfig('sequential')),
+      b2: await startWorker(naiveConfig('parallel')),
+    };
+    children.push(naive.b1, naive.b2);
+    const ceilingAgent = new Agent({ keepAlive: true, maxSockets: 8 });
+
+    let tracker: Tracker | undefined;
+    let seq = 0;
+    let anyDeliveryAt = 0;
+    const onMessage = (data: WebSocket.RawData) => {
+      const at = now();
+      anyDeliveryAt = at;
+      const text = data.toString();
+      const c = text.slice(6, text.indexOf('"', 6)) as Contender;
+      const s = Number(/"s":(\d+)/.exec(text)?.[1]);
+      const t = Number(/"t":([\d.]+)/.exec(text)?.[1]);
+      if (!tracker || c !== tracker.contender || s < tracker.from || s >= tracker.to) return;
+      tracker.delivered++;
+      tracker.lastAt = at;
+      tracker.latencies.push(at - t);
+      tracker.slowest.set(s, Math.max(tracker.slowest.get(s) ?? 0, at - t));
+    };
+
+    for (const n of counts) {
+      const topic = `fan-${n}-${Date.now().toString(36)}`;
+      process.stdout.write(
+        `\n${n} subscriber${n === 1 ? '' : 's'}: connecting to the gateway and to the ceiling…\n`,
+      );
+      const gatewayClients = await connectMany(
+        n,
+        `${stack.urls.ws}/t/quantis.com/train/location/1.0.0/loc-train-qnt-${topic}`,
+        { Authorization: `Bearer ${token}` },
+        onMessage,
+      );
+      const ids = (await store.subscribers(`quantis.com/train/location/1.0.0/loc-train-qnt-${topic}`)).map(
+        (s) => s.connectionId,
+      );
+      await fillNaiveTable(db, ids);
+      const ceilingClients = await connectMany(n, `ws://127.0.0.1:${CEILING_PORTS.ws}`, {}, onMessage);
+
+      const send = (contender: Contender, s: number) => {
+        const body = `{"c":"${contender}","s":${s},"t":${now().toFixed(3)},"p":"${'x'.repeat(Math.max(0, bytes - 60))}"}`;
+        if (contender === 'a') {
+          void producer
+            ?.send({ topic: 'train-locations', messages: [{ key: topic, value: body }] })
+            .catch(() => undefined);
+        } else if (contender === 'c') {
+          const req = request({
+            host: '127.0.0.1',
+            port: CEILING_PORTS.control,
+            path: '/broadcast',
+            method: 'POST',
+            agent: ceilingAgent,
+          });
+          req.on('response', (res) => res.resume());
+          req.on('error', () => undefined);
+          req.end(body);
+        } else naive[contender].send({ type: 'event', data: body });
+        return body;
+      };
+
+      const phase = async (contender: Contender, rate: number, minEvents = 5): Promise<PhaseResult> => {
+        const events = Math.max(minEvents, Math.round(rate * seconds));
+        const current: Tracker = {
+          contender,
+          from: seq,
+          to: seq + events,
+          delivered: 0,
+          latencies: [],
+          lastAt: 0,
+          sentAt: new Map(),
+          slowest: new Map(),
+        };
+        tracker = current;
+        const cpu = process.cpuUsage();
+        const started = now();
+        for (let i = 0; i < events; i++) {
+          const wait = started + (i * 1000) / rate - now();
+          if (wait > 0) await sleep(wait);
+          current.sentAt.set(seq, now());
+          send(contender, seq++);
+        }
+        const sentAll = now();
+        const expected = events * n;
+        // Until everything arrived, or nothing more came for 3 s (30 s at most after the last send).
+        while (current.delivered < expected) {
+          const quietFor = now() - Math.max(sentAll, current.lastAt);
+          if (quietFor > 3_000 || now() - sentAll > 30_000) break;
+          await sleep(20);
+        }
+        const elapsed = Math.max(1, (current.lastAt || now()) - started);
+        const used = process.cpuUsage(cpu);
+        const stats = summarize(current.latencies);
+        const result: PhaseResult = {
+          contender,
+          subscribers: n,
+          rate,
+          events,
+          expected,
+          delivered: current.delivered,
+          reach: current.delivered / expected,
+          p50: stats.p50,
+          p99: stats.p99,
+          deliveriesPerSecond: (current.delivered * 1000) / elapsed,
+          completionP50: summarize([...current.slowest.values()]).p50,
+          clientCpuPercent: ((used.user + used.system) / 1000 / elapsed) * 100,
+          pass: current.delivered === expected && stats.p99 < P99_LIMIT_MS,
+        };
+        tracker = undefined;
+        phases.push(result);
+        process.stdout.write(
+          `  ${NAMES[contender].padEnd(18)} ${rate.toFixed(2).padStart(8)} events/s → ${Math.round(
+            result.deliveriesPerSecond,
+          )
+            .toString()
+            .padStart(
+              6,
+            )} deliveries/s, p99 ${stats.p99.toFixed(0).padStart(5)} ms, reach ${(result.reach * 100).toFixed(1)}%${result.clientCpuPercent > 80 ? ' (load CPU > 80%: the clients limit this figure)' : ''} ${result.pass ? '' : '✗'}\n`,
+        );
+        // Let a backlog drain before the next contender runs.
+        const drainUntil = now() + 60_000;
+        while (now() - anyDeliveryAt < 1_500 && now() < drainUntil) await sleep(100);
+        return result;
+      };
+
+      const summary: Record<string, unknown> = { subscribers: n };
+      // --- B1: saturation sweep (N ≥ 100) ---------------------------------------------------------
+      if (n >= (smoke ? 2 : 100)) {
+        process.stdout.write(`  saturation sweep (p99 < ${P99_LIMIT_MS} ms, nothing lost):\n`);
+        const sustained: Partial<Record<Contender, number>> = {};
+        const peak: Partial<Record<Contender, number>> = {};
+        const active = new Set<Contender>(CONTENDERS);
+        for (const deliveries of LADDER) {
+          const rate = deliveries / n;
+          if (rate < 0.2) continue;
+          for (const contender of CONTENDERS) {
+            if (!active.has(contender)) continue;
+            const result = await phase(contender, rate);
+            peak[contender] = Math.max(peak[contender] ?? 0, result.deliveriesPerSecond);
+            if (result.pass) sustained[contender] = deliveries;
+            else active.delete(contender);
+          }
+          if (active.size === 0 || (smoke && deliveries >= 500)) break;
+        }
+        // Confirm rounds at each contender's sustained rate, interleaved: medians and ratios.
+        process.stdout.write('  confirm rounds at each sustained rate:\n');
+        const confirmed: Record<Contender, PhaseResult[]> = { a: [], b1: [], b2: [], c: [] };
+        for (let round = 0; round < confirmRounds; round++) {
+          for (const contender of CONTENDERS) {
+            const rate = (sustained[contender] ?? LADDER.find((d) => d / n >= 0.2) ?? n) / n;
+            confirmed[contender].push(await phase(contender, rate));
+          }
+        }
+        const median = (values: number[]) => summarize(values).p50;
+        const delivered = Object.fromEntries(
+          CONTENDERS.map((c) => [c, median(confirmed[c].map((r) => r.deliveriesPerSecond))]),
+        ) as Record<Contender, number>;
+        summary.saturation = {
+          sustainedDeliveriesPerSecond: sustained,
+          peakDeliveriesPerSecond: peak,
+          confirmedMedian: delivered,
+          confirmedP99Median: Object.fromEntries(
+            CONTENDERS.map((c) => [c, median(confirmed[c].map((r) => r.p99))]),
+          ),
+          ratios: {
+            streamgateToCeiling: delivered.a / delivered.c,
+            streamgateToNaiveSequential: delivered.a / delivered.b1,
+            streamgateToNaiveParallel: delivered.a / delivered.b2,
+          },
+        };
+        // p99 of streamgate at half its saturation.
+        if (sustained.a) {
+          const half = await phase('a', sustained.a / 2 / n);
+          summary.streamgateAtHalfSaturation = {
+            deliveriesPerSecond: sustained.a / 2,
+            p50: half.p50,
+            p99: half.p99,
+          };
+        }
+      }
+
+      // --- B2: broadcast completion at a rate every contender sustains ---------------------------
+      process.stdout.write('  broadcast completion (0.5 events/s, 6 events):\n');
+      const completion: Partial<Record<Contender, number>> = {};
+      for (const contender of CONTENDERS)
+        completion[contender] = (await phase(contender, 0.5, smoke ? 2 : 6)).completionP50;
+      summary.completionP50Ms = completion;
+
+      // --- cost per million deliveries (N ≤ 1000): 2 events/s for 10 s each ----------------------
+      if (n <= 1000) {
+        process.stdout.write('  cost: 2 events/s for 10 s each, counting every billable call:\n');
+        const prices = loadPrices();
+        const cost: Record<string, unknown> = {};
+        for (const contender of ['a', 'b1', 'b2'] as const) {
+          const before = await snapshot(stack, naive);
+          const result = await phase(contender, 2, smoke ? 4 : 20);
+          const after = await snapshot(stack, naive);
+          const usage = usageOf(contender, before, after, result, n);
+          const dollars = costPerMillion(usage, prices);
+          cost[contender] = { usage, perMillionDeliveries: dollars };
+        }
+        summary.cost = cost;
+      }
+      results.push(summary);
+      for (const client of [...gatewayClients, ...ceilingClients]) client.terminate();
+      await sleep(1_000);
+    }
+
+    const report = await finish(stack, results, phases, { seconds, bytes, counts });
+    process.stdout.write(report);
+  } finally {
+    await producer?.disconnect().catch(() => undefined);
+    for (const child of children) child.kill();
+    await stack.stop();
+  }
+}
+
+function ports(): string[] {
+  return [String(CEILING_PORTS.ws), String(CEILING_PORTS.control)];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Pin a child beside the stack (CPU 0) where taskset exists. */
+function pin(child: ChildProcess): void {
+  if (child.pid) spawnSync('taskset', ['-cp', '0', String(child.pid)], { stdio: 'ignore' });
+}
+
+function startChild(child: ChildProcess, readyLine: string): Promise<ChildProcess> {
+  pin(child);
+  return new Promise((resolve, reject) => {
+    child.stdout?.on('data', (d: Buffer) => {
+      if (d.toString().includes(readyLine)) resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`a benchmark process exited (${code})`)));
+  });
+}
+
+function startWorker(config: string): Promise<ChildProcess> {
+  const child = fork(path.join(root, 'bench/lib/naive-worker.ts'), [config], {
+    execArgv: ['--import', 'tsx'],
+  });
+  pin(child);
+  return new Promise((resolve, reject) => {
+    child.once('message', () => resolve(child));
+    child.once('exit', (code) => reject(new Error(`a naive worker exited (${code})`)));
+  });
+}
+
+async function resetNaiveTable(db: DynamoDBDocumentClient): Promise<void> {
+  await db.send(new DeleteTableCommand({ TableName: NAIVE_TABLE })).catch(() => undefined);
+  await db.send(
+    new CreateTableCommand({
+      TableName: NAIVE_TABLE,
+      KeySchema: [{ AttributeName: 'connectionId', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'connectionId', AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+}
+
+/** The sample's table holds every connection of the chat: exactly this run's subscribers. */
+async function fillNaiveTable(db: DynamoDBDocumentClient, ids: string[]): Promise<void> {
+  await resetNaiveTable(db);
+  for (let i = 0; i < ids.length; i += 25) {
+    await db.send(
+      new BatchWriteCommand({
+        RequestItems: {
+          [NAIVE_TABLE]: ids
+            .slice(i, i + 25)
+            .map((connectionId) => ({ PutRequest: { Item: { connectionId } } })),
+        },
+      }),
+    );
+  }
+}
+
+async function connectMany(
+  n: number,
+  url: string,
+  headers: Record<string, string>,
+  onMessage: (data: WebSocket.RawData) => void,
+): Promise<WebSocket[]> {
+  const clients: WebSocket[] = [];
+  for (let i = 0; i < n; i += 50) {
+    const batch = await Promise.all(
+      Array.from(
+        { length: Math.min(50, n - i) },
+        () =>
+          new Promise<WebSocket>((resolve, reject) => {
+            const ws = new WebSocket(url, { headers, perMessageDeflate: false });
+            ws.on('message', onMessage);
+            ws.once('open', () => resolve(ws));
+            ws.once('error', reject);
+          }),
+      ),
+    );
+    clients.push(...batch);
+    if (n >= 1000 && (i + 50) % 1000 === 0) process.stdout.write(`    ${i + 50}/${n}\n`);
+  }
+  return clients;
+}
+
+interface Snapshot {
+  at: number;
+  status: {
+    functions: Record<string, { invocations: number; billedMs: number; memoryMb: number }>;
+    metrics: Record<string, Record<string, number>>;
+    gateway: { outboundMessages: number; messageUnits: number; connectionMinutes: number };
+  };
+  naive: Record<'b1' | 'b2', { invocations: number; billedMs: number; readUnits: number; posts: number }>;
+}
+
+async function snapshot(stack: StackProcess, naive: Record<'b1' | 'b2', ChildProcess>): Promise<Snapshot> {
+  const status = (await (await fetch(`${stack.urls.http}/_local/status`)).json()) as Snapshot['status'];
+  const ask = (child: ChildProcess) =>
+    new Promise<Snapshot['naive']['b1']>((resolve) => {
+      child.once('message', (m: { usage: Snapshot['naive']['b1'] }) => resolve(m.usage));
+      child.send({ type: 'usage' });
+    });
+  return { at: now(), status, naive: { b1: await ask(naive.b1), b2: await ask(naive.b2) } };
+}
+
+/** Billable usage of one contender between two snapshots. */
+function usageOf(
+  contender: 'a' | 'b1' | 'b2',
+  before: Snapshot,
+  after: Snapshot,
+  result: PhaseResult,
+  n: number,
+): Usage {
+  const minutes = ((after.at - before.at) / 60_000) * n;
+  const gateway = {
+    units: after.status.gateway.messageUnits - before.status.gateway.messageUnits,
+  };
+  if (contender === 'a') {
+    const fanoutId = Object.keys(after.status.functions).find((id) => id.startsWith('Fanout')) as string;
+    const fnAfter = after.status.functions[fanoutId] as Snapshot['status']['functions'][string];
+    const fnBefore = before.status.functions[fanoutId] as Snapshot['status']['functions'][string];
+    const metric = (name: string) =>
+      (after.status.metrics[fanoutId]?.[name] ?? 0) - (before.status.metrics[fanoutId]?.[name] ?? 0);
+    return {
+      deliveredEvents: result.delivered,
+      apiGatewayMessages: gateway.units,
+      connectionMinutes: minutes,
+      lambdaRequests: fnAfter.invocations - fnBefore.invocations,
+      lambdaGbSeconds: gbSeconds(fnAfter.billedMs - fnBefore.billedMs, fnAfter.memoryMb),
+      dynamoReadUnits: metric('dynamoReadUnits'),
+      dynamoWriteUnits: metric('dynamoWriteUnits'),
+    };
+  }
+  const b = after.naive[contender];
+  const a = before.naive[contender];
+  return {
+    deliveredEvents: result.delivered,
+    apiGatewayMessages: gateway.units,
+    connectionMinutes: minutes,
+    lambdaRequests: b.invocations - a.invocations,
+    lambdaGbSeconds: gbSeconds(b.billedMs - a.billedMs, FANOUT_MEMORY_MB),
+    dynamoReadUnits: b.readUnits - a.readUnits,
+    dynamoWriteUnits: 0,
+  };
+}
+
+/** Tables, targets, charts and the JSON file. */
+async function finish(
+  stack: StackProcess,
+  results: Record<string, unknown>[],
+  phases: PhaseResult[],
+  settings: Record<string, unknown>,
+): Promise<string> {
+  const machine = `${os.cpus()[0]?.model ?? 'cpu'} · ${os.cpus().length} cores · ${Math.round(os.totalmem() / 2 ** 30)} GB · Node ${process.version}`;
+  const note = `${machine} · ${new Date().toISOString().slice(0, 10)}`;
+  type Saturation = {
+    sustainedDeliveriesPerSecond: Partial<Record<Contender, number>>;
+    peakDeliveriesPerSecond: Partial<Record<Contender, number>>;
+    confirmedMedian: Record<Contender, number>;
+    confirmedP99Median: Record<Contender, number>;
+    ratios: {
+      streamgateToCeiling: number;
+      streamgateToNaiveSequential: number;
+      streamgateToNaiveParallel: number;
+    };
+  };
+  const out: string[] = [];
+  const satRows = results
+    .filter((r) => r.saturation)
+    .flatMap((r) =>
+      CONTENDERS.map((c) => {
+        const s = r.saturation as Saturation;
+        return {
+          subscribers: r.subscribers as number,
+          contender: NAMES[c],
+          'sustained/s': s.sustainedDeliveriesPerSecond[c] ?? 0,
+          'peak/s': Math.round(s.peakDeliveriesPerSecond[c] ?? 0),
+          'confirmed median/s': Math.round(s.confirmedMedian[c]),
+          'p99 ms': Math.round(s.confirmedP99Median[c]),
+        };
+      }),
+    );
+  out.push(
+    `\nB1 — saturation: deliveries/s with p99 < ${P99_LIMIT_MS} ms and nothing lost\n${table(satRows)}\n`,
+  );
+  const completionRows = results.map((r) => ({
+    subscribers: r.subscribers as number,
+    ...Object.fromEntries(
+      CONTENDERS.map((c) => [NAMES[c], Math.round((r.completionP50Ms as Record<Contender, number>)[c])]),
+    ),
+  }));
+  out.push(
+    `\nB2 — broadcast completion, median ms until the last subscriber has an event\n${table(completionRows)}\n`,
+  );
+  const costRows = results
+    .filter((r) => r.cost)
+    .flatMap((r) =>
+      (['a', 'b1', 'b2'] as const).map((c) => {
+        const entry = (r.cost as Record<string, { perMillionDeliveries: ReturnType<typeof costPerMillion> }>)[
+          c
+        ];
+        const by = entry?.perMillionDeliveries.byService;
+        return {
+          subscribers: r.subscribers as number,
+          contender: NAMES[c],
+          'API GW msgs': formatDollars(by?.apiGatewayMessages ?? Number.NaN),
+          'conn-min': formatDollars(by?.connectionMinutes ?? Number.NaN),
+          Lambda: formatDollars((by?.lambdaRequests ?? 0) + (by?.lambdaDuration ?? 0)),
+          DynamoDB: formatDollars((by?.dynamoReads ?? 0) + (by?.dynamoWrites ?? 0)),
+          'total per 1M deliveries': formatDollars(entry?.perMillionDeliveries.total ?? Number.NaN),
+        };
+      }),
+    );
+  out.push(`\nCost per million delivered events at list prices (bench/prices.json)\n${table(costRows)}\n`);
+
+  // Targets.
+  const at1000 = results.find((r) => r.subscribers === 1000);
+  const sat1000 = at1000?.saturation as Saturation | undefined;
+  const cost1000 = at1000?.cost as Record<string, { perMillionDeliveries: { total: number } }> | undefined;
+  const half = (at1000 ?? results.find((r) => r.streamgateAtHalfSaturation))?.streamgateAtHalfSaturation as
+    | { p99: number }
+    | undefined;
+  const bundle = fanoutBundleBytes(stack);
+  const status = (await (
+    await fetch(`${stack.urls.http}/_local/status`).catch(() => undefined)
+  )
+    ?.json()
+    .catch(() => undefined)) as { functions: Record<string, { initMs: number[] }> } | undefined;
+  const fanoutInit =
+    Object.entries(status?.functions ?? {}).find(([id]) => id.startsWith('Fanout'))?.[1].initMs ?? [];
+  const targets = [
+    [
+      'delivered/s at 1,000 subscribers ≥ 30% of the ws ceiling',
+      sat1000 ? `${(sat1000.ratios.streamgateToCeiling * 100).toFixed(1)}%` : 'n/a',
+    ],
+    [
+      '… and ≥ 10× the naive sequential pattern',
+      sat1000 ? `${sat1000.ratios.streamgateToNaiveSequential.toFixed(1)}×` : 'n/a',
+    ],
+    ['p99 Kafka → client < 100 ms at half of saturation', half ? `${half.p99.toFixed(0)} ms` : 'n/a'],
+    [
+      'cost per million deliveries ≥ 3× lower than naive at 1,000 subscribers',
+      cost1000
+        ? `${((cost1000.b2?.perMillionDeliveries.total ?? 0) / (cost1000.a?.perMillionDeliveries.total ?? 1)).toFixed(1)}× (vs Promise.all)`
+        : 'n/a',
+    ],
+    ['fan-out bundle < 150 KB', `${(bundle / 1024).toFixed(0)} KB`],
+    [
+      'fan-out init < 150 ms',
+      fanoutInit.length
+        ? `${summarize(fanoutInit).p50.toFixed(0)} ms (median of ${fanoutInit.length} cold starts, local)`
+        : 'n/a',
+    ],
+  ];
+  out.push(
+    `\nTargets\n${table(targets.map(([target, measured]) => ({ target: target as string, measured: measured as string })))}\n`,
+  );
+
+  // Charts.
+  const dir = path.join(import.meta.dirname, 'results');
+  writeChart(
+    path.join(dir, 'fanout-saturation.svg'),
+    barChart({
+      title: `Sustained deliveries/s (p99 < ${P99_LIMIT_MS} ms, nothing lost)`,
+      yLabel: 'deliveries per second',
+      logY: true,
+      note,
+      groups: results
+        .filter((r) => r.saturation)
+        .map((r) => ({
+          label: `${r.subscribers} subscribers`,
+          bars: CONTENDERS.map((c) => ({
+            name: NAMES[c],
+            value: (r.saturation as Saturation).confirmedMedian[c],
+          })),
+        })),
+    }),
+  );
+  writeChart(
+    path.join(dir, 'fanout-completion.svg'),
+    lineChart({
+      title: 'Broadcast completion: until the last subscriber has the event',
+      xLabel: 'subscribers',
+      yLabel: 'median ms',
+      logX: true,
+      logY: true,
+      note,
+      series: CONTENDERS.map((c) => ({
+        name: NAMES[c],
+        points: results.map((r) => ({
+          x: r.subscribers as number,
+          y: (r.completionP50Ms as Record<Contender, number>)[c],
+        })),
+      })),
+    }),
+  );
+  writeChart(
+    path.join(dir, 'fanout-cost.svg'),
+    barChart({
+      title: 'Dollars per million delivered events (AWS list prices)',
+      yLabel: 'USD per 1M deliveries',
+      logY: true,
+      note,
+      groups: results
+        .filter((r) => r.cost)
+        .map((r) => ({
+          label: `${r.subscribers} subscriber${r.subscribers === 1 ? '' : 's'}`,
+          bars: (['a', 'b1', 'b2'] as const).map((c) => ({
+            name: NAMES[c],
+            value:
+              (r.cost as Record<string, { perMillionDeliveries: { total: number } }>)[c]?.perMillionDeliveries
+                .total ?? 0,
+          })),
+        })),
+    }),
+  );
+  const file = path.join(dir, 'fanout.json');
+  writeFileSync(
+    file,
+    `${JSON.stringify({ benchmark: 'fanout', at: new Date().toISOString(), machine, settings, results, targets, phases }, null, 1)}\n`,
+  );
+  out.push(
+    `\nwritten: ${path.relative(process.cwd(), file)}, fanout-saturation.svg, fanout-completion.svg, fanout-cost.svg\n`,
+  );
+  return out.join('');
+}
+
+/** Size of the deployed fan-out bundle: the asset the synthesized template names for it. */
+function fanoutBundleBytes(stack: StackProcess): number {
+  const assembly = path.join(stack.stateDir, 'cdk.out');
+  const template = JSON.parse(readFileSync(path.join(assembly, 'Streamgate.template.json'), 'utf8')) as {
+    Resources: Record<string, { Type: string; Metadata?: Record<string, string> }>;
+  };
+  const fanout = Object.entries(template.Resources).find(
+    ([id, r]) => r.Type === 'AWS::Lambda::Function' && /^Fanout[0-9A-F]{8}$/.test(id),
+  )?.[1];
+  const asset = fanout?.Metadata?.['aws:asset:path'];
+  return asset ? statSync(path.join(assembly, asset, 'index.js')).size : Number.NaN;
+}
