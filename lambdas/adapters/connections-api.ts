@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { backoffDelay, mapWithConcurrency, sleep } from '../core/concurrency.ts';
+import { FramePoster } from './frame-poster.ts';
 
 export type PostOutcome = 'sent' | 'gone' | 'failed';
 
@@ -58,29 +59,47 @@ function isRetryable(error: unknown): boolean {
 }
 
 export class ConnectionsApi {
+  /** The hot path (PostToConnection) bypasses the SDK client when the endpoint is known. */
+  private readonly poster: FramePoster | undefined;
+
   constructor(
     private readonly client: ApiGatewayManagementApiClient,
-    private readonly options: { concurrency: number; maxAttempts: number } = {
+    private readonly options: { concurrency: number; maxAttempts: number; endpoint?: string } = {
       concurrency: 64,
       maxAttempts: 5,
     },
-  ) {}
+  ) {
+    const region = process.env.AWS_REGION;
+    if (options.endpoint && region) {
+      this.poster = new FramePoster(options.endpoint, region, client.config.credentials, options.concurrency);
+    }
+  }
 
   /** Post one frame; retries throttling and 5xx with backoff while `deadline` (epoch ms) allows. */
   async post(connectionId: string, data: Uint8Array | string, deadline: number): Promise<PostOutcome> {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
     for (let attempt = 0; ; attempt++) {
-      try {
-        await this.client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: bytes }));
-        return 'sent';
-      } catch (error) {
-        if (isGone(error)) return 'gone';
-        const wait = backoffDelay(attempt);
-        if (!isRetryable(error) || attempt + 1 >= this.options.maxAttempts || Date.now() + wait >= deadline) {
-          return 'failed';
-        }
-        await sleep(wait);
+      const status = await this.attempt(connectionId, bytes);
+      if (status === 200) return 'sent';
+      if (status === 410) return 'gone';
+      const wait = backoffDelay(attempt);
+      const retryable = status === 0 || status === 429 || status >= 500;
+      if (!retryable || attempt + 1 >= this.options.maxAttempts || Date.now() + wait >= deadline) {
+        return 'failed';
       }
+      await sleep(wait);
+    }
+  }
+
+  /** One PostToConnection: its HTTP status, 0 when none came back. */
+  private async attempt(connectionId: string, data: Uint8Array): Promise<number> {
+    if (this.poster) return this.poster.post(connectionId, data);
+    try {
+      await this.client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }));
+      return 200;
+    } catch (error) {
+      if (isGone(error)) return 410;
+      return isRetryable(error) ? (statusOf(error) ?? 0) || 503 : (statusOf(error) ?? 400);
     }
   }
 

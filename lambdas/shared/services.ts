@@ -44,7 +44,9 @@ export function accessDirectory(): AccessDirectory {
 }
 
 export function connectionsApi(): ConnectionsApi {
-  return new ConnectionsApi(createConnectionsClient(requireEnv('CALLBACK_URL')), {
+  const endpoint = requireEnv('CALLBACK_URL');
+  return new ConnectionsApi(createConnectionsClient(endpoint), {
+    endpoint,
     concurrency: intEnv('DELIVERY_CONCURRENCY', 64),
     maxAttempts: 5,
   });

@@ -4,8 +4,8 @@
  * body with the local stack's credentials, and must match.
  */
 import { createHash } from 'node:crypto';
-import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { NodeSha256 } from '../../lambdas/adapters/node-sha256.ts';
 
 export interface LocalCredentials {
   accessKeyId: string;
@@ -95,7 +95,7 @@ export async function verifySigV4(
     credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
     region: region as string,
     service: service as string,
-    sha256: Sha256,
+    sha256: NodeSha256,
     uriEscapePath: true,
     applyChecksum: false,
   });
