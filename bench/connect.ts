@@ -9,6 +9,9 @@ import WebSocket from 'ws';
 import { startStackProcess, tokenFrom } from './lib/stack-process.ts';
 import { summarize, table } from './lib/stats.ts';
 
+/** The rooms the Chats API's handler knows (seed 001); any other is refused with 404. */
+const ROOMS = ['room1', 'room2', 'common'];
+
 export async function run(options: { count?: number } = {}): Promise<void> {
   const count = options.count ?? 100;
   const stack = await startStackProcess({ cpu: '0' });
@@ -17,7 +20,7 @@ export async function run(options: { count?: number } = {}): Promise<void> {
     const once = (i: number) =>
       new Promise<number>((resolve, reject) => {
         const started = performance.now();
-        const ws = new WebSocket(`${stack.urls.ws}/chats/1.0.0/rooms/bench-${i % 10}`, {
+        const ws = new WebSocket(`${stack.urls.ws}/chats/1.0.0/rooms/${ROOMS[i % 3]}`, {
           headers: { Authorization: `Bearer ${token}` },
         });
         ws.once('open', () => {

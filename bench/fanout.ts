@@ -40,14 +40,17 @@ interface Options {
   smoke?: number;
 }
 
-type Contender = 'a' | 'b1' | 'b2' | 'c';
+type Contender = 'a' | 'a2' | 'b1' | 'b2' | 'c';
 const NAMES: Record<Contender, string> = {
   a: 'streamgate',
+  a2: 'streamgate, coalesced',
   b1: 'naive, sequential',
   b2: 'naive, Promise.all',
   c: 'raw ws ceiling',
 };
-const CONTENDERS: Contender[] = ['a', 'b1', 'b2', 'c'];
+const CONTENDERS: Contender[] = ['a', 'a2', 'b1', 'b2', 'c'];
+/** The contenders that pay for API Gateway and Lambda (the ceiling has no AWS price). */
+const PRICED = ['a', 'a2', 'b1', 'b2'] as const;
 /** Deliveries per second to try, in steps. */
 const LADDER = [250, 500, 1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000, 128_000];
 const P99_LIMIT_MS = 250;
@@ -56,6 +59,12 @@ const NAIVE_TABLE = 'NaiveConnections';
 const FANOUT_MEMORY_MB = 1024;
 const root = path.resolve(import.meta.dirname, '..');
 const now = () => performance.timeOrigin + performance.now();
+
+interface Event {
+  c: Contender;
+  s: number;
+  t: number;
+}
 
 interface PhaseResult {
   contender: Contender;
@@ -95,14 +104,18 @@ export async function run(options: Options = {}): Promise<void> {
   const confirmRounds = options.confirm ?? (smoke ? 1 : 3);
   const bytes = options.bytes ?? 100;
   pinSelf('1');
-  const stack = await startStackProcess({ cpu: '0', name: 'fanout' });
+  const stack = await startStackProcess({
+    cpu: '0',
+    name: 'fanout',
+    apiDirs: [path.join(root, 'bench', 'apis')],
+  });
   const children: ChildProcess[] = [];
   let producer: Producer | undefined;
   const results: Record<string, unknown>[] = [];
   const phases: PhaseResult[] = [];
   try {
     producer = await kafkaProducer(stack);
-    const token = await tokenFrom(stack, 'quantis.com', '');
+    const token = await tokenFrom(stack, 'carbon.super', '');
     const db = DynamoDBDocumentClient.from(
       new DynamoDBClient({
         endpoint: stack.urls.dynamodb,
@@ -142,18 +155,22 @@ export async function run(options: Options = {}): Promise<void> {
     let tracker: Tracker | undefined;
     let seq = 0;
     let anyDeliveryAt = 0;
+    const onEvent = (at: number, event: Event) => {
+      if (!tracker || event.c !== tracker.contender || event.s < tracker.from || event.s >= tracker.to)
+        return;
+      tracker.delivered++;
+      tracker.lastAt = at;
+      tracker.latencies.push(at - event.t);
+      tracker.slowest.set(event.s, Math.max(tracker.slowest.get(event.s) ?? 0, at - event.t));
+    };
     const onMessage = (data: WebSocket.RawData) => {
       const at = now();
       anyDeliveryAt = at;
       const text = data.toString();
-      const c = text.slice(6, text.indexOf('"', 6)) as Contender;
-      const s = Number(/"s":(\d+)/.exec(text)?.[1]);
-      const t = Number(/"t":([\d.]+)/.exec(text)?.[1]);
-      if (!tracker || c !== tracker.contender || s < tracker.from || s >= tracker.to) return;
-      tracker.delivered++;
-      tracker.lastAt = at;
-      tracker.latencies.push(at - t);
-      tracker.slowest.set(s, Math.max(tracker.slowest.get(s) ?? 0, at - t));
+      if (!text.startsWith('{"c"') && !text.startsWith('[')) return; // acknowledgements
+      const parsed = JSON.parse(text) as Event | Event[];
+      // A coalesced frame carries several events.
+      for (const event of Array.isArray(parsed) ? parsed : [parsed]) onEvent(at, event);
     };
 
     for (const n of counts) {
@@ -163,11 +180,21 @@ export async function run(options: Options = {}): Promise<void> {
       );
       const gatewayClients = await connectMany(
         n,
-        `${stack.urls.ws}/t/quantis.com/train/location/1.0.0/loc-train-qnt-${topic}`,
+        `${stack.urls.ws}/bench/1.0.0/plain/${topic}`,
         { Authorization: `Bearer ${token}` },
         onMessage,
       );
-      const ids = (await store.subscribers(`quantis.com/train/location/1.0.0/loc-train-qnt-${topic}`)).map(
+      // The same connections take the coalesced channel's instance too (a second topic each).
+      await Promise.all(
+        gatewayClients.map(
+          (ws) =>
+            new Promise<void>((resolve) => {
+              ws.send(JSON.stringify({ action: 'subscribe', topic: `/coalesced/${topic}` }));
+              ws.once('message', () => resolve());
+            }),
+        ),
+      );
+      const ids = (await store.subscribers(`carbon.super/bench/1.0.0/plain/${topic}`)).map(
         (s) => s.connectionId,
       );
       await fillNaiveTable(db, ids);
@@ -175,9 +202,12 @@ export async function run(options: Options = {}): Promise<void> {
 
       const send = (contender: Contender, s: number) => {
         const body = `{"c":"${contender}","s":${s},"t":${now().toFixed(3)},"p":"${'x'.repeat(Math.max(0, bytes - 60))}"}`;
-        if (contender === 'a') {
+        if (contender === 'a' || contender === 'a2') {
           void producer
-            ?.send({ topic: 'train-locations', messages: [{ key: topic, value: body }] })
+            ?.send({
+              topic: contender === 'a' ? 'bench-events' : 'bench-events-coalesced',
+              messages: [{ key: topic, value: body }],
+            })
             .catch(() => undefined);
         } else if (contender === 'c') {
           const req = request({
@@ -279,7 +309,7 @@ export async function run(options: Options = {}): Promise<void> {
         }
         // Confirm rounds at each contender's sustained rate, interleaved: medians and ratios.
         process.stdout.write('  confirm rounds at each sustained rate:\n');
-        const confirmed: Record<Contender, PhaseResult[]> = { a: [], b1: [], b2: [], c: [] };
+        const confirmed: Record<Contender, PhaseResult[]> = { a: [], a2: [], b1: [], b2: [], c: [] };
         for (let round = 0; round < confirmRounds; round++) {
           for (const contender of CONTENDERS) {
             const rate = (sustained[contender] ?? LADDER.find((d) => d / n >= 0.2) ?? n) / n;
@@ -301,6 +331,8 @@ export async function run(options: Options = {}): Promise<void> {
             streamgateToCeiling: delivered.a / delivered.c,
             streamgateToNaiveSequential: delivered.a / delivered.b1,
             streamgateToNaiveParallel: delivered.a / delivered.b2,
+            coalescedToCeiling: delivered.a2 / delivered.c,
+            coalescedToNaiveSequential: delivered.a2 / delivered.b1,
           },
         };
         // p99 of streamgate at half its saturation.
@@ -323,12 +355,13 @@ export async function run(options: Options = {}): Promise<void> {
 
       // --- cost per million deliveries (N ≤ 1000): 2 events/s for 10 s each ----------------------
       if (n <= 1000) {
-        process.stdout.write('  cost: 2 events/s for 10 s each, counting every billable call:\n');
+        const costRate = Math.min(10, 1000 / n);
+        process.stdout.write(`  cost: ${costRate} events/s for 10 s each, counting every billable call:\n`);
         const prices = loadPrices();
         const cost: Record<string, unknown> = {};
-        for (const contender of ['a', 'b1', 'b2'] as const) {
+        for (const contender of PRICED) {
           const before = await snapshot(stack, naive);
-          const result = await phase(contender, 2, smoke ? 4 : 20);
+          const result = await phase(contender, costRate, smoke ? 4 : Math.round(costRate * 10));
           const after = await snapshot(stack, naive);
           const usage = usageOf(contender, before, after, result, n);
           const dollars = costPerMillion(usage, prices);
@@ -458,7 +491,7 @@ async function snapshot(stack: StackProcess, naive: Record<'b1' | 'b2', ChildPro
 
 /** Billable usage of one contender between two snapshots. */
 function usageOf(
-  contender: 'a' | 'b1' | 'b2',
+  contender: (typeof PRICED)[number],
   before: Snapshot,
   after: Snapshot,
   result: PhaseResult,
@@ -468,7 +501,7 @@ function usageOf(
   const gateway = {
     units: after.status.gateway.messageUnits - before.status.gateway.messageUnits,
   };
-  if (contender === 'a') {
+  if (contender === 'a' || contender === 'a2') {
     const fanoutId = Object.keys(after.status.functions).find((id) => id.startsWith('Fanout')) as string;
     const fnAfter = after.status.functions[fanoutId] as Snapshot['status']['functions'][string];
     const fnBefore = before.status.functions[fanoutId] as Snapshot['status']['functions'][string];
@@ -515,6 +548,8 @@ async function finish(
       streamgateToCeiling: number;
       streamgateToNaiveSequential: number;
       streamgateToNaiveParallel: number;
+      coalescedToCeiling: number;
+      coalescedToNaiveSequential: number;
     };
   };
   const out: string[] = [];
@@ -548,7 +583,7 @@ async function finish(
   const costRows = results
     .filter((r) => r.cost)
     .flatMap((r) =>
-      (['a', 'b1', 'b2'] as const).map((c) => {
+      PRICED.map((c) => {
         const entry = (r.cost as Record<string, { perMillionDeliveries: ReturnType<typeof costPerMillion> }>)[
           c
         ];
@@ -584,17 +619,21 @@ async function finish(
   const targets = [
     [
       'delivered/s at 1,000 subscribers ≥ 30% of the ws ceiling',
-      sat1000 ? `${(sat1000.ratios.streamgateToCeiling * 100).toFixed(1)}%` : 'n/a',
+      sat1000
+        ? `${(sat1000.ratios.streamgateToCeiling * 100).toFixed(1)}% (coalesced: ${(sat1000.ratios.coalescedToCeiling * 100).toFixed(1)}%)`
+        : 'n/a',
     ],
     [
       '… and ≥ 10× the naive sequential pattern',
-      sat1000 ? `${sat1000.ratios.streamgateToNaiveSequential.toFixed(1)}×` : 'n/a',
+      sat1000
+        ? `${sat1000.ratios.streamgateToNaiveSequential.toFixed(1)}× (coalesced: ${sat1000.ratios.coalescedToNaiveSequential.toFixed(1)}×)`
+        : 'n/a',
     ],
     ['p99 Kafka → client < 100 ms at half of saturation', half ? `${half.p99.toFixed(0)} ms` : 'n/a'],
     [
       'cost per million deliveries ≥ 3× lower than naive at 1,000 subscribers',
       cost1000
-        ? `${((cost1000.b2?.perMillionDeliveries.total ?? 0) / (cost1000.a?.perMillionDeliveries.total ?? 1)).toFixed(1)}× (vs Promise.all)`
+        ? `${((cost1000.b2?.perMillionDeliveries.total ?? 0) / (cost1000.a?.perMillionDeliveries.total ?? 1)).toFixed(1)}× (coalesced: ${((cost1000.b2?.perMillionDeliveries.total ?? 0) / (cost1000.a2?.perMillionDeliveries.total ?? 1)).toFixed(1)}×), vs Promise.all`
         : 'n/a',
     ],
     ['fan-out bundle < 150 KB', `${(bundle / 1024).toFixed(0)} KB`],
@@ -658,7 +697,7 @@ async function finish(
         .filter((r) => r.cost)
         .map((r) => ({
           label: `${r.subscribers} subscriber${r.subscribers === 1 ? '' : 's'}`,
-          bars: (['a', 'b1', 'b2'] as const).map((c) => ({
+          bars: PRICED.map((c) => ({
             name: NAMES[c],
             value:
               (r.cost as Record<string, { perMillionDeliveries: { total: number } }>)[c]?.perMillionDeliveries
@@ -678,15 +717,15 @@ async function finish(
   return out.join('');
 }
 
-/** Size of the deployed fan-out bundle: the asset the synthesized template names for it. */
+/** Size of the deployed fan-out bundle: the asset (`asset.<hash>`) the template's Code names. */
 function fanoutBundleBytes(stack: StackProcess): number {
   const assembly = path.join(stack.stateDir, 'cdk.out');
   const template = JSON.parse(readFileSync(path.join(assembly, 'Streamgate.template.json'), 'utf8')) as {
-    Resources: Record<string, { Type: string; Metadata?: Record<string, string> }>;
+    Resources: Record<string, { Type: string; Properties?: { Code?: { S3Key?: string } } }>;
   };
   const fanout = Object.entries(template.Resources).find(
     ([id, r]) => r.Type === 'AWS::Lambda::Function' && /^Fanout[0-9A-F]{8}$/.test(id),
   )?.[1];
-  const asset = fanout?.Metadata?.['aws:asset:path'];
-  return asset ? statSync(path.join(assembly, asset, 'index.js')).size : Number.NaN;
+  const hash = fanout?.Properties?.Code?.S3Key?.replace(/\.zip$/, '');
+  return hash ? statSync(path.join(assembly, `asset.${hash}`, 'index.js')).size : Number.NaN;
 }

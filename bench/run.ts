@@ -9,6 +9,8 @@ const benchmarks: Record<
   'throttle-writes': () => import('./throttle-writes.ts'),
   backends: () => import('./backends.ts'),
   fanout: () => import('./fanout.ts'),
+  'connections-call': () => import('./connections-call.ts'),
+  registry: () => import('./registry.ts'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

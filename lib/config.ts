@@ -47,6 +47,11 @@ export interface KafkaConfig {
   startingPosition: 'LATEST' | 'TRIM_HORIZON';
   /** Consumer group ids are `{prefix}-{topic}`. */
   consumerGroupPrefix: string;
+  /**
+   * How long the fan-out reuses a topic's subscriber list (ms): a busy topic is looked up once
+   * per this instead of once per batch; a new subscriber starts receiving within it. 0: always look up.
+   */
+  subscriberCacheMs: number;
   /** Fan-out function memory and timeout (at most 14 minutes for Kafka). */
   fanoutMemoryMb: number;
   fanoutTimeoutSeconds: number;
@@ -67,6 +72,7 @@ export const DEFAULT_CONFIG: StreamgateConfig = {
     batchingWindowSeconds: 0,
     startingPosition: 'LATEST',
     consumerGroupPrefix: 'streamgate',
+    subscriberCacheMs: 1_000,
     fanoutMemoryMb: 1024,
     fanoutTimeoutSeconds: 300,
   },
@@ -140,6 +146,13 @@ export function parseConfig(raw: unknown): StreamgateConfig {
   }
   if (!['LATEST', 'TRIM_HORIZON'].includes(kafka.startingPosition)) {
     throw new ConfigError('kafka.startingPosition must be LATEST or TRIM_HORIZON');
+  }
+  if (
+    !Number.isInteger(kafka.subscriberCacheMs) ||
+    kafka.subscriberCacheMs < 0 ||
+    kafka.subscriberCacheMs > 60_000
+  ) {
+    throw new ConfigError('kafka.subscriberCacheMs must be an integer from 0 to 60000');
   }
   if (!/^[A-Za-z0-9._-]{1,100}$/.test(kafka.consumerGroupPrefix)) {
     throw new ConfigError('kafka.consumerGroupPrefix may hold letters, digits, ".", "_" and "-"');

@@ -398,6 +398,7 @@ export class StreamgateStack extends Stack {
           STREAM_STATE_TABLE: streamStateTable.tableName,
           FAILURE_QUEUE_URL: failureQueue.queueUrl,
           DELIVERY_CONCURRENCY: String(config.deliveryConcurrency),
+          SUBSCRIBER_CACHE_MS: String(config.kafka.subscriberCacheMs),
         },
       });
       grantGatewayData(fanout);

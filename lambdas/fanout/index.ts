@@ -14,11 +14,13 @@ import { FailureDestination } from '../adapters/failure-destination.ts';
 import { runTransforms } from '../adapters/transform-runner.ts';
 import { TransformStateStore } from '../adapters/transform-state-store.ts';
 import { mapWithConcurrency } from '../core/concurrency.ts';
-import { framesPerConnection, MAX_MESSAGE_BYTES, planBatch } from '../core/fanout-plan.ts';
+import type { Subscriber } from '../core/connection.ts';
+import { type BatchPlan, framesPerConnection, MAX_MESSAGE_BYTES, planBatch } from '../core/fanout-plan.ts';
 import { kafkaBindings, type MskEvent, recordsByPartition } from '../core/kafka-records.ts';
 import { createTargetResolver } from '../core/target.ts';
+import { TtlCache } from '../core/ttl-cache.ts';
 import { catalog } from '../shared/catalog.ts';
-import { requireEnv } from '../shared/env.ts';
+import { intEnv, requireEnv } from '../shared/env.ts';
 import { flushMetrics, logger, MetricUnit, metrics } from '../shared/observability.ts';
 import {
   accessDirectory,
@@ -44,11 +46,32 @@ const failures = new FailureDestination(
 );
 const resolver = createTargetResolver(catalog);
 const bindings = kafkaBindings(catalog);
+/**
+ * Subscribers of a topic instance, kept for SUBSCRIBER_CACHE_MS (default 1 s): a busy topic is
+ * looked up once a second instead of once per batch. A new subscriber starts receiving within
+ * that time; one found gone is dropped at once.
+ */
+const subscriberCache = new TtlCache<Subscriber[]>(intEnv('SUBSCRIBER_CACHE_MS', 1_000));
+
+function subscribersOf(topicKeys: string[]): Promise<Map<string, Subscriber[]>> {
+  return mapWithConcurrency(topicKeys, 16, (topicKey) =>
+    subscriberCache.get(topicKey, () => store.subscribers(topicKey)),
+  ).then((lists) => new Map(topicKeys.map((key, i) => [key, lists[i] ?? []])));
+}
+
+function topicKeysOf(plan: BatchPlan): string[] {
+  const keys = new Set(plan.deliveries.map((d) => d.topicKey));
+  for (const job of plan.transforms.values()) for (const item of job.items) keys.add(item.topicKey);
+  return [...keys];
+}
 
 export const handler = async (event: MskEvent, context: Context): Promise<void> => {
   const deadline = Date.now() + Math.max(1_000, context.getRemainingTimeInMillis() - 2_000);
   const partitions = recordsByPartition(event);
   const recordCount = partitions.reduce((n, p) => n + p.records.length, 0);
+  // The subscriber lookups need only the records' topics: they run while the checkpoints are read.
+  const lookups = subscribersOf(topicKeysOf(planBatch(partitions, bindings, resolver)));
+  lookups.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
   const seen = await checkpoints.read(partitions.flatMap((p) => (p.records[0] ? [p.records[0]] : [])));
   const plan = planBatch(partitions, bindings, resolver, (record) =>
     deliveredBefore(seen.get(`${record.topic}-${record.partition}`), record),
@@ -76,7 +99,12 @@ export const handler = async (event: MskEvent, context: Context): Promise<void> 
   }
 
   const topicKeys = [...new Set(deliveries.map((d) => d.topicKey))];
-  const subscriberLists = await mapWithConcurrency(topicKeys, 16, (topicKey) => store.subscribers(topicKey));
+  const looked = await lookups;
+  const subscriberLists = await mapWithConcurrency(
+    topicKeys,
+    16,
+    async (topicKey) => looked.get(topicKey) ?? (await subscribersOf([topicKey])).get(topicKey) ?? [],
+  );
   const apiOfTopic = new Map(deliveries.map((d) => [d.topicKey, d.api]));
   const owners = new Map<string, Omit<Recipient, 'frames'>>();
   topicKeys.forEach((topicKey, i) => {
@@ -102,6 +130,13 @@ export const handler = async (event: MskEvent, context: Context): Promise<void> 
     deadline,
   );
 
+  // Connections found gone leave the cached lists that held them.
+  if (report.gone.length) {
+    const gone = new Set(report.gone);
+    topicKeys.forEach((topicKey, i) => {
+      if ((subscriberLists[i] ?? []).some((s) => gone.has(s.connectionId))) subscriberCache.delete(topicKey);
+    });
+  }
   await checkpoints.write([...plan.lastSeen.values()]);
 
   const oldest = Math.min(...partitions.flatMap((p) => p.records.map((r) => r.timestamp)));

@@ -1,5 +1,6 @@
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
+import type { ChecksumConstructor } from '@smithy/types';
 import { describe, expect, it } from 'vitest';
 import { NodeSha256 } from '../../lambdas/adapters/node-sha256.ts';
 
@@ -32,7 +33,7 @@ describe('SHA-256 on native crypto, for SigV4', () => {
     };
     const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' };
     const signingDate = new Date('2026-11-23T00:00:00Z');
-    const sign = (sha256: typeof Sha256) =>
+    const sign = (sha256: ChecksumConstructor) =>
       new SignatureV4({ credentials, region: 'eu-west-1', service: 'execute-api', sha256 }).sign(request, {
         signingDate,
       });
