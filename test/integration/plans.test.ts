@@ -198,8 +198,9 @@ describe('business plans', () => {
     expect(counted).toMatchObject({ used: 100, limit: 100 });
     // What clients saw of the application's events is exactly what was counted.
     await expect.poll(() => acceptedPublishes() + deliveredToApp(), { timeout: 10_000 }).toBe(100);
-    // Every attempt is either counted or throttled: 400 publishes + their deliveries + 150 announcement deliveries.
-    expect((counted?.used ?? 0) + (counted?.throttled ?? 0)).toBeGreaterThan(400 + 150);
+    // Every attempt is either counted or throttled: 400 publishes + 150 announcement deliveries, plus
+    // the deliveries of whichever publishes got in (none, when the announcements won the race).
+    expect((counted?.used ?? 0) + (counted?.throttled ?? 0)).toBeGreaterThanOrEqual(400 + 150);
     // The connections stay open, and a refused publisher was told once, not once per frame.
     for (const publisher of publishers) {
       expect(publisher.ws.readyState).toBe(publisher.ws.OPEN);
