@@ -11,6 +11,7 @@ const benchmarks: Record<
   fanout: () => import('./fanout.ts'),
   'connections-call': () => import('./connections-call.ts'),
   registry: () => import('./registry.ts'),
+  churn: () => import('./churn.ts'),
 };
 
 const [name, ...rest] = process.argv.slice(2);
