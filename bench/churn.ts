@@ -77,8 +77,14 @@ export async function run(
       memory.push({ connections: idle.length, rssMb: rssMb(stack.pid) });
       process.stdout.write(`  ${idle.length} connections: stack RSS ${rssMb(stack.pid).toFixed(0)} MB\n`);
     }
-    const last = memory.at(-1) as { connections: number; rssMb: number };
-    const perConnectionKb = ((last.rssMb - baseline) * 1024) / Math.max(1, last.connections);
+    // The slope between the first and last steps: the first connections also start the Lambda
+    // workers they invoke (tens of MB once), which is not a per-connection cost.
+    const first = memory[1] ?? memory[0];
+    const last = memory.at(-1) ?? first;
+    const perConnectionKb =
+      first && last && last.connections > first.connections
+        ? ((last.rssMb - first.rssMb) * 1024) / (last.connections - first.connections)
+        : 0;
     for (const ws of idle) ws.terminate();
     await sleep(3_000);
     results.memory = { steps: memory, perConnectionKb };

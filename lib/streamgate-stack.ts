@@ -413,6 +413,7 @@ export class StreamgateStack extends Stack {
       const ingest = new KafkaIngest(this, 'Kafka', {
         fanout,
         topics: kafkaTopics((channel) => channel.sub),
+        batchingWindows: batchingWindows(catalog),
         config: config.kafka,
         ...(this.node.tryGetContext('kafkaClusterArn')
           ? { clusterArn: this.node.tryGetContext('kafkaClusterArn') }
@@ -591,4 +592,27 @@ function retentionOf(days: number): RetentionDays {
   const allowed = Object.values(RetentionDays).filter((v): v is number => typeof v === 'number' && v > 0);
   const match = allowed.sort((a, b) => a - b).find((v) => v >= days);
   return (match ?? RetentionDays.TEN_YEARS) as RetentionDays;
+}
+
+/**
+ * The batching window each Kafka topic's mapping gets from its channels. A topic has one mapping, so
+ * channels reading it must not ask for different windows.
+ */
+export function batchingWindows(catalog: Catalog): Record<string, number> {
+  const windows: Record<string, { seconds: number; channel: string }> = {};
+  for (const api of catalog.apis) {
+    for (const channel of api.channels) {
+      const backend = channel.backend;
+      if (backend.type !== 'kafka' || backend.batchingWindowSeconds === undefined) continue;
+      const name = `${api.id} ${channel.name}`;
+      const earlier = windows[backend.topic];
+      if (earlier && earlier.seconds !== backend.batchingWindowSeconds) {
+        throw new Error(
+          `Kafka topic ${backend.topic}: ${earlier.channel} asks for a ${earlier.seconds} s batching window and ${name} for ${backend.batchingWindowSeconds} s; one topic has one event source mapping, so they must agree`,
+        );
+      }
+      windows[backend.topic] = { seconds: backend.batchingWindowSeconds, channel: name };
+    }
+  }
+  return Object.fromEntries(Object.entries(windows).map(([topic, w]) => [topic, w.seconds]));
 }

@@ -35,6 +35,8 @@ const MAX_BACKOFF_MS = 10_000;
 export class EventSourcePoller {
   private consumer: Consumer | undefined;
   private pending: Pending[] = [];
+  /** Partitions (`topic-partition`) with a batch at the function: their next batch waits, in order. */
+  private readonly busy = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   /** Batches delivered, and invocations retried, since start. */
@@ -89,35 +91,56 @@ export class EventSourcePoller {
     await this.consumer?.disconnect().catch(() => undefined);
   }
 
-  /** Hand a partition's records over in chunks; commit each chunk once the function took it. */
+  /**
+   * Hand a partition's records over in chunks; commit each chunk once the function took it. With a
+   * batching window the partition reads ahead while its chunk waits, so records that arrive within
+   * the window join the same invocation, as with the MSK mapping; without one, it waits.
+   */
   private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) {
-    const { batchSize } = this.options.mapping;
+    const { batchSize, batchingWindowMs } = this.options.mapping;
     let messages = batch.messages;
     while (messages.length && isRunning() && !isStale() && !this.stopped) {
       const chunk = messages.slice(0, batchSize);
-      const keepAlive = setInterval(() => void heartbeat().catch(() => undefined), 1_000);
-      try {
-        await new Promise<void>((resolve, reject) => {
-          this.pending.push({
-            topic: batch.topic,
-            partition: batch.partition,
-            messages: chunk,
-            resolve,
-            reject,
-          });
-          this.schedule();
-        });
-      } finally {
-        clearInterval(keepAlive);
-      }
       const last = (chunk.at(-1) as KafkaMessage).offset;
-      resolveOffset(last);
-      await this.consumer?.commitOffsets([
-        { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
-      ]);
+      const delivered = new Promise<void>((resolve, reject) => {
+        this.pending.push({
+          topic: batch.topic,
+          partition: batch.partition,
+          messages: chunk,
+          resolve,
+          reject,
+        });
+        this.schedule();
+      });
+      // Batches of one partition are delivered one after the other, so commits stay in order.
+      const committed = delivered.then(() =>
+        this.consumer?.commitOffsets([
+          { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
+        ]),
+      );
+      const readAhead = batchingWindowMs > 0 && this.waiting(batch.topic, batch.partition) < 2 * batchSize;
+      if (readAhead) {
+        committed.catch(() => undefined); // only when stopping: the records are read again next time
+        resolveOffset(last);
+      } else {
+        const keepAlive = setInterval(() => void heartbeat().catch(() => undefined), 1_000);
+        try {
+          await committed;
+        } finally {
+          clearInterval(keepAlive);
+        }
+        resolveOffset(last);
+      }
       await heartbeat();
       messages = messages.slice(batchSize);
     }
+  }
+
+  /** Records of a partition not yet taken by the function. */
+  private waiting(topic: string, partition: number): number {
+    return this.pending
+      .filter((p) => p.topic === topic && p.partition === partition)
+      .reduce((n, p) => n + p.messages.length, 0);
   }
 
   private queued(): number {
@@ -145,20 +168,28 @@ export class EventSourcePoller {
 
   private async flush(): Promise<void> {
     const take: Pending[] = [];
+    const partitions = new Set<string>();
     let count = 0;
-    while (this.pending.length) {
-      const next = this.pending[0] as Pending;
+    for (const next of [...this.pending]) {
+      const key = `${next.topic}-${next.partition}`;
+      if (this.busy.has(key)) continue;
       if (take.length && count + next.messages.length > this.options.mapping.batchSize) break;
-      take.push(this.pending.shift() as Pending);
+      take.push(next);
+      partitions.add(key);
       count += next.messages.length;
     }
-    if (this.pending.length) this.schedule();
+    this.pending = this.pending.filter((p) => !take.includes(p));
     if (!take.length) return;
+    for (const key of partitions) this.busy.add(key);
+    if (this.pending.length) this.schedule();
     try {
       await this.deliver(take);
       for (const entry of take) entry.resolve();
     } catch (error) {
       for (const entry of take) entry.reject(error as Error);
+    } finally {
+      for (const key of partitions) this.busy.delete(key);
+      if (this.pending.length && !this.stopped) this.schedule();
     }
   }
 

@@ -38,6 +38,12 @@ export interface KafkaBackend {
   parameters: Record<string, KafkaParameterSource>;
   /** Several records for one connection in one batch may be sent as one frame (a JSON array). */
   coalesce: boolean;
+  /**
+   * How long the topic's event source mapping gathers records before invoking the fan-out
+   * (MaximumBatchingWindowInSeconds); unset: `kafka.batchingWindowSeconds` from the config.
+   * With `coalesce`, a longer window means more events per frame: fewer, cheaper messages.
+   */
+  batchingWindowSeconds?: number;
 }
 
 export interface HttpBackend {

@@ -14,6 +14,8 @@ export interface KafkaIngestProps {
   readonly fanout: StreamgateFunction;
   /** Kafka topics that channels read. */
   readonly topics: string[];
+  /** Batching windows (seconds) of topics whose channels set their own; others use the config's. */
+  readonly batchingWindows?: Record<string, number>;
   readonly config: KafkaConfig;
   /** From the CDK context; wins over the config file. */
   readonly clusterArn?: string;
@@ -61,7 +63,7 @@ export class KafkaIngest extends Construct {
           topic,
           consumerGroupId,
           batchSize: config.batchSize,
-          maxBatchingWindow: Duration.seconds(config.batchingWindowSeconds),
+          maxBatchingWindow: Duration.seconds(props.batchingWindows?.[topic] ?? config.batchingWindowSeconds),
           startingPosition:
             config.startingPosition === 'TRIM_HORIZON'
               ? StartingPosition.TRIM_HORIZON

@@ -400,7 +400,7 @@ function channelBackend(
       rejectUnknown(options, [], where, problems);
       return { type: 'fanout' };
     case 'kafka': {
-      rejectUnknown(options, ['topic', 'coalesce', 'transform'], where, problems);
+      rejectUnknown(options, ['topic', 'coalesce', 'transform', 'batchingWindowSeconds'], where, problems);
       const transform =
         options.transform === undefined
           ? undefined
@@ -417,6 +417,13 @@ function channelBackend(
       }
       if (options.coalesce !== undefined && typeof options.coalesce !== 'boolean') {
         problems.add([...where, 'coalesce'], 'must be true or false');
+      }
+      const window = options.batchingWindowSeconds;
+      if (
+        window !== undefined &&
+        !(Number.isInteger(window) && (window as number) >= 0 && (window as number) <= 300)
+      ) {
+        problems.add([...where, 'batchingWindowSeconds'], 'must be a whole number of seconds from 0 to 300');
       }
       const parameters: Record<string, KafkaParameterSource> = {};
       for (const param of channel.parameters().all()) {
@@ -438,6 +445,7 @@ function channelBackend(
         topic,
         parameters,
         coalesce: options.coalesce === true,
+        ...(typeof window === 'number' ? { batchingWindowSeconds: window } : {}),
         ...(transform ? { transform } : {}),
       };
     }

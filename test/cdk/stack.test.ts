@@ -6,7 +6,9 @@ import { App } from 'aws-cdk-lib';
 import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../bin/streamgate.ts';
-import type { StreamgateStack } from '../../lib/streamgate-stack.ts';
+import type { Catalog } from '../../lambdas/core/catalog.ts';
+import { batchingWindows, type StreamgateStack } from '../../lib/streamgate-stack.ts';
+import { api, channel } from '../helpers/catalog.ts';
 
 let app: App;
 let stack: StreamgateStack;
@@ -410,6 +412,33 @@ describe('clients publishing to Kafka (the fixtures’ KafkaRooms)', () => {
   beforeAll(async () => {
     t = Template.fromStack((await withFixtures()).stack);
   }, 180_000);
+
+  it('gives a topic the batching window its channels ask for, and the others the config’s', () => {
+    const windowOf = (topic: string) =>
+      Object.values(t.findResources('AWS::Lambda::EventSourceMapping')).find(
+        (m) => m.Properties.Topics[0] === topic,
+      )?.Properties.MaximumBatchingWindowInSeconds;
+    expect(windowOf('test-batched-feed')).toBe(2);
+    expect(windowOf('test-kafka-rooms')).toBe(0);
+  });
+
+  it('refuses channels that ask for different windows on one topic, naming both', () => {
+    const feed = (batchingWindowSeconds: number) =>
+      channel('/feed', {
+        backend: { type: 'kafka', topic: 'feed', parameters: {}, coalesce: true, batchingWindowSeconds },
+      });
+    const catalog = (a: number, b: number) =>
+      ({
+        apis: [
+          api({ name: 'A', context: '/a', channels: [feed(a)] }),
+          api({ name: 'B', context: '/b', channels: [feed(b)] }),
+        ],
+      }) satisfies Catalog;
+    expect(batchingWindows(catalog(1, 1))).toEqual({ feed: 1 });
+    expect(() => batchingWindows(catalog(1, 3))).toThrow(
+      /Kafka topic feed: carbon.super\/A\/1.0.0 \/feed asks for a 1 s batching window and carbon.super\/B\/1.0.0 \/feed for 3 s/,
+    );
+  });
 
   it('runs a producer function in the cluster VPC, reaching the Kafka API through an endpoint', () => {
     const producer = Object.values(t.findResources('AWS::Lambda::Function')).find((fn) =>

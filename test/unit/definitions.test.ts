@@ -155,6 +155,31 @@ channels:
     );
   });
 
+  it('takes a Kafka channel’s batching window in whole seconds from 0 to 300', async () => {
+    const channel = (window: string) =>
+      minimal(`x-streamgate: {context: /w}
+channels:
+  /feed:
+    bindings:
+      kafka:
+        topic: feed
+    x-streamgate-backend: {type: kafka, coalesce: true, batchingWindowSeconds: ${window}}
+    subscribe: {}
+`);
+    const good = await problemsOf(channel('2'));
+    expect(good.problems).toEqual([]);
+    expect(good.api?.channels[0]?.backend).toMatchObject({ type: 'kafka', batchingWindowSeconds: 2 });
+    for (const bad of ['1.5', '301', '-1', '"soon"']) {
+      const { problems } = await problemsOf(channel(bad));
+      expect(problems).toEqual([
+        expect.objectContaining({
+          path: "$.channels['/feed']['x-streamgate-backend'].batchingWindowSeconds",
+          message: 'must be a whole number of seconds from 0 to 300',
+        }),
+      ]);
+    }
+  });
+
   it('fails a whole folder with every problem, including duplicates across files', async () => {
     const dir = path.resolve(import.meta.dirname, '../fixtures/definitions');
     const error = await loadCatalog(dir, { displayRoot: dir }).catch((e: unknown) => e);
