@@ -12,6 +12,7 @@ const benchmarks: Record<
   'connections-call': () => import('./connections-call.ts'),
   registry: () => import('./registry.ts'),
   churn: () => import('./churn.ts'),
+  init: () => import('./init.ts'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

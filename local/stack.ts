@@ -57,6 +57,8 @@ export interface LocalStackOptions {
   /** Execution environments per function. */
   lambdaConcurrency: number;
   idleTimeoutMs?: number;
+  /** Added to every `@connections` call (see GatewayOptions). */
+  connectionsLatencyMs?: number;
   maxConnectionMs?: number;
   /** Use this Kafka (bootstrap servers) instead of starting a broker. */
   kafkaBrokers?: string[];
@@ -264,6 +266,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       credentials: LOCAL_CREDENTIALS,
       edgeFunctions: template.viewerRequestFunctions(),
       ...(options.idleTimeoutMs ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
+      ...(options.connectionsLatencyMs ? { connectionsLatencyMs: options.connectionsLatencyMs } : {}),
       ...(options.maxConnectionMs ? { maxConnectionMs: options.maxConnectionMs } : {}),
     });
     await gateway.start();

@@ -4,7 +4,7 @@
  *   npm start -- --verbose --ws-port 9099 --wss-port 8099 --http-port 9090 --dynamodb-port 8000 \
  *                --aws-port 9091 --kafka-port 9092 --kafka-controller-port 9093 --host 127.0.0.1 \
  *                --no-persist --state-dir .streamgate --concurrency 4 --kafka <bootstrap servers> \
- *                --apis <more definition folders, comma-separated>
+ *                --apis <more definition folders, comma-separated> --connections-latency-ms 0
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +30,7 @@ const { values } = parseArgs({
     'kafka-controller-port': { type: 'string' },
     kafka: { type: 'string' },
     concurrency: { type: 'string', default: '4' },
+    'connections-latency-ms': { type: 'string', default: '0' },
     'state-dir': { type: 'string' },
     apis: { type: 'string' },
   },
@@ -58,6 +59,11 @@ async function main(): Promise<void> {
     kafka: port('kafka', values['kafka-port']),
     kafkaController: port('kafkaController', values['kafka-controller-port']),
   };
+  const connectionsLatencyMs = Number(values['connections-latency-ms']);
+  if (!Number.isInteger(connectionsLatencyMs) || connectionsLatencyMs < 0)
+    throw new Error(
+      `--connections-latency-ms must be a whole number of milliseconds (got ${values['connections-latency-ms']})`,
+    );
   const stack = await startLocalStack({
     root,
     stateDir: path.resolve(values['state-dir'] ?? path.join(root, '.streamgate')),
@@ -66,6 +72,7 @@ async function main(): Promise<void> {
     log,
     persist: !values['no-persist'],
     lambdaConcurrency: Number(values.concurrency),
+    connectionsLatencyMs,
     ...(values.kafka ? { kafkaBrokers: values.kafka.split(',').map((b) => b.trim()) } : {}),
     ...(values.apis ? { extraApiDirs: values.apis.split(',').map((dir) => path.resolve(dir.trim())) } : {}),
   });

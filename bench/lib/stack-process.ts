@@ -29,6 +29,8 @@ export async function startStackProcess(
     basePort?: number;
     cpu?: string;
     concurrency?: number;
+    /** Added to every `@connections` call: a network round trip as on AWS. */
+    connectionsLatencyMs?: number;
     apiDirs?: string[];
     /** Function debug logs and EMF metrics in the stack log too. */
     verbose?: boolean;
@@ -56,6 +58,8 @@ export async function startStackProcess(
     stateDir,
     '--concurrency',
     String(options.concurrency ?? 4),
+    '--connections-latency-ms',
+    String(options.connectionsLatencyMs ?? 0),
     '--ws-port',
     String(ports.ws),
     '--wss-port',
