@@ -150,7 +150,7 @@ export async function run(
     process.stdout.write(
       `  burst: 400 events/s for 10 s, ${connectRate} connects/s, ${staleIds.length} stale connections…\n`,
     );
-    const connects: { ok: boolean; ms: number }[] = [];
+    const connects: { ok: boolean; ms: number; refusal?: string }[] = [];
     const connecting = (async () => {
       const started = now();
       const total = connectRate * 10;
@@ -165,8 +165,10 @@ export async function run(
               connects.push({ ok: true, ms: now() - t0 });
               setTimeout(() => ws.close(), 2_000);
             },
-            () => {
-              connects.push({ ok: false, ms: now() - t0 });
+            (error: Error) => {
+              // "Unexpected server response: 429" → 429; anything else by its message.
+              const refusal = /\b([45]\d\d)\b/.exec(error.message)?.[1] ?? error.message.slice(0, 60);
+              connects.push({ ok: false, ms: now() - t0, refusal });
             },
           ),
         );
@@ -197,6 +199,10 @@ export async function run(
       backlogDrainSeconds: (drained - burstEnd) / 1000,
       connectAttempts: connects.length,
       connectsAccepted: connects.filter((c) => c.ok).length,
+      connectRefusals: connects.reduce<Record<string, number>>((by, c) => {
+        if (c.refusal) by[c.refusal] = (by[c.refusal] ?? 0) + 1;
+        return by;
+      }, {}),
       connectLatency: connectStats,
       staleRegistered: staleIds.length,
       staleLeft,
@@ -207,6 +213,13 @@ export async function run(
       {
         figure: 'connect attempts accepted',
         value: `${connects.filter((c) => c.ok).length} / ${connects.length}`,
+      },
+      {
+        figure: 'connects refused, by answer',
+        value:
+          Object.entries((results.churn as { connectRefusals: Record<string, number> }).connectRefusals)
+            .map(([why, count]) => `${why}: ${count}`)
+            .join(', ') || 'none',
       },
       {
         figure: 'connect latency p50 / p99',

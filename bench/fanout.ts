@@ -22,10 +22,11 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Producer } from 'kafkajs';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import { ConnectionStore } from '../lambdas/adapters/connection-store.ts';
 import { LOCAL_CREDENTIALS } from '../local/credentials.ts';
 import { barChart, lineChart, writeChart } from './lib/chart.ts';
+import { connectMany } from './lib/clients.ts';
 import { costPerMillion, formatDollars, gbSeconds, loadPrices, type Usage } from './lib/cost.ts';
 import { pinSelf } from './lib/pin.ts';
 import { kafkaProducer, type StackProcess, startStackProcess, tokenFrom } from './lib/stack-process.ts';
@@ -505,32 +506,6 @@ async function fillNaiveTable(db: DynamoDBDocumentClient, ids: string[]): Promis
       }),
     );
   }
-}
-
-async function connectMany(
-  n: number,
-  url: string,
-  headers: Record<string, string>,
-  onMessage: (data: WebSocket.RawData) => void,
-): Promise<WebSocket[]> {
-  const clients: WebSocket[] = [];
-  for (let i = 0; i < n; i += 50) {
-    const batch = await Promise.all(
-      Array.from(
-        { length: Math.min(50, n - i) },
-        () =>
-          new Promise<WebSocket>((resolve, reject) => {
-            const ws = new WebSocket(url, { headers, perMessageDeflate: false });
-            ws.on('message', onMessage);
-            ws.once('open', () => resolve(ws));
-            ws.once('error', reject);
-          }),
-      ),
-    );
-    clients.push(...batch);
-    if (n >= 1000 && (i + 50) % 1000 === 0) process.stdout.write(`    ${i + 50}/${n}\n`);
-  }
-  return clients;
 }
 
 interface Snapshot {

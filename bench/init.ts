@@ -128,18 +128,27 @@ export async function run(options: { samples?: number } = {}): Promise<void> {
   process.stdout.write('written: bench/results/init.json, init.svg\n');
 }
 
-/** The template's environment, with a stand-in for every value that is a CloudFormation reference. */
+/**
+ * The template's environment, with a stand-in for every CloudFormation reference; an `Fn::Join`
+ * keeps its literal parts (JSON settings stay JSON, with stand-ins where the references were).
+ */
 function placeholders(variables: Record<string, unknown>): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(variables).map(([key, value]) => [
-      key,
-      typeof value === 'string'
-        ? value
-        : key.endsWith('_URL')
-          ? 'http://127.0.0.1:9/placeholder'
-          : key.endsWith('_ARN')
-            ? 'arn:aws:lambda:us-east-1:111111111111:function:placeholder'
-            : 'placeholder',
-    ]),
-  );
+  const standIn = (key: string) =>
+    key.endsWith('_URL')
+      ? 'http://127.0.0.1:9/placeholder'
+      : key.endsWith('_ARN')
+        ? 'arn:aws:lambda:us-east-1:111111111111:function:placeholder'
+        : 'placeholder';
+  const refStandIn = (ref: unknown) =>
+    /(Endpoint|Url)$/.test(String((ref as { 'Fn::GetAtt'?: string[] })['Fn::GetAtt']?.[1]))
+      ? 'https://placeholder.example'
+      : 'placeholder';
+  const resolve = (key: string, value: unknown): string => {
+    if (typeof value === 'string') return value;
+    const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+    if (join)
+      return join[1].map((part) => (typeof part === 'string' ? part : refStandIn(part))).join(join[0]);
+    return standIn(key);
+  };
+  return Object.fromEntries(Object.entries(variables).map(([key, value]) => [key, resolve(key, value)]));
 }

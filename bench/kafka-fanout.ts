@@ -8,7 +8,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import WebSocket from 'ws';
+import { connectMany } from './lib/clients.ts';
 import { pinSelf } from './lib/pin.ts';
 import { kafkaProducer, startStackProcess, tokenFrom } from './lib/stack-process.ts';
 import { summarize, table } from './lib/stats.ts';
@@ -30,24 +30,26 @@ export async function run(options: Options = {}): Promise<void> {
   const seconds = options.seconds ?? 10;
   const burstFor = (n: number) => options.burst ?? Math.min(2000, Math.round(200_000 / n));
   pinSelf('1');
-  const stack = await startStackProcess({ cpu: '0' });
+  // The benchmarks' own API (bench/apis): AsyncUnlimited, so no plan quota throttles the stream.
+  const stack = await startStackProcess({ cpu: '0', apiDirs: [path.join(import.meta.dirname, 'apis')] });
   const producer = await kafkaProducer(stack);
-  const token = await tokenFrom(stack, 'quantis.com', '');
+  const token = await tokenFrom(stack, 'carbon.super', '');
   const rows: Record<string, string | number>[] = [];
   const results: Record<string, unknown>[] = [];
   try {
     for (const n of counts) {
       const rate = rateFor(n);
       const burst = burstFor(n);
-      const train = `bench-${n}-${Date.now().toString(36)}`;
+      const key = `bench-${n}-${Date.now().toString(36)}`;
       process.stdout.write(`\n${n} subscribers: connecting…\n`);
       const latencies: number[] = [];
       let delivered = 0;
       const clients = await connectMany(
         n,
-        `${stack.urls.ws}/t/quantis.com/train/location/1.0.0/loc-train-qnt-${train}`,
-        token,
-        (data) => {
+        `${stack.urls.ws}/bench/1.0.0/plain/${key}`,
+        { Authorization: `Bearer ${token}` },
+        (raw) => {
+          const data = raw.toString();
           delivered++;
           const sent = Number(/"t":(\d+(\.\d+)?)/.exec(data)?.[1]);
           if (sent) latencies.push(performance.timeOrigin + performance.now() - sent);
@@ -55,8 +57,8 @@ export async function run(options: Options = {}): Promise<void> {
       );
       // warm-up: cold starts of the fan-out function
       await producer.send({
-        topic: 'train-locations',
-        messages: [{ key: train, value: JSON.stringify({ warm: true }) }],
+        topic: 'bench-events',
+        messages: [{ key, value: JSON.stringify({ warm: true }) }],
       });
       await waitUntil(() => delivered >= n, 30_000);
       delivered = 0;
@@ -70,9 +72,9 @@ export async function run(options: Options = {}): Promise<void> {
         const wait = due - performance.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         void producer.send({
-          topic: 'train-locations',
+          topic: 'bench-events',
           messages: [
-            { key: train, value: JSON.stringify({ seq: i, t: performance.timeOrigin + performance.now() }) },
+            { key, value: JSON.stringify({ seq: i, t: performance.timeOrigin + performance.now() }) },
           ],
         });
       }
@@ -86,9 +88,9 @@ export async function run(options: Options = {}): Promise<void> {
       const burstStart = performance.now();
       for (let i = 0; i < burst; i += 500) {
         await producer.send({
-          topic: 'train-locations',
+          topic: 'bench-events',
           messages: Array.from({ length: Math.min(500, burst - i) }, (_, j) => ({
-            key: train,
+            key,
             value: JSON.stringify({ seq: i + j, t: performance.timeOrigin + performance.now() }),
           })),
         });
@@ -130,31 +132,6 @@ export async function run(options: Options = {}): Promise<void> {
     `${JSON.stringify({ benchmark: 'kafka-fanout', at: new Date().toISOString(), results }, null, 1)}\n`,
   );
   process.stdout.write(`written: ${path.relative(process.cwd(), file)}\n`);
-}
-
-async function connectMany(
-  n: number,
-  url: string,
-  token: string,
-  onMessage: (data: string) => void,
-): Promise<WebSocket[]> {
-  const clients: WebSocket[] = [];
-  for (let i = 0; i < n; i += 50) {
-    const batch = await Promise.all(
-      Array.from(
-        { length: Math.min(50, n - i) },
-        () =>
-          new Promise<WebSocket>((resolve, reject) => {
-            const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${token}` } });
-            ws.on('message', (data) => onMessage(data.toString()));
-            ws.once('open', () => resolve(ws));
-            ws.once('error', reject);
-          }),
-      ),
-    );
-    clients.push(...batch);
-  }
-  return clients;
 }
 
 async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<boolean> {
