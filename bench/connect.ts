@@ -25,8 +25,14 @@ export async function run(options: { count?: number } = {}): Promise<void> {
         });
         ws.once('open', () => {
           const ms = performance.now() - started;
-          ws.close();
-          resolve(ms);
+          // Leave as a chat client does, after the room's greeting ("You joined room1!"): a client
+          // that hangs up at once keeps the handler's greeting waiting for a connection that is gone.
+          const leave = setTimeout(() => ws.close(), 2_000);
+          ws.once('message', () => {
+            clearTimeout(leave);
+            ws.close();
+          });
+          ws.once('close', () => resolve(ms));
         });
         ws.once('error', reject);
       });

@@ -56,7 +56,7 @@ class ServiceError extends Error {
 export type Rotate = (secret: { arn: string; functionId: string }, token: string) => Promise<void>;
 
 /** Invoke a function by name or ARN; rejects with the function's error. */
-export type Invoke = (functionName: string, payload: unknown) => Promise<unknown>;
+export type Invoke = (functionName: string, payload: unknown, asynchronous?: boolean) => Promise<unknown>;
 
 const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
 /** Kafka (MSK) API: GetBootstrapBrokers, REST JSON. */
@@ -347,7 +347,7 @@ export class LocalAwsServices {
     const payload = body.length ? (JSON.parse(body.toString('utf8')) as unknown) : {};
     const type = String(req.headers['x-amz-invocation-type'] ?? 'RequestResponse');
     if (type === 'Event') {
-      this.options.invoke(name, payload).catch((error: Error) =>
+      this.options.invoke(name, payload, true).catch((error: Error) =>
         this.options.log.error('aws-services', `asynchronous invocation of ${name} failed`, {
           error: error.message,
         }),

@@ -226,7 +226,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       credentials: LOCAL_CREDENTIALS,
       log,
       kafkaBrokers: brokers,
-      invoke: (name, payload) => {
+      invoke: (name, payload, asynchronous) => {
         const fn = lambda.functionByName(name);
         if (!fn) {
           return Promise.reject(
@@ -235,7 +235,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
             }),
           );
         }
-        return lambda.invoke(fn.logicalId, payload);
+        return lambda.invoke(fn.logicalId, payload, { asynchronous });
       },
       rotate: async (secret, token) => {
         for (const step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret']) {

@@ -150,7 +150,8 @@ export class LambdaRuntime {
   private readonly functions = new Map<string, LocalFunction>();
   private readonly faults = new Map<string, Fault>();
   private readonly pools = new Map<string, Environment[]>();
-  private readonly waiting = new Map<string, (() => void)[]>();
+  /** Invocations waiting for an environment, per function; synchronous ones go first. */
+  private readonly waiting = new Map<string, { wake: () => void; asynchronous: boolean }[]>();
   readonly stats = new Map<string, InvocationStats>();
   private closed = false;
 
@@ -198,8 +199,16 @@ export class LambdaRuntime {
     return this.functions.get(functionId);
   }
 
-  /** Invoke synchronously (RequestResponse); rejects with InvocationError when the function fails. */
-  async invoke<T = unknown>(functionId: string, event: unknown): Promise<T> {
+  /**
+   * Invoke (RequestResponse); rejects with InvocationError when the function fails. `asynchronous`:
+   * an Event invocation, which waits behind synchronous ones for a free environment — on AWS it
+   * comes off a queue of its own and never holds up a caller that waits for an answer.
+   */
+  async invoke<T = unknown>(
+    functionId: string,
+    event: unknown,
+    options: { asynchronous?: boolean } = {},
+  ): Promise<T> {
     if (this.closed) throw new InvocationError('ServiceException', 'the local Lambda service is stopping');
     const fn = this.functions.get(functionId);
     if (!fn)
@@ -212,7 +221,7 @@ export class LambdaRuntime {
         throw new InvocationError('Injected.Fault', 'injected failure before the handler ran');
       failAfter = true;
     }
-    const environment = await this.acquire(fn);
+    const environment = await this.acquire(fn, options.asynchronous === true);
     const stats = this.stats.get(functionId) as InvocationStats;
     stats.invocations++;
     const timeoutMs = fn.timeoutSeconds * 1000;
@@ -238,7 +247,7 @@ export class LambdaRuntime {
     }
   }
 
-  private async acquire(fn: LocalFunction): Promise<Environment> {
+  private async acquire(fn: LocalFunction, asynchronous: boolean): Promise<Environment> {
     for (;;) {
       const pool = this.pools.get(fn.logicalId) as Environment[];
       const idle = pool.find((e) => !e.busy && !e.dead);
@@ -263,9 +272,9 @@ export class LambdaRuntime {
         }
         return environment;
       }
-      await new Promise<void>((resolve) => {
+      await new Promise<void>((wake) => {
         const queue = this.waiting.get(fn.logicalId) ?? [];
-        queue.push(resolve);
+        queue.push({ wake, asynchronous });
         this.waiting.set(fn.logicalId, queue);
       });
     }
@@ -273,7 +282,15 @@ export class LambdaRuntime {
 
   private release(fn: LocalFunction, environment: Environment): void {
     environment.busy = false;
-    this.waiting.get(fn.logicalId)?.shift()?.();
+    this.wakeNext(fn.logicalId);
+  }
+
+  private wakeNext(functionId: string): void {
+    const queue = this.waiting.get(functionId);
+    if (!queue?.length) return;
+    const sync = queue.findIndex((w) => !w.asynchronous);
+    const [next] = queue.splice(Math.max(sync, 0), 1);
+    next?.wake();
   }
 
   private forget(environment: Environment): void {
@@ -281,7 +298,7 @@ export class LambdaRuntime {
     if (!pool) return;
     const index = pool.indexOf(environment);
     if (index >= 0) pool.splice(index, 1);
-    this.waiting.get(environment.fn.logicalId)?.shift()?.();
+    this.wakeNext(environment.fn.logicalId);
   }
 
   private environmentOf(fn: LocalFunction): Record<string, string> {

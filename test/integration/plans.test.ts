@@ -1,5 +1,6 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ManagementClient } from '../../cli/management-client.ts';
+import { DEFAULT_PLANS } from '../../lambdas/core/plans.ts';
 import {
   type Client,
   connect,
@@ -65,6 +66,14 @@ beforeAll(async () => {
     per: 'day',
     maxConnections: 2,
   });
+});
+/** Put the shipped definitions back: other test files' subscriptions use these plans too. */
+afterAll(async () => {
+  for (const { name, ...plan } of DEFAULT_PLANS.filter((p) =>
+    ['AsyncSilver', 'AsyncBronze'].includes(p.name),
+  )) {
+    await admin().admin('PUT', `/tenants/carbon.super/plans/${name}`, plan);
+  }
 });
 
 describe('connect-time checks', () => {
