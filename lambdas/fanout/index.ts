@@ -16,7 +16,12 @@ import { TransformStateStore } from '../adapters/transform-state-store.ts';
 import { mapWithConcurrency } from '../core/concurrency.ts';
 import type { Subscriber } from '../core/connection.ts';
 import { type BatchPlan, framesPerConnection, MAX_MESSAGE_BYTES, planBatch } from '../core/fanout-plan.ts';
-import { kafkaBindings, type MskEvent, recordsByPartition } from '../core/kafka-records.ts';
+import {
+  type DecodedRecord,
+  kafkaBindings,
+  type MskEvent,
+  recordsByPartition,
+} from '../core/kafka-records.ts';
 import { createTargetResolver } from '../core/target.ts';
 import { TtlCache } from '../core/ttl-cache.ts';
 import { catalog } from '../shared/catalog.ts';
@@ -69,21 +74,25 @@ export const handler = async (event: MskEvent, context: Context): Promise<void> 
   const deadline = Date.now() + Math.max(1_000, context.getRemainingTimeInMillis() - 2_000);
   const partitions = recordsByPartition(event);
   const recordCount = partitions.reduce((n, p) => n + p.records.length, 0);
+  const planned = planBatch(partitions, bindings, resolver);
   // The subscriber lookups need only the records' topics: they run while the checkpoints are read.
-  const lookups = subscribersOf(topicKeysOf(planBatch(partitions, bindings, resolver)));
+  const lookups = subscribersOf(topicKeysOf(planned));
   lookups.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
   const seen = await checkpoints.read(partitions.flatMap((p) => (p.records[0] ? [p.records[0]] : [])));
-  const plan = planBatch(partitions, bindings, resolver, (record) =>
-    deliveredBefore(seen.get(`${record.topic}-${record.partition}`), record),
-  );
+  const delivered = (record: DecodedRecord) =>
+    deliveredBefore(seen.get(`${record.topic}-${record.partition}`), record);
+  // Only a batch that comes again after it was delivered has records to skip: plan it once more.
+  const plan = partitions.some((p) => p.records.some(delivered))
+    ? planBatch(partitions, bindings, resolver, delivered)
+    : planned;
 
   const transformStarted = performance.now();
   const transformed = await runTransforms(plan.transforms.values(), transformState);
   const transformMs = plan.transforms.size ? Math.round((performance.now() - transformStarted) * 10) / 10 : 0;
-  const planned = [...plan.deliveries, ...transformed.deliveries];
+  const all = [...plan.deliveries, ...transformed.deliveries];
   // Too big for API Gateway is poison too: it could never be posted.
-  const deliveries = planned.filter((d) => Buffer.byteLength(d.payload) <= MAX_MESSAGE_BYTES);
-  const oversized = planned.length - deliveries.length;
+  const deliveries = all.filter((d) => Buffer.byteLength(d.payload) <= MAX_MESSAGE_BYTES);
+  const oversized = all.length - deliveries.length;
   if (oversized) logger.warn('records larger than 128 KB dropped', { count: oversized });
 
   if (plan.poison.length) {
