@@ -30,6 +30,7 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts'],
           environment: 'node',
           globalSetup: ['test/integration/global-setup.ts'],
+          setupFiles: ['test/integration/stack-log-on-failure.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
           fileParallelism: false,

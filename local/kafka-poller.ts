@@ -38,13 +38,25 @@ export class EventSourcePoller {
   /** Partitions (`topic-partition`) with a batch at the function: their next batch waits, in order. */
   private readonly busy = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
+  private restartTimer: NodeJS.Timeout | undefined;
   private stopped = false;
-  /** Batches delivered, and invocations retried, since start. */
-  readonly stats = { batches: 0, records: 0, retries: 0, abandoned: 0 };
+  /** Batches delivered, invocations retried, and consumers replaced, since start. */
+  readonly stats = { batches: 0, records: 0, retries: 0, abandoned: 0, restarts: 0 };
 
   constructor(private readonly options: PollerOptions) {}
 
   async start(): Promise<void> {
+    await this.run();
+    const { mapping, log } = this.options;
+    log.info('kafka-poller', `polling ${mapping.topics.join(', ')} as group ${mapping.consumerGroupId}`, {
+      function: mapping.functionId,
+      batchSize: mapping.batchSize,
+      windowMs: mapping.batchingWindowMs,
+    });
+  }
+
+  /** A consumer in the mapping's group, delivering batches until stopped. */
+  private async run(): Promise<void> {
     const { mapping, brokers, log } = this.options;
     const kafka = new Kafka({
       clientId: `streamgate-esm-${mapping.logicalId}`,
@@ -62,10 +74,18 @@ export class EventSourcePoller {
       retry: { initialRetryTime: 300, maxRetryTime: 5_000, retries: 50 },
     });
     this.consumer = consumer;
-    consumer.on(consumer.events.CRASH, (event) => {
-      log.warn('kafka-poller', `consumer restarting after: ${event.payload.error.message}`, {
+    consumer.on(consumer.events.CRASH, ({ payload: { error, restart } }) => {
+      if (restart) {
+        log.warn('kafka-poller', `consumer restarting after: ${error.message}`, {
+          mapping: mapping.logicalId,
+        });
+        return;
+      }
+      // kafkajs gives up on errors it does not call retriable; the MSK mapping never does.
+      log.error('kafka-poller', `consumer stopped by: ${error.message}; a new one starts in 1 s`, {
         mapping: mapping.logicalId,
       });
+      this.replace(consumer);
     });
     await consumer.connect();
     for (const topic of mapping.topics) {
@@ -75,18 +95,35 @@ export class EventSourcePoller {
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 64,
-      eachBatch: (payload) => this.onBatch(payload),
+      eachBatch: (payload) => this.onBatch(consumer, payload),
     });
-    log.info('kafka-poller', `polling ${mapping.topics.join(', ')} as group ${mapping.consumerGroupId}`, {
-      function: mapping.functionId,
-      batchSize: mapping.batchSize,
-      windowMs: mapping.batchingWindowMs,
-    });
+    if (this.stopped) await consumer.disconnect(); // stopped while this one was starting
+  }
+
+  /**
+   * Start over with a new consumer: records not yet at the function are dropped here and read again
+   * from the last committed offset (a batch at the function finishes, and is not committed twice).
+   */
+  private replace(dead: Consumer): void {
+    if (this.stopped || this.consumer !== dead) return;
+    this.consumer = undefined;
+    for (const entry of this.pending.splice(0)) entry.reject(new Error('consumer replaced'));
+    this.stats.restarts++;
+    this.restartTimer = setTimeout(() => {
+      if (this.stopped) return;
+      this.run().catch((error: Error) => {
+        this.options.log.error('kafka-poller', `could not start a new consumer: ${error.message}`, {
+          mapping: this.options.mapping.logicalId,
+        });
+        if (this.consumer) this.replace(this.consumer);
+      });
+    }, 1_000);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.restartTimer);
     for (const entry of this.pending.splice(0)) entry.reject(new Error('stopping'));
     await this.consumer?.disconnect().catch(() => undefined);
   }
@@ -96,7 +133,10 @@ export class EventSourcePoller {
    * batching window the partition reads ahead while its chunk waits, so records that arrive within
    * the window join the same invocation, as with the MSK mapping; without one, it waits.
    */
-  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) {
+  private async onBatch(
+    consumer: Consumer,
+    { batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload,
+  ) {
     const { batchSize, batchingWindowMs } = this.options.mapping;
     let messages = batch.messages;
     while (messages.length && isRunning() && !isStale() && !this.stopped) {
@@ -114,7 +154,7 @@ export class EventSourcePoller {
       });
       // Batches of one partition are delivered one after the other, so commits stay in order.
       const committed = delivered.then(() =>
-        this.consumer?.commitOffsets([
+        consumer.commitOffsets([
           { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
         ]),
       );

@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { generate } from 'selfsigned';
@@ -60,7 +60,11 @@ export interface LocalStackOptions {
   /** Added to every `@connections` call (see GatewayOptions). */
   connectionsLatencyMs?: number;
   maxConnectionMs?: number;
-  /** Use this Kafka (bootstrap servers) instead of starting a broker. */
+  /**
+   * Use this Kafka (bootstrap servers) instead of starting a broker. Its consumer groups then get
+   * `.local-{host name}` after the template's names, so that the local stack never takes partitions
+   * from a deployed stack (or another developer's) reading the same cluster with the same groups.
+   */
   kafkaBrokers?: string[];
   /** More API definition folders, besides apis/ (the integration tests add their fixtures). */
   extraApiDirs?: string[];
@@ -272,10 +276,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await gateway.start();
     stopActions.push(() => gateway.stop());
 
+    const groupSuffix = options.kafkaBrokers ? `.local-${hostname()}` : '';
     const pollers = template.eventSourceMappings().map(
       (mapping) =>
         new EventSourcePoller({
-          mapping,
+          mapping: { ...mapping, consumerGroupId: `${mapping.consumerGroupId}${groupSuffix}` },
           brokers,
           clusterArn: `arn:aws:kafka:${LOCAL_REGION}:000000000000:cluster/local/streamgate`,
           lambda,

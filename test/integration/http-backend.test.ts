@@ -90,7 +90,7 @@ describe('http backend', () => {
         'x-streamgate-application': 'DefaultApplication',
         'x-streamgate-key-type': 'PRODUCTION',
         'x-streamgate-client-id': expect.any(String),
-        'x-streamgate-connection-id': expect.stringMatching(/^[A-Za-z0-9_=-]+$/),
+        'x-streamgate-connection-id': expect.stringMatching(/^[A-Za-z0-9+_-]{15}=$/),
       },
     });
   });

@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { connect as tcpConnect } from 'node:net';
+import { hostname } from 'node:os';
 import path from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { stack } from './helpers.ts';
 
@@ -14,6 +16,16 @@ const isOpen = (port: number) =>
     });
     socket.once('error', () => resolve(false));
   });
+
+const listGroups = async (brokers: string[]) => {
+  const admin = new Kafka({ clientId: 'npm-start-test', brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    return (await admin.listGroups()).groups.map((g) => g.groupId);
+  } finally {
+    await admin.disconnect();
+  }
+};
 
 describe('npm start', () => {
   it('comes up healthy, on an existing Kafka with --kafka, and Ctrl-C stops every process it started', async () => {
@@ -50,7 +62,7 @@ describe('npm start', () => {
     });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
 
-    await expect
+    const healthy = expect
       .poll(
         async () => (await fetch(`http://localhost:${ports.http}/health`).catch(() => undefined))?.status,
         {
@@ -59,9 +71,19 @@ describe('npm start', () => {
         },
       )
       .toBe(200);
+    // On failure, say what npm start printed: that is where the reason is.
+    await healthy.catch((error: Error) => {
+      throw new Error(`${error.message}; npm start printed:\n${output.slice(-6000)}`);
+    });
     expect(output).toContain('streamgate local stack is up');
     expect(output).toContain(`ws://localhost:${ports.ws}/chats/1.0.0/rooms/room1`);
-    expect(output).toMatch(/Kafka bootstrap servers\s+127\.0\.0\.1:19092 \(external\)/);
+    expect(output).toContain(
+      `Kafka bootstrap servers       127.0.0.1:19092 (external; consumer groups end in .local-${hostname()})`,
+    );
+    // Its pollers read in groups of their own: the test stack's consumers keep their partitions.
+    const groups = await listGroups(stack.kafkaBrokers);
+    expect(groups).toContain(`streamgate-train-locations.local-${hostname()}`);
+    expect(groups).toContain('streamgate-train-locations');
     for (const port of Object.values(ports)) expect(await isOpen(port)).toBe(true);
 
     child.kill('SIGINT');
