@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { Producer } from 'kafkajs';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Client,
@@ -189,5 +189,29 @@ describe('failures and recovery', () => {
     for (let i = 50; i < 100; i++) await send(train, JSON.stringify({ seq: i }));
     await client.waitFor((m) => m.includes('"seq":99'), 60_000);
     expect(client.received.map((m) => json(m).seq)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    // Every mapping of the stack reads again, not only the one this stream went through.
+    const admin = new Kafka({
+      clientId: 'restart-test',
+      brokers: stack.kafkaBrokers,
+      logLevel: logLevel.NOTHING,
+    }).admin();
+    await admin.connect();
+    try {
+      const mappingGroups = (await admin.listGroups()).groups
+        .map((g) => g.groupId)
+        .filter((id) => id.startsWith('streamgate-') && !id.includes('.local-'));
+      expect(mappingGroups).toContain('streamgate-kafka_sample_topic');
+      await expect
+        .poll(
+          async () =>
+            (await admin.describeGroups(mappingGroups)).groups
+              .filter((g) => g.state !== 'Stable' || g.members.length !== 1)
+              .map((g) => `${g.groupId}: ${g.state}, ${g.members.length} member(s)`),
+          { timeout: 30_000, interval: 500 },
+        )
+        .toEqual([]);
+    } finally {
+      await admin.disconnect();
+    }
   }, 120_000);
 });
