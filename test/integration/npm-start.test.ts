@@ -6,7 +6,8 @@ import { Kafka, logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { stack } from './helpers.ts';
 
-const ports = { ws: 39099, wss: 38099, http: 39090, aws: 39091, dynamodb: 38000 };
+// Below Linux's ephemeral range (32768–60999): a client socket elsewhere in the suite can hold one of those.
+const ports = { ws: 27099, wss: 27098, http: 27090, aws: 27091, dynamodb: 27001 };
 const isOpen = (port: number) =>
   new Promise<boolean>((resolve) => {
     const socket = tcpConnect({ port, host: '127.0.0.1' });
@@ -71,8 +72,13 @@ describe('npm start', () => {
         },
       )
       .toBe(200);
-    // On failure, say what npm start printed: that is where the reason is.
-    await healthy.catch((error: Error) => {
+    // A stack that cannot start exits: say so at once, with what it printed (that is where the reason is).
+    await Promise.race([
+      healthy,
+      exited.then((code) => {
+        throw new Error(`npm start exited (${code}) before it was healthy`);
+      }),
+    ]).catch((error: Error) => {
       throw new Error(`${error.message}; npm start printed:\n${output.slice(-6000)}`);
     });
     expect(output).toContain('streamgate local stack is up');
