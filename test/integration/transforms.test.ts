@@ -49,10 +49,11 @@ afterEach(() => {
 });
 
 describe('SweetProdApp (seed 000): the Siddhi app runs as the channel’s transform', () => {
+  // The first record of each test may wait for its mapping's consumer to (re)join the group: 10 s, not 5.
   it('subscribers get TotalCountStream XML events counting the SweetProductionStream events', async () => {
     const client = await listen('/sweetProdApp/1.0.0');
     await produceSweets(sweet('Toffee', 4532.918273645));
-    const first = totalOf(await client.waitFor(() => true));
+    const first = totalOf(await client.waitFor(() => true, 10_000));
     await produceSweets(sweet('Eclair', 120.5), sweet('Gingerbread', 87));
     await client.waitFor(() => client.received.length === 3);
     expect(client.received.map(totalOf)).toEqual([first, first + 1, first + 2]);
@@ -62,7 +63,7 @@ describe('SweetProdApp (seed 000): the Siddhi app runs as the channel’s transf
   it('a record that does not map to the input stream is poison: reported, not counted, nothing stalls', async () => {
     const client = await listen('/sweetProdApp/1.0.0');
     await produceSweets(sweet('Toffee', 1));
-    const first = totalOf(await client.waitFor(() => true));
+    const first = totalOf(await client.waitFor(() => true, 10_000));
     await produceSweets('<events><event><name>Broken', sweet('Fudge', 'lots'), sweet('Fudge', 2));
     await client.waitFor(() => client.received.length === 2);
     expect(client.received.map(totalOf)).toEqual([first, first + 1]);
@@ -78,7 +79,7 @@ describe('SweetProdApp (seed 000): the Siddhi app runs as the channel’s transf
   it('a batch retried after it was delivered does not count its events twice', async () => {
     const client = await listen('/sweetProdApp/1.0.0');
     await produceSweets(sweet('Toffee', 1));
-    const first = totalOf(await client.waitFor(() => true));
+    const first = totalOf(await client.waitFor(() => true, 10_000));
     await injectFault('fanout', 1, 'after');
     await produceSweets(sweet('Nougat', 2));
     await client.waitFor(() => client.received.length === 2, 10_000);
@@ -91,7 +92,7 @@ describe('SweetProdApp (seed 000): the Siddhi app runs as the channel’s transf
   it('a batch that fails before delivering is applied once when it comes again', async () => {
     const client = await listen('/sweetProdApp/1.0.0');
     await produceSweets(sweet('Toffee', 1));
-    const first = totalOf(await client.waitFor(() => true));
+    const first = totalOf(await client.waitFor(() => true, 10_000));
     await injectFault('fanout', 2, 'before');
     await produceSweets(...Array.from({ length: 5 }, (_, i) => sweet(`Batch${i}`, i)));
     await client.waitFor(() => client.received.length === 6, 20_000);
