@@ -24,7 +24,7 @@ export interface PollerOptions {
   mapping: LocalEventSourceMapping;
   brokers: string[];
   clusterArn: string;
-  lambda: LambdaRuntime;
+  lambda: Pick<LambdaRuntime, 'invoke' | 'functionByLogicalId'>;
   log: LogSink;
   /** Where a batch goes when retries are exhausted (the mapping's on-failure destination). */
   sendToFailureDestination?: (arn: string, body: string) => void;
@@ -107,6 +107,7 @@ export class EventSourcePoller {
   private replace(dead: Consumer): void {
     if (this.stopped || this.consumer !== dead) return;
     this.consumer = undefined;
+    void dead.disconnect().catch(() => undefined); // one that failed to start may hold connections
     for (const entry of this.pending.splice(0)) entry.reject(new Error('consumer replaced'));
     this.stats.restarts++;
     this.restartTimer = setTimeout(() => {

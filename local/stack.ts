@@ -88,7 +88,8 @@ export interface LocalStack {
   gateway: WebSocketGateway;
   services: LocalAwsServices;
   dynamodb: DynamoDbLocal;
-  kafka: { brokers: string[]; broker?: KafkaBroker; pollers: EventSourcePoller[] };
+  /** `groupSuffix`: what the local consumer groups add to the template's names ('' on the built-in broker). */
+  kafka: { brokers: string[]; broker?: KafkaBroker; pollers: EventSourcePoller[]; groupSuffix: string };
   defaultApp: DevApplication;
   credentials: { accessKeyId: string; secretAccessKey: string };
   /** The environment a local AWS SDK client or the AWS CLI needs to reach this stack. */
@@ -333,7 +334,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       gateway,
       services,
       dynamodb,
-      kafka: { brokers, ...(broker ? { broker } : {}), pollers },
+      kafka: { brokers, ...(broker ? { broker } : {}), pollers, groupSuffix },
       defaultApp,
       credentials: LOCAL_CREDENTIALS,
       awsEnvironment,

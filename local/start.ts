@@ -7,7 +7,6 @@
  *                --apis <more definition folders, comma-separated> --connections-latency-ms 0
  */
 
-import { hostname } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -88,7 +87,7 @@ streamgate local stack is up (${seconds} s) — Ctrl-C stops everything.
   OAuth2 token endpoint         ${stack.urls.http}/oauth2/token      JWKS: ${stack.urls.http}/.well-known/jwks.json
   Health                        ${stack.urls.http}/health
   DynamoDB Local                ${stack.urls.dynamodb}
-  Kafka bootstrap servers       ${stack.urls.kafka}${values.kafka ? ` (external; consumer groups end in .local-${hostname()})` : ''}
+  Kafka bootstrap servers       ${stack.urls.kafka}${values.kafka ? ` (external; consumer groups end in ${stack.kafka.groupSuffix})` : ''}
 
 Try the chat (seed 001):
   TOKEN=$(npx streamgate token --api /chats/1.0.0)

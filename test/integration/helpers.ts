@@ -7,6 +7,7 @@ import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { importJWK, SignJWT } from 'jose';
+import type { Admin } from 'kafkajs';
 import { inject } from 'vitest';
 import WebSocket from 'ws';
 import { ConnectionStore } from '../../lambdas/adapters/connection-store.ts';
@@ -207,6 +208,22 @@ export const unique = (prefix: string) =>
   `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`;
 
 export const json = (text: string) => JSON.parse(text) as Record<string, unknown>;
+
+/** Run `use` with a kafkajs admin client on the local broker, disconnected afterwards. */
+export async function withKafkaAdmin<T>(use: (admin: Admin) => Promise<T>): Promise<T> {
+  const { Kafka, logLevel } = await import('kafkajs');
+  const admin = new Kafka({
+    clientId: 'streamgate-tests',
+    brokers: stack.kafkaBrokers,
+    logLevel: logLevel.NOTHING,
+  }).admin();
+  await admin.connect();
+  try {
+    return await use(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}
 
 /** A kafkajs producer on the local broker (one per test file). */
 export async function kafkaProducer() {

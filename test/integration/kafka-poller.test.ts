@@ -1,15 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { PassThrough } from 'node:stream';
-import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MskEvent } from '../../lambdas/core/kafka-records.ts';
 import { createTopics } from '../../local/kafka-broker.ts';
 import { EventSourcePoller } from '../../local/kafka-poller.ts';
-import type { LambdaRuntime } from '../../local/lambda/runtime.ts';
 import { LogSink } from '../../local/log.ts';
-import { kafkaProducer, stack, unique } from './helpers.ts';
+import { kafkaProducer, stack, unique, withKafkaAdmin } from './helpers.ts';
 
-const kafka = new Kafka({ clientId: 'poller-test', brokers: stack.kafkaBrokers, logLevel: logLevel.NOTHING });
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();
@@ -35,11 +32,12 @@ function pollerFor(topic: string, groupId: string) {
     brokers: stack.kafkaBrokers,
     clusterArn: 'arn:aws:kafka:us-east-1:000000000000:cluster/local/streamgate',
     lambda: {
-      invoke: async (_fn: string, event: MskEvent) => {
-        invocations.push(event);
+      invoke: async <T>(_fn: string, event: unknown) => {
+        invocations.push(event as MskEvent);
+        return undefined as T;
       },
       functionByLogicalId: () => undefined,
-    } as unknown as LambdaRuntime,
+    },
     log: new LogSink({ out }),
   });
   cleanup.push(() => poller.stop());
@@ -52,16 +50,11 @@ function pollerFor(topic: string, groupId: string) {
   return { poller, values, logged: () => logged };
 }
 
-async function groupState(groupId: string) {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
+const groupState = (groupId: string) =>
+  withKafkaAdmin(async (admin) => {
     const [group] = (await admin.describeGroups([groupId])).groups;
     return { state: group?.state, protocol: group?.protocol, members: group?.members.length ?? 0 };
-  } finally {
-    await admin.disconnect();
-  }
-}
+  });
 
 describe('the local event source mapping', () => {
   it('outlives a consumer kafkajs gives up on: a kcat consumer holding its group with another protocol', async () => {

@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import type { Producer } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Client,
@@ -14,6 +14,7 @@ import {
   stack,
   tokenFor,
   unique,
+  withKafkaAdmin,
   wsUrl,
 } from './helpers.ts';
 
@@ -190,13 +191,7 @@ describe('failures and recovery', () => {
     await client.waitFor((m) => m.includes('"seq":99'), 60_000);
     expect(client.received.map((m) => json(m).seq)).toEqual(Array.from({ length: 100 }, (_, i) => i));
     // Every mapping of the stack reads again, not only the one this stream went through.
-    const admin = new Kafka({
-      clientId: 'restart-test',
-      brokers: stack.kafkaBrokers,
-      logLevel: logLevel.NOTHING,
-    }).admin();
-    await admin.connect();
-    try {
+    await withKafkaAdmin(async (admin) => {
       const mappingGroups = (await admin.listGroups()).groups
         .map((g) => g.groupId)
         .filter((id) => id.startsWith('streamgate-') && !id.includes('.local-'));
@@ -210,8 +205,6 @@ describe('failures and recovery', () => {
           { timeout: 30_000, interval: 500 },
         )
         .toEqual([]);
-    } finally {
-      await admin.disconnect();
-    }
+    });
   }, 120_000);
 });

@@ -2,9 +2,8 @@ import { spawn } from 'node:child_process';
 import { connect as tcpConnect } from 'node:net';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { stack } from './helpers.ts';
+import { stack, withKafkaAdmin } from './helpers.ts';
 
 // Below Linux's ephemeral range (32768–60999): a client socket elsewhere in the suite can hold one of those.
 const ports = { ws: 27099, wss: 27098, http: 27090, aws: 27091, dynamodb: 27001 };
@@ -17,16 +16,6 @@ const isOpen = (port: number) =>
     });
     socket.once('error', () => resolve(false));
   });
-
-const listGroups = async (brokers: string[]) => {
-  const admin = new Kafka({ clientId: 'npm-start-test', brokers, logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    return (await admin.listGroups()).groups.map((g) => g.groupId);
-  } finally {
-    await admin.disconnect();
-  }
-};
 
 describe('npm start', () => {
   it('comes up healthy, on an existing Kafka with --kafka, and Ctrl-C stops every process it started', async () => {
@@ -87,7 +76,9 @@ describe('npm start', () => {
       `Kafka bootstrap servers       127.0.0.1:19092 (external; consumer groups end in .local-${hostname()})`,
     );
     // Its pollers read in groups of their own: the test stack's consumers keep their partitions.
-    const groups = await listGroups(stack.kafkaBrokers);
+    const groups = await withKafkaAdmin(async (admin) =>
+      (await admin.listGroups()).groups.map((g) => g.groupId),
+    );
     expect(groups).toContain(`streamgate-train-locations.local-${hostname()}`);
     expect(groups).toContain('streamgate-train-locations');
     for (const port of Object.values(ports)) expect(await isOpen(port)).toBe(true);
