@@ -1,26 +1,45 @@
+import { LRUCache } from 'lru-cache';
+
 /**
- * A small map whose entries expire: lets an execution environment reuse registry lookups for a
+ * A bounded cache whose entries expire: lets an execution environment reuse registry lookups for a
  * few seconds (plan and subscription changes take effect within `ttlMs`, with no redeploy).
+ *
+ * Built on lru-cache: when `maxEntries` is reached the least recently used entry goes, not the
+ * whole cache. A loaded `undefined` is cached like any other value (callers delete it when a miss
+ * must not be remembered). `ttlMs <= 0` caches nothing: every `get` loads.
  */
 export class TtlCache<V> {
-  private readonly entries = new Map<string, { value: V; until: number }>();
+  // Values are boxed: lru-cache treats a stored `undefined` as a delete.
+  private readonly entries: LRUCache<string, { value: V }> | undefined;
 
-  constructor(
-    private readonly ttlMs: number,
-    private readonly maxEntries = 10_000,
-    private readonly now: () => number = Date.now,
-  ) {}
+  /**
+   * @param ttlMs how long a loaded value is served, in milliseconds
+   * @param maxEntries how many keys are kept; the least recently used is evicted beyond it
+   * @param now the clock (milliseconds), injectable for tests
+   */
+  constructor(ttlMs: number, maxEntries = 10_000, now: () => number = Date.now) {
+    if (ttlMs > 0) {
+      this.entries = new LRUCache({
+        max: maxEntries,
+        ttl: Math.ceil(ttlMs),
+        // Check the clock on every read: an entry is never served past its TTL.
+        ttlResolution: 0,
+        perf: { now },
+      });
+    }
+  }
 
+  /** The cached value for `key`, or the result of `load()` (cached for `ttlMs`); load errors are not cached. */
   async get(key: string, load: () => Promise<V>): Promise<V> {
-    const entry = this.entries.get(key);
-    if (entry && entry.until > this.now()) return entry.value;
+    const entry = this.entries?.get(key);
+    if (entry) return entry.value;
     const value = await load();
-    if (this.entries.size >= this.maxEntries) this.entries.clear();
-    this.entries.set(key, { value, until: this.now() + this.ttlMs });
+    this.entries?.set(key, { value });
     return value;
   }
 
+  /** Forgets `key`, so the next `get` loads it. */
   delete(key: string): void {
-    this.entries.delete(key);
+    this.entries?.delete(key);
   }
 }
