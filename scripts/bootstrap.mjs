@@ -37,11 +37,26 @@ if (
   say('installing npm packages (first run)…');
   // `npm ci` installs exactly the lockfile; where a registry lacks some platform-only optional
   // packages, npm refuses it, and `npm install` (which keeps the locked versions) does the job.
+  // npm ci's output (on refusal, its whole usage text) is kept and shown only if the fallback fails too.
   const ci = spawnSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], {
-    stdio: 'inherit',
+    stdio: ['ignore', 'pipe', 'pipe'],
     cwd: root,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
   });
-  if (ci.status !== 0) run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], 'npm install');
+  if (ci.status !== 0) {
+    say('npm ci did not apply the lockfile as it is; trying npm install…');
+    const install = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], {
+      stdio: 'inherit',
+      cwd: root,
+    });
+    if (install.error || install.status !== 0) {
+      process.stderr.write(
+        `\n[streamgate] npm ci said:\n${ci.stdout ?? ''}${ci.stderr ?? ''}${ci.error ? `${ci.error.message}\n` : ''}`,
+      );
+      fail('npm install failed (npm install --no-audit --no-fund --loglevel=error).');
+    }
+  }
 }
 
 // Java 17+ and Maven run Kafka and DynamoDB Local; the stack checks the versions and says what to install.
@@ -94,6 +109,8 @@ if (command === 'test' && !args.length) {
   say('type-checking and linting…');
   run('npx', ['tsc', '--noEmit', '-p', '.'], 'TypeScript');
   run('npx', ['biome', 'ci', '.'], 'Biome');
+  // The layer rules (.dependency-cruiser.cjs): core does no I/O, adapters never import handlers, …
+  run('npm', ['run', '--silent', 'lint:layers'], 'The layer check');
 }
 
 const scripts = {

@@ -5,7 +5,6 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { InitializeHandler, InitializeHandlerArguments, InitializeMiddleware } from '@smithy/types';
-import { recordConsumedCapacity } from '../shared/observability.ts';
 
 const READS = new Set([
   'GetItemCommand',
@@ -23,10 +22,19 @@ const WRITES = new Set([
 ]);
 
 /**
- * Every data call asks DynamoDB for the capacity it consumed (free of charge) and adds it to the
- * invocation's metrics (dynamoReadUnits, dynamoWriteUnits): what a table really costs, per function.
+ * Receives the capacity units DynamoDB reports for each read or write call (the handler side adds
+ * them to the invocation's metrics: dynamoReadUnits, dynamoWriteUnits).
  */
-const meterConsumedCapacity: InitializeMiddleware<ServiceInputTypes, ServiceOutputTypes> =
+export type ConsumedCapacityListener = (kind: 'read' | 'write', units: number) => void;
+
+/**
+ * Every data call asks DynamoDB for the capacity it consumed (free of charge) and passes it to
+ * `onConsumedCapacity`: what a table really costs, per function.
+ */
+const meterConsumedCapacity =
+  (
+    onConsumedCapacity: ConsumedCapacityListener,
+  ): InitializeMiddleware<ServiceInputTypes, ServiceOutputTypes> =>
   (next: InitializeHandler<ServiceInputTypes, ServiceOutputTypes>, context) =>
   async (args: InitializeHandlerArguments<ServiceInputTypes>) => {
     const command = String((context as { commandName?: string }).commandName);
@@ -39,16 +47,27 @@ const meterConsumedCapacity: InitializeMiddleware<ServiceInputTypes, ServiceOutp
       result.output as { ConsumedCapacity?: { CapacityUnits?: number } | { CapacityUnits?: number }[] }
     ).ConsumedCapacity;
     for (const entry of Array.isArray(reported) ? reported : reported ? [reported] : []) {
-      recordConsumedCapacity(kind, entry.CapacityUnits ?? 0);
+      onConsumedCapacity(kind, entry.CapacityUnits ?? 0);
     }
     return result;
   };
+
+/** Options of {@link createDocumentClient}. */
+export interface DocumentClientOptions {
+  /** Called with the capacity units of every read and write call; without it nothing is metered. */
+  onConsumedCapacity?: ConsumedCapacityListener;
+  /** Keep-alive sockets per protocol. @default 50 */
+  maxSockets?: number;
+}
 
 /**
  * One DynamoDB document client per execution environment, over keep-alive sockets. The endpoint
  * is the SDK's own choice: the regional one on AWS, AWS_ENDPOINT_URL_DYNAMODB where that is set.
  */
-export function createDocumentClient(maxSockets = 50): DynamoDBDocumentClient {
+export function createDocumentClient({
+  onConsumedCapacity,
+  maxSockets = 50,
+}: DocumentClientOptions = {}): DynamoDBDocumentClient {
   const client = new DynamoDBClient({
     requestHandler: new NodeHttpHandler({
       httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
@@ -57,7 +76,12 @@ export function createDocumentClient(maxSockets = 50): DynamoDBDocumentClient {
       requestTimeout: 5_000,
     }),
   });
-  client.middlewareStack.add(meterConsumedCapacity, { step: 'initialize', name: 'streamgateMeterCapacity' });
+  if (onConsumedCapacity) {
+    client.middlewareStack.add(meterConsumedCapacity(onConsumedCapacity), {
+      step: 'initialize',
+      name: 'streamgateMeterCapacity',
+    });
+  }
   return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
   });

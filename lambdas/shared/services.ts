@@ -15,10 +15,11 @@ import { Registry } from '../adapters/registry.ts';
 import { ThrottleStore } from '../adapters/throttle-store.ts';
 import type { Catalog } from '../core/catalog.ts';
 import { intEnv, requireEnv } from './env.ts';
+import { recordConsumedCapacity } from './observability.ts';
 
 let db: DynamoDBDocumentClient | undefined;
 export function documentClient(): DynamoDBDocumentClient {
-  db ??= createDocumentClient();
+  db ??= createDocumentClient({ onConsumedCapacity: recordConsumedCapacity });
   return db;
 }
 

@@ -19,12 +19,21 @@ import { activeKey, publicJwks } from '../core/signing-keys.ts';
 import { catalog } from '../shared/catalog.ts';
 import { intEnv, requireEnv } from '../shared/env.ts';
 import { bodyText, header, json } from '../shared/http.ts';
-import { flushMetrics, logger, MetricUnit, metrics } from '../shared/observability.ts';
+import {
+  flushMetrics,
+  logger,
+  MetricUnit,
+  metrics,
+  recordConsumedCapacity,
+} from '../shared/observability.ts';
 
 const issuer = requireEnv('TOKEN_ISSUER');
 const audience = requireEnv('TOKEN_AUDIENCE');
 const tokenLifetime = intEnv('TOKEN_TTL_SECONDS', 3600);
-const registry = new Registry(createDocumentClient(), requireEnv('REGISTRY_TABLE'));
+const registry = new Registry(
+  createDocumentClient({ onConsumedCapacity: recordConsumedCapacity }),
+  requireEnv('REGISTRY_TABLE'),
+);
 const keyCacheSeconds = intEnv('SIGNING_KEY_CACHE_SECONDS', 300);
 const keys = new SigningKeyStore(
   new SecretsManagerClient({}),
