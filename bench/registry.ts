@@ -18,7 +18,6 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { Agent as HttpAgent } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -28,9 +27,9 @@ import {
   type ServiceOutputTypes,
 } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { InitializeHandler, InitializeHandlerArguments, InitializeMiddleware } from '@smithy/types';
 import { ConnectionStore } from '../lambdas/adapters/connection-store.ts';
+import { keepAliveRequestHandler } from '../lambdas/adapters/keep-alive.ts';
 import { type ConnectionRecord, connectionKey, subscriberKey } from '../lambdas/core/connection.ts';
 import { LOCAL_CREDENTIALS } from '../local/credentials.ts';
 import { createTables, startDynamoDbLocal } from '../local/dynamodb-local.ts';
@@ -150,11 +149,7 @@ export async function run(options: Options = {}): Promise<void> {
     region: LOCAL_REGION,
     credentials: LOCAL_CREDENTIALS,
     // as lambdas/adapters/dynamo.ts, but with room for a 50k-item Scan page on one local core
-    requestHandler: new NodeHttpHandler({
-      httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 50 }),
-      connectionTimeout: 2_000,
-      requestTimeout: 60_000,
-    }),
+    requestHandler: keepAliveRequestHandler({ maxSockets: 50, requestTimeout: 60_000 }),
   });
   client.middlewareStack.add(meterCalls, { step: 'initialize', name: 'benchMeterCalls' });
   const db = DynamoDBDocumentClient.from(client, {

@@ -62,6 +62,18 @@ export function startProcess(
   };
 }
 
+/** True when something accepts a TCP connection on host:port now (the probe connection is closed at once). */
+export function isPortOpen(port: number, host: string): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const socket = connect({ port, host });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
 /** Resolve once something accepts TCP connections on the port; reject on timeout or exit. */
 export async function waitForPort(
   port: number,
@@ -76,15 +88,7 @@ export async function waitForPort(
   });
   while (Date.now() < deadline) {
     if (gone) throw new Error(`the process exited before listening on port ${port}`);
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect({ port, host });
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return;
+    if (await isPortOpen(port, host)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`nothing listened on ${host}:${port} within ${timeoutMs / 1000} s`);
@@ -92,15 +96,7 @@ export async function waitForPort(
 
 /** Fail early, with the port's name, when something else already listens there. */
 export async function assertPortFree(port: number, host: string, what: string): Promise<void> {
-  const inUse = await new Promise<boolean>((resolve) => {
-    const socket = connect({ port, host });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-  if (inUse) {
+  if (await isPortOpen(port, host)) {
     throw new Error(
       `port ${port} (${what}) is already in use — is another local stack running? Choose another port.`,
     );

@@ -1,14 +1,12 @@
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
 import {
   ApiGatewayManagementApiClient,
   DeleteConnectionCommand,
   GetConnectionCommand,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { backoffDelay, mapWithConcurrency, sleep } from '../core/concurrency.ts';
 import { FramePoster } from './frame-poster.ts';
+import { keepAliveRequestHandler } from './keep-alive.ts';
 
 export type PostOutcome = 'sent' | 'gone' | 'failed';
 
@@ -28,12 +26,7 @@ export function createConnectionsClient(endpoint: string, maxSockets = 64): ApiG
   return new ApiGatewayManagementApiClient({
     endpoint,
     maxAttempts: 1,
-    requestHandler: new NodeHttpHandler({
-      httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
-      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
-      connectionTimeout: 2_000,
-      requestTimeout: 5_000,
-    }),
+    requestHandler: keepAliveRequestHandler({ maxSockets }),
   });
 }
 

@@ -1,10 +1,8 @@
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
 import type { ServiceInputTypes, ServiceOutputTypes } from '@aws-sdk/client-dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { InitializeHandler, InitializeHandlerArguments, InitializeMiddleware } from '@smithy/types';
+import { keepAliveRequestHandler } from './keep-alive.ts';
 
 const READS = new Set([
   'GetItemCommand',
@@ -69,12 +67,7 @@ export function createDocumentClient({
   maxSockets = 50,
 }: DocumentClientOptions = {}): DynamoDBDocumentClient {
   const client = new DynamoDBClient({
-    requestHandler: new NodeHttpHandler({
-      httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
-      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
-      connectionTimeout: 2_000,
-      requestTimeout: 5_000,
-    }),
+    requestHandler: keepAliveRequestHandler({ maxSockets }),
   });
   if (onConsumedCapacity) {
     client.middlewareStack.add(meterConsumedCapacity(onConsumedCapacity), {

@@ -1,21 +1,13 @@
 import { spawn } from 'node:child_process';
-import { connect as tcpConnect } from 'node:net';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { isPortOpen } from '../../local/process.ts';
 import { stack, withKafkaAdmin } from './helpers.ts';
 
 // Below Linux's ephemeral range (32768–60999): a client socket elsewhere in the suite can hold one of those.
 const ports = { ws: 27099, wss: 27098, http: 27090, aws: 27091, dynamodb: 27001 };
-const isOpen = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = tcpConnect({ port, host: '127.0.0.1' });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
+const isOpen = (port: number) => isPortOpen(port, '127.0.0.1');
 
 describe('npm start', () => {
   it('comes up healthy, on an existing Kafka with --kafka, and Ctrl-C stops every process it started', async () => {
