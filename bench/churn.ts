@@ -246,39 +246,52 @@ export async function run(
       const k = Math.floor((l.at - burstStart) / bucket);
       buckets.set(k, [...(buckets.get(k) ?? []), l.ms]);
     }
-    writeChart(
-      path.join(dir, 'churn.svg'),
-      lineChart({
-        title: 'Delivery latency through a 20× burst with 500 connects/s',
-        xLabel: 'seconds since the burst began',
-        yLabel: 'latency (ms)',
-        logY: true,
-        note,
-        series: [
-          {
-            name: 'p50',
-            points: [...buckets]
-              .sort((a, b) => a[0] - b[0])
-              .map(([k, v]) => ({ x: (k * bucket) / 1000, y: summarize(v).p50 })),
-          },
-          {
-            name: 'p99',
-            points: [...buckets]
-              .sort((a, b) => a[0] - b[0])
-              .map(([k, v]) => ({ x: (k * bucket) / 1000, y: summarize(v).p99 })),
-          },
-        ],
-      }),
-    );
+    // The chart's series go into the JSON too, so that `npm run bench -- charts` can redraw it.
+    const latencySeries = [...buckets]
+      .sort((a, b) => a[0] - b[0])
+      .map(([k, v]) => {
+        const { p50, p99 } = summarize(v);
+        return { seconds: (k * bucket) / 1000, p50, p99 };
+      });
     const file = path.join(dir, 'churn.json');
     writeFileSync(
       file,
-      `${JSON.stringify({ benchmark: 'churn', at: new Date().toISOString(), machine: note, ...results }, null, 1)}\n`,
+      `${JSON.stringify({ benchmark: 'churn', at: new Date().toISOString(), machine: note, ...results, latencySeries }, null, 1)}\n`,
     );
+    await renderCharts({ machine: note, latencySeries }, dir);
     process.stdout.write(`written: ${path.relative(process.cwd(), file)}, churn.svg\n`);
     for (const ws of subscribers) ws.terminate();
   } finally {
     await producer.disconnect();
     await stack.stop();
   }
+}
+
+/** What churn.json holds that the chart reads (runs before the series was recorded have none). */
+export interface ChurnResults {
+  /** CPU · cores · date of the run. */
+  machine: string;
+  /** Delivery latency per 500 ms bucket since the burst began, ms. */
+  latencySeries?: { seconds: number; p50: number; p99: number }[];
+}
+
+/** churn.svg from churn.json: p50 and p99 delivery latency through the burst; nothing when the JSON has no series. */
+export async function renderCharts(report: ChurnResults, dir: string): Promise<string[]> {
+  const series = report.latencySeries;
+  if (!series) return [];
+  writeChart(
+    path.join(dir, 'churn.svg'),
+    await lineChart({
+      title: 'Delivery latency through a 20× burst with 500 connects/s',
+      xLabel: 'seconds since the burst began',
+      yLabel: 'latency (ms)',
+      logY: true,
+      note: report.machine,
+      series: [
+        { name: 'p50', points: series.map((b) => ({ x: b.seconds, y: b.p50 })) },
+        { name: 'p99', points: series.map((b) => ({ x: b.seconds, y: b.p99 })) },
+      ],
+    }),
+  );
+  return ['churn.svg'];
 }

@@ -700,11 +700,27 @@ export async function run(options: { calls?: number; rounds?: number } = {}): Pr
   );
   process.stdout.write(`written: ${path.relative(process.cwd(), file)}\n`);
 
-  const bar = (row: Row) => ({
+  await renderCharts({ calls, rounds, rows }, results);
+  process.stdout.write(
+    `written: ${path.relative(process.cwd(), path.join(results, 'connections-call.svg'))}\n`,
+  );
+}
+
+/** What connections-call.json holds that the chart reads. */
+export interface ConnectionsCallResults {
+  calls: number;
+  rounds: number;
+  rows: Pick<Row, 'configuration' | 'group' | 'maxSockets' | 'callsPerSecond'>[];
+}
+
+/** connections-call.svg from connections-call.json: calls/s per configuration, grouped by keep-alive. */
+export async function renderCharts(report: ConnectionsCallResults, dir: string): Promise<string[]> {
+  const { calls, rounds, rows } = report;
+  const bar = (row: ConnectionsCallResults['rows'][number]) => ({
     name: `maxSockets ${fmtSockets(row.maxSockets ?? Number.POSITIVE_INFINITY)}`,
     value: Math.round(row.callsPerSecond),
   });
-  const svg = barChart({
+  const svg = await barChart({
     title: 'Cost of one @connections call — PostToConnection on the local gateway',
     yLabel: 'calls/s (frames/s for direct send)',
     logY: true,
@@ -725,7 +741,6 @@ export async function run(options: { calls?: number; rounds?: number } = {}): Pr
     ],
     note: `${calls} calls per bar, median of ${rounds} rounds; in flight = maxSockets (${UNBOUNDED_IN_FLIGHT} for ∞); server on CPU 0, load on CPU 1`,
   });
-  const svgFile = path.join(results, 'connections-call.svg');
-  writeChart(svgFile, svg);
-  process.stdout.write(`written: ${path.relative(process.cwd(), svgFile)}\n`);
+  writeChart(path.join(dir, 'connections-call.svg'), svg);
+  return ['connections-call.svg'];
 }

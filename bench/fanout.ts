@@ -579,7 +579,6 @@ async function finish(
   const machine = `${os.cpus()[0]?.model ?? 'cpu'} · ${os.cpus().length} cores · ${Math.round(os.totalmem() / 2 ** 30)} GB · Node ${process.version}`;
   const rtt = Number(settings.rtt ?? 0);
   const name = rtt ? `fanout-rtt${rtt}` : 'fanout';
-  const note = `${machine} · ${new Date().toISOString().slice(0, 10)}${rtt ? ` · @connections round trip +${rtt} ms` : ''}`;
   type Saturation = {
     sustainedDeliveriesPerSecond: Partial<Record<Contender, number>>;
     capacityDeliveriesPerSecond: Partial<Record<Contender, number>>;
@@ -716,78 +715,14 @@ async function finish(
     `\nTargets\n${table(targets.map(([target, measured]) => ({ target: target as string, measured: measured as string })))}\n`,
   );
 
-  // Charts.
   const dir = path.join(import.meta.dirname, 'results');
-  const saturationChart = (file: string, title: string, value: (s: Saturation, c: Contender) => number) =>
-    writeChart(
-      path.join(dir, file),
-      barChart({
-        title,
-        yLabel: 'deliveries per second',
-        logY: true,
-        note,
-        groups: results
-          .filter((r) => r.saturation)
-          .map((r) => ({
-            label: `${r.subscribers} subscribers`,
-            bars: CONTENDERS.map((c) => ({ name: NAMES[c], value: value(r.saturation as Saturation, c) })),
-          })),
-      }),
-    );
-  // Confirmed median where the contender met the limit; no bar where it never did.
-  saturationChart(
-    `${name}-saturation.svg`,
-    `Sustained deliveries/s (p99 < ${P99_LIMIT_MS} ms, nothing lost)`,
-    (s, c) => (s.sustainedDeliveriesPerSecond[c] ? s.confirmedMedian[c] : Number.NaN),
-  );
-  saturationChart(
-    `${name}-capacity.svg`,
-    'Capacity: deliveries/s kept up with, nothing lost, any latency',
-    (s, c) => s.capacityDeliveriesPerSecond[c] ?? Number.NaN,
-  );
-  writeChart(
-    path.join(dir, `${name}-completion.svg`),
-    lineChart({
-      title: 'Broadcast completion: until the last subscriber has the event',
-      xLabel: 'subscribers',
-      yLabel: 'median ms',
-      logX: true,
-      logY: true,
-      note,
-      series: CONTENDERS.map((c) => ({
-        name: NAMES[c],
-        points: results.map((r) => ({
-          x: r.subscribers as number,
-          y: (r.completionP50Ms as Record<Contender, number>)[c],
-        })),
-      })),
-    }),
-  );
-  writeChart(
-    path.join(dir, `${name}-cost.svg`),
-    barChart({
-      title: 'Dollars per million delivered events (AWS list prices)',
-      yLabel: 'USD per 1M deliveries',
-      logY: true,
-      note,
-      groups: results
-        .filter((r) => r.cost)
-        .map((r) => ({
-          label: `${r.subscribers} subscriber${r.subscribers === 1 ? '' : 's'}`,
-          bars: PRICED.map((c) => ({
-            name: NAMES[c],
-            value:
-              (r.cost as Record<string, { perMillionDeliveries: { total: number } }>)[c]?.perMillionDeliveries
-                .total ?? 0,
-          })),
-        })),
-    }),
-  );
   const file = path.join(dir, `${name}.json`);
+  const at = new Date().toISOString();
   writeFileSync(
     file,
-    `${JSON.stringify({ benchmark: 'fanout', at: new Date().toISOString(), machine, settings, results, targets, phases }, null, 1)}\n`,
+    `${JSON.stringify({ benchmark: 'fanout', at, machine, settings, results, targets, phases }, null, 1)}\n`,
   );
+  await renderCharts({ at, machine, settings: { rtt }, results: results as FanoutResults['results'] }, dir);
   out.push(
     `\nwritten: ${path.relative(process.cwd(), file)}, ${['saturation', 'capacity', 'completion', 'cost'].map((c) => `${name}-${c}.svg`).join(', ')}\n`,
   );
@@ -805,4 +740,105 @@ function fanoutBundleBytes(stack: StackProcess): number {
   )?.[1];
   const hash = fanout?.Properties?.Code?.S3Key?.replace(/\.zip$/, '');
   return hash ? statSync(path.join(assembly, `asset.${hash}`, 'index.js')).size : Number.NaN;
+}
+
+/** What fanout.json (or fanout-rtt<ms>.json) holds that the charts read. */
+export interface FanoutResults {
+  at: string;
+  machine: string;
+  settings: { rtt?: number };
+  results: {
+    subscribers: number;
+    saturation?: Pick<
+      FanoutSaturation,
+      'sustainedDeliveriesPerSecond' | 'capacityDeliveriesPerSecond' | 'confirmedMedian'
+    >;
+    completionP50Ms: Record<Contender, number>;
+    cost?: Partial<Record<Contender, { perMillionDeliveries: { total: number } }>>;
+  }[];
+}
+
+type FanoutSaturation = {
+  sustainedDeliveriesPerSecond: Partial<Record<Contender, number>>;
+  capacityDeliveriesPerSecond: Partial<Record<Contender, number>>;
+  confirmedMedian: Record<Contender, number>;
+};
+
+/** The four fan-out charts (saturation, capacity, completion, cost) from a fan-out run's JSON. */
+export async function renderCharts(report: FanoutResults, dir: string): Promise<string[]> {
+  const rtt = Number(report.settings.rtt ?? 0);
+  const name = rtt ? `fanout-rtt${rtt}` : 'fanout';
+  const note = `${report.machine} · ${report.at.slice(0, 10)}${rtt ? ` · @connections round trip +${rtt} ms` : ''}`;
+  const { results } = report;
+  type Saturation = FanoutSaturation;
+  const saturationChart = async (
+    file: string,
+    title: string,
+    value: (s: Saturation, c: Contender) => number,
+  ) =>
+    writeChart(
+      path.join(dir, file),
+      await barChart({
+        title,
+        yLabel: 'deliveries per second',
+        logY: true,
+        note,
+        groups: results
+          .filter((r) => r.saturation)
+          .map((r) => ({
+            label: `${r.subscribers} subscribers`,
+            bars: CONTENDERS.map((c) => ({ name: NAMES[c], value: value(r.saturation as Saturation, c) })),
+          })),
+      }),
+    );
+  // Confirmed median where the contender met the limit; no bar where it never did.
+  await saturationChart(
+    `${name}-saturation.svg`,
+    `Sustained deliveries/s (p99 < ${P99_LIMIT_MS} ms, nothing lost)`,
+    (s, c) => (s.sustainedDeliveriesPerSecond[c] ? s.confirmedMedian[c] : Number.NaN),
+  );
+  await saturationChart(
+    `${name}-capacity.svg`,
+    'Capacity: deliveries/s kept up with, nothing lost, any latency',
+    (s, c) => s.capacityDeliveriesPerSecond[c] ?? Number.NaN,
+  );
+  writeChart(
+    path.join(dir, `${name}-completion.svg`),
+    await lineChart({
+      title: 'Broadcast completion: until the last subscriber has the event',
+      xLabel: 'subscribers',
+      yLabel: 'median ms',
+      logX: true,
+      logY: true,
+      note,
+      series: CONTENDERS.map((c) => ({
+        name: NAMES[c],
+        points: results.map((r) => ({
+          x: r.subscribers as number,
+          y: (r.completionP50Ms as Record<Contender, number>)[c],
+        })),
+      })),
+    }),
+  );
+  writeChart(
+    path.join(dir, `${name}-cost.svg`),
+    await barChart({
+      title: 'Dollars per million delivered events (AWS list prices)',
+      yLabel: 'USD per 1M deliveries',
+      logY: true,
+      note,
+      groups: results
+        .filter((r) => r.cost)
+        .map((r) => ({
+          label: `${r.subscribers} subscriber${r.subscribers === 1 ? '' : 's'}`,
+          bars: PRICED.map((c) => ({
+            name: NAMES[c],
+            value:
+              (r.cost as Record<string, { perMillionDeliveries: { total: number } }>)[c]?.perMillionDeliveries
+                .total ?? 0,
+          })),
+        })),
+    }),
+  );
+  return ['saturation', 'capacity', 'completion', 'cost'].map((chart) => `${name}-${chart}.svg`);
 }

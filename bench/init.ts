@@ -23,6 +23,41 @@ interface LambdaResource {
   };
 }
 
+/** What init.json holds (the fields the chart reads). */
+export interface InitResults {
+  benchmark: 'init';
+  at: string;
+  node: string;
+  samples: number;
+  results: {
+    function: string;
+    bytes: number;
+    init: { p50: number };
+    initWithSourceMaps: { p50: number };
+    error: string | undefined;
+  }[];
+}
+
+/** init.svg from init.json's results: median module init per function, with and without source maps. */
+export async function renderCharts(report: InitResults, dir: string): Promise<string[]> {
+  writeChart(
+    path.join(dir, 'init.svg'),
+    await barChart({
+      title: 'Module init per function (fresh Node process, median)',
+      yLabel: 'ms',
+      note: `Node ${report.node} · ${report.at.slice(0, 10)}`,
+      groups: report.results.map((r) => ({
+        label: r.function,
+        bars: [
+          { name: 'init', value: r.init.p50 },
+          { name: 'with --enable-source-maps', value: r.initWithSourceMaps.p50 },
+        ],
+      })),
+    }),
+  );
+  return ['init.svg'];
+}
+
 /** Runs in the child: load the handler module, report how long that took, or why it failed. */
 const PROBE = `
 const started = performance.now();
@@ -41,7 +76,7 @@ export async function run(options: { samples?: number } = {}): Promise<void> {
   };
   const pinned = !spawnSync('taskset', ['-c', '1', 'true']).error;
   const rows: Record<string, string | number>[] = [];
-  const results: Record<string, unknown>[] = [];
+  const results: InitResults['results'] = [];
   const functions = Object.entries(template.Resources).filter(
     ([, r]) =>
       r.Type === 'AWS::Lambda::Function' &&
@@ -106,25 +141,15 @@ export async function run(options: { samples?: number } = {}): Promise<void> {
     `\nbundle size and module init per function, ${samples} fresh processes each${pinned ? ' (CPU 1)' : ''}\n${table(rows)}\n`,
   );
   const dir = path.join(import.meta.dirname, 'results');
-  writeFileSync(
-    path.join(dir, 'init.json'),
-    `${JSON.stringify({ benchmark: 'init', at: new Date().toISOString(), node: process.version, samples, results }, null, 1)}\n`,
-  );
-  writeChart(
-    path.join(dir, 'init.svg'),
-    barChart({
-      title: 'Module init per function (fresh Node process, median)',
-      yLabel: 'ms',
-      note: `Node ${process.version} · ${new Date().toISOString().slice(0, 10)}`,
-      groups: results.map((r) => ({
-        label: String(r.function),
-        bars: [
-          { name: 'init', value: (r.init as { p50: number }).p50 },
-          { name: 'with --enable-source-maps', value: (r.initWithSourceMaps as { p50: number }).p50 },
-        ],
-      })),
-    }),
-  );
+  const report: InitResults = {
+    benchmark: 'init',
+    at: new Date().toISOString(),
+    node: process.version,
+    samples,
+    results,
+  };
+  writeFileSync(path.join(dir, 'init.json'), `${JSON.stringify(report, null, 1)}\n`);
+  await renderCharts(report, dir);
   process.stdout.write('written: bench/results/init.json, init.svg\n');
 }
 

@@ -364,25 +364,11 @@ export async function run(options: Options = {}): Promise<void> {
   );
   process.stdout.write(`written: ${path.relative(process.cwd(), file)}\n`);
 
-  const svg = barChart({
-    title: 'B4 registry lookup: p50 latency per contender',
-    yLabel: 'p50 ms (log)',
-    logY: true,
-    groups: points.flatMap((m) =>
-      TARGETS.map((target) => ({
-        label: `${m / 1000}k / ${target.pct}%`,
-        bars: CONTENDERS.map((contender) => {
-          const result = results.find(
-            (r) => r.connections === m && r.targetPct === target.pct && r.contender === contender,
-          ) as { latencyMs: { p50: number } } | undefined;
-          return { name: contender, value: result?.latencyMs.p50 ?? Number.NaN };
-        }),
-      })),
-    ),
-    note: `DynamoDB Local in memory${taskset ? ' (CPU 0, client CPU 1)' : ''}; p50 of ${repeats} lookups (≥5 when slow)`,
-  });
+  await renderCharts(
+    { repeats, machine: { pinned: taskset }, rows: results as RegistryResults['rows'] },
+    resultsDir,
+  );
   const chartFile = path.join(resultsDir, 'registry.svg');
-  writeChart(chartFile, svg);
   process.stdout.write(`written: ${path.relative(process.cwd(), chartFile)}\n`);
 }
 
@@ -586,4 +572,38 @@ function cpusAllowed(pid: number): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** What registry.json holds that the chart reads. */
+export interface RegistryResults {
+  repeats: number;
+  /** False when DynamoDB Local and the client were not pinned to their own CPUs. */
+  machine: { pinned: unknown };
+  rows: { connections: number; targetPct: number; contender: string; latencyMs: { p50: number } }[];
+}
+
+/** registry.svg from registry.json: p50 lookup latency per contender, per population and selectivity. */
+export async function renderCharts(report: RegistryResults, dir: string): Promise<string[]> {
+  const { repeats, rows: results } = report;
+  const taskset = report.machine.pinned !== false;
+  const points = [...new Set(results.map((r) => r.connections))];
+  const svg = await barChart({
+    title: 'B4 registry lookup: p50 latency per contender',
+    yLabel: 'p50 ms (log)',
+    logY: true,
+    groups: points.flatMap((m) =>
+      TARGETS.map((target) => ({
+        label: `${m / 1000}k / ${target.pct}%`,
+        bars: CONTENDERS.map((contender) => {
+          const result = results.find(
+            (r) => r.connections === m && r.targetPct === target.pct && r.contender === contender,
+          );
+          return { name: contender, value: result?.latencyMs.p50 ?? Number.NaN };
+        }),
+      })),
+    ),
+    note: `DynamoDB Local in memory${taskset ? ' (CPU 0, client CPU 1)' : ''}; p50 of ${repeats} lookups (≥5 when slow)`,
+  });
+  writeChart(path.join(dir, 'registry.svg'), svg);
+  return ['registry.svg'];
 }
