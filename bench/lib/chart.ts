@@ -94,11 +94,6 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-/** The title, with the note and what was left out of the plot as its subtitle. */
-function titleOf(title: string, notes: string[]) {
-  return notes.length ? { text: title, subtitle: notes.join(' · ') } : { text: title };
-}
-
 const CONFIG = {
   font: FONT,
   background: '#ffffff',
@@ -119,8 +114,26 @@ function emptyDomain(rows: unknown[], log: boolean | undefined): { domain?: [num
   return rows.length ? {} : { domain: log ? [1, 10] : [0, 1] };
 }
 
-/** Renders a Vega-Lite spec to an SVG document. */
-async function render(spec: TopLevelSpec): Promise<string> {
+/**
+ * Renders a chart to an SVG document: the title (with the notes under it) and the data rows around
+ * `body`, the Vega-Lite mark/encoding (or layer) part of the spec.
+ */
+async function render(
+  title: string,
+  notes: string[],
+  rows: unknown[],
+  body: Record<string, unknown>,
+): Promise<string> {
+  const spec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    description: title,
+    title: notes.length ? { text: title, subtitle: notes.join(' · ') } : { text: title },
+    ...PLOT,
+    padding: 12,
+    config: CONFIG,
+    data: { values: rows },
+    ...body,
+  } as TopLevelSpec;
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {
     return `<?xml version="1.0" encoding="UTF-8"?>\n${await view.toSVG()}\n`;
@@ -150,14 +163,7 @@ export async function lineChart(spec: LineChartSpec): Promise<string> {
   if (rows.length === 0) notes.push('no data');
   const names = spec.series.map((s) => s.name);
   const markers = spec.series.every((s) => s.points.length <= MAX_MARKERS_PER_SERIES);
-  return render({
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    description: spec.title,
-    title: titleOf(spec.title, notes),
-    ...PLOT,
-    padding: 12,
-    config: CONFIG,
-    data: { values: rows },
+  return render(spec.title, notes, rows, {
     mark: { type: 'line', strokeWidth: 2, ...(markers ? { point: { filled: true, size: 40 } } : {}) },
     encoding: {
       x: {
@@ -226,14 +232,7 @@ export async function barChart(spec: BarChartSpec): Promise<string> {
   const logCeiling = Number.isFinite(largest)
     ? 10 ** Math.max(Math.ceil(Math.log10(largest) - 1e-9), Math.log10(logFloor) + 1)
     : 10;
-  return render({
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    description: spec.title,
-    title: titleOf(spec.title, notes),
-    ...PLOT,
-    padding: 12,
-    config: CONFIG,
-    data: { values: rows },
+  return render(spec.title, notes, rows, {
     encoding: {
       x,
       xOffset,
