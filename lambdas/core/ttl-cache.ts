@@ -38,6 +38,16 @@ export class TtlCache<V> {
     return value;
   }
 
+  /** True while `key` holds a value younger than `ttlMs` (e.g. "told this connection recently"). */
+  has(key: string): boolean {
+    return this.entries?.has(key) ?? false;
+  }
+
+  /** Stores `value` for `key` for `ttlMs`, without a loader. */
+  set(key: string, value: V): void {
+    this.entries?.set(key, { value });
+  }
+
   /** Forgets `key`, so the next `get` loads it. */
   delete(key: string): void {
     this.entries?.delete(key);

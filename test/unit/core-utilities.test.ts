@@ -57,12 +57,25 @@ describe('TtlCache', () => {
     expect(await cache.get('k', async () => 7)).toBe(7);
   });
 
+  it('remembers a key set without a loader for its TTL', async () => {
+    const time = clock();
+    const noticed = new TtlCache<true>(30_000, 100, time.now);
+    expect(noticed.has('conn')).toBe(false);
+    noticed.set('conn', true);
+    time.advance(29_999);
+    expect(noticed.has('conn')).toBe(true);
+    time.advance(2);
+    expect(noticed.has('conn')).toBe(false);
+  });
+
   it('caches nothing with a TTL of 0', async () => {
     const cache = new TtlCache<number>(0);
     let loads = 0;
     await cache.get('k', async () => ++loads);
     await cache.get('k', async () => ++loads);
     expect(loads).toBe(2);
+    cache.set('k', 1);
+    expect(cache.has('k')).toBe(false);
   });
 });
 
