@@ -4,15 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { ManagementDependencies } from '../../lambdas/management/api.ts';
 import { createManagementApi } from '../../lambdas/management/api.ts';
+import { TOKEN_ROUTES } from '../../lambdas/token/endpoint.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
-
-/** Routes of the token function (lambdas/token/index.ts), served by the same HTTP API. */
-const TOKEN_ROUTES = [
-  'POST /oauth2/token',
-  'GET /.well-known/jwks.json',
-  'GET /.well-known/oauth-authorization-server',
-];
 
 describe('docs/management-api.yaml', () => {
   const doc = parse(readFileSync(path.join(root, 'docs/management-api.yaml'), 'utf8')) as {
