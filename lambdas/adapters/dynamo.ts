@@ -113,6 +113,14 @@ export async function unlessConditionFails<T, F>(
   }
 }
 
+/** Whether a conditional write was made: false when its condition failed (other errors are thrown). */
+export function conditionMet(write: Promise<unknown>): Promise<boolean> {
+  return unlessConditionFails(
+    write.then(() => true),
+    () => false,
+  );
+}
+
 /** Retries of unprocessed items after the first call, 25 ms · 2^attempt apart (≈ 6.4 s in all). */
 const MAX_UNPROCESSED_RETRIES = 8;
 

@@ -1,6 +1,6 @@
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isLimited, type Plan, windowOf } from '../core/plans.ts';
-import { unlessConditionFails } from './dynamo.ts';
+import { conditionMet, unlessConditionFails } from './dynamo.ts';
 
 export interface Reservation {
   /** Events the subscription may send or receive now (≤ asked). */
@@ -114,19 +114,16 @@ export class ThrottleStore {
 
   /** Count a connection against a plan's concurrent-connection cap; false when the cap is reached. */
   acquireConnection(subscription: string, max: number): Promise<boolean> {
-    return unlessConditionFails(
-      this.db
-        .send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: { pk: `CC#${subscription}`, sk: 'C' },
-            UpdateExpression: 'ADD connections :one',
-            ConditionExpression: 'attribute_not_exists(connections) OR connections < :max',
-            ExpressionAttributeValues: { ':one': 1, ':max': max },
-          }),
-        )
-        .then(() => true),
-      () => false,
+    return conditionMet(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: `CC#${subscription}`, sk: 'C' },
+          UpdateExpression: 'ADD connections :one',
+          ConditionExpression: 'attribute_not_exists(connections) OR connections < :max',
+          ExpressionAttributeValues: { ':one': 1, ':max': max },
+        }),
+      ),
     );
   }
 
@@ -135,30 +132,27 @@ export class ThrottleStore {
    * every execution environment (a conditional write, made only on the refusal path).
    */
   claimNotice(connectionId: string, periodMs: number, now = Date.now()): Promise<boolean> {
-    return unlessConditionFails(
-      this.db
-        .send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: { pk: `TN#${connectionId}`, sk: 'N' },
-            UpdateExpression: 'SET #until = :until, expiresAt = :exp',
-            ConditionExpression: 'attribute_not_exists(#until) OR #until < :now',
-            ExpressionAttributeNames: { '#until': 'until' },
-            ExpressionAttributeValues: {
-              ':until': now + periodMs,
-              ':now': now,
-              ':exp': Math.floor((now + periodMs) / 1000) + 3600,
-            },
-          }),
-        )
-        .then(() => true),
-      () => false,
+    return conditionMet(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: `TN#${connectionId}`, sk: 'N' },
+          UpdateExpression: 'SET #until = :until, expiresAt = :exp',
+          ConditionExpression: 'attribute_not_exists(#until) OR #until < :now',
+          ExpressionAttributeNames: { '#until': 'until' },
+          ExpressionAttributeValues: {
+            ':until': now + periodMs,
+            ':now': now,
+            ':exp': Math.floor((now + periodMs) / 1000) + 3600,
+          },
+        }),
+      ),
     );
   }
 
   /** Give a connection's slot back; a counter already at zero stays there (a repeated release). */
   async releaseConnection(subscription: string): Promise<void> {
-    await unlessConditionFails(
+    await conditionMet(
       this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
@@ -168,7 +162,6 @@ export class ThrottleStore {
           ExpressionAttributeValues: { ':minus': -1, ':zero': 0 },
         }),
       ),
-      () => undefined,
     );
   }
 

@@ -43,6 +43,12 @@ describe('DynamoDB helpers', () => {
     ).rejects.toThrow('ProvisionedThroughputExceededException');
   });
 
+  it('conditionMet says whether a conditional write was made', async () => {
+    expect(await conditionMet(Promise.resolve({}))).toBe(true);
+    expect(await conditionMet(Promise.reject(named('ConditionalCheckFailedException')))).toBe(false);
+    await expect(conditionMet(Promise.reject(named('ValidationException')))).rejects.toThrow('Validation');
+  });
+
   it('batchWriteAll sends 25 requests a call and resends what was left unprocessed', async () => {
     let first = true;
     const { db, send } = fakeDb((command) => {
