@@ -6,7 +6,13 @@ import {
   type QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it, vi } from 'vitest';
-import { batchGetAll, batchWriteAll, queryAll, unlessConditionFails } from '../../lambdas/adapters/dynamo.ts';
+import {
+  batchGetAll,
+  batchWriteAll,
+  conditionMet,
+  queryAll,
+  unlessConditionFails,
+} from '../../lambdas/adapters/dynamo.ts';
 
 /** A document client whose calls are answered by `answer` (no network). */
 function fakeDb(answer: (command: unknown) => unknown) {
