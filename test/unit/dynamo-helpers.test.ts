@@ -103,6 +103,7 @@ describe('DynamoDB helpers', () => {
     expect(send.mock.calls.map(([c]) => (c as BatchGetCommand).input.RequestItems?.t?.Keys?.length)).toEqual([
       100, 1, 1,
     ]);
-    expect((send.mock.calls[0]?.[0] as BatchGetCommand).input.RequestItems?.t?.ConsistentRead).toBe(true);
+    const [[firstCall]] = send.mock.calls as unknown as [[BatchGetCommand]];
+    expect(firstCall.input.RequestItems?.t?.ConsistentRead).toBe(true);
   });
 });
