@@ -1,6 +1,7 @@
 /** Token endpoint latency on the local stack: sequential client_credentials requests. */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { requestToken } from '../cli/token-request.ts';
 import { pinSelf } from './lib/pin.ts';
 import { startStackProcess } from './lib/stack-process.ts';
 import { summarize, table } from './lib/stats.ts';
@@ -14,16 +15,7 @@ export async function run(options: { count?: number } = {}): Promise<void> {
     if (!keys) throw new Error('no DefaultApplication');
     const once = async () => {
       const started = performance.now();
-      const response = await fetch(`${stack.urls.http}/oauth2/token`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          authorization: `Basic ${Buffer.from(`${keys.clientId}:${keys.clientSecret}`).toString('base64')}`,
-        },
-        body: 'grant_type=client_credentials&scope=chat:read%20chat:write',
-      });
-      await response.json();
-      if (!response.ok) throw new Error(`token endpoint: ${response.status}`);
+      await requestToken(`${stack.urls.http}/oauth2/token`, keys, 'chat:read chat:write');
       return performance.now() - started;
     };
     for (let i = 0; i < 10; i++) await once();

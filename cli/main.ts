@@ -1,16 +1,24 @@
 /**
- * streamgate — the command line. Talks to the local stack by default (http://localhost:9090) and
- * to a deployed stack with --endpoint <HttpApiUrl> (administration calls are signed with your AWS
- * credentials there).
+ * streamgate — the command line, on commander. Talks to the local stack by default
+ * (http://localhost:9090) and to a deployed stack with --endpoint <HttpApiUrl> (administration
+ * calls are signed with your AWS credentials there).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { stringify as stringifyYaml } from 'yaml';
+import { KEY_TYPES, SUBSCRIPTION_STATUSES } from '../lambdas/core/applications.ts';
 import type { KeyType } from '../lambdas/core/auth.ts';
-import { type ApiDef, apiPath, type Catalog, DEFAULT_TENANT } from '../lambdas/core/catalog.ts';
+import {
+  type ApiDef,
+  apiPath,
+  type Catalog,
+  DEFAULT_TENANT,
+  LIFECYCLE_STATES,
+} from '../lambdas/core/catalog.ts';
 import { isGatewayError } from '../lambdas/core/errors.ts';
+import { PLAN_PERIODS } from '../lambdas/core/plans.ts';
 import { createTargetResolver } from '../lambdas/core/target.ts';
 import { loadCatalog } from '../lib/definitions/load.ts';
 import { DefinitionError } from '../lib/definitions/problems.ts';
@@ -20,111 +28,47 @@ import { CliError, isLocal, ManagementClient } from './management-client.ts';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const stateDir = process.env.STREAMGATE_STATE_DIR ?? path.join(root, '.streamgate');
 
-const USAGE = `streamgate — event streams as managed WebSocket APIs
-
-Tokens
-  token --api <api path> [--app <name>] [--scope "<scopes>"] [--key-type PRODUCTION|SANDBOX]
-        An access token for an API (e.g. --api /chats/1.0.0, --api /t/quantis.com/train/location/1.0.0):
-        of the local DefaultApplication, or of --app (created with this CLI, or --client-id/--client-secret).
-
-Applications (--tenant <domain>, default carbon.super)
-  apps create <name> [--owner <owner>]        prints the PRODUCTION and SANDBOX client ids and secrets
-  apps list | apps show <name> | apps delete <name>
-  apps rotate-secret <name> [--key-type PRODUCTION|SANDBOX]
-  apps map-client <name> --issuer <url> --client-id <id>     tokens of an external issuer act for the application
-
-Subscriptions and plans
-  subscribe <app> <api path> --plan <plan>
-  unsubscribe <app> <api path>
-  subscriptions <app>
-  subscription <app> <api path> [--plan <plan>] [--status ACTIVE|BLOCKED]     change plan, block, unblock
-  plans list | plans set <name> [--events <n> --per minute|hour|day|month] [--max-connections <n>] [--description <text>]
-  usage <app>
-
-APIs
-  apis validate [folder] | apis list [folder]                the definitions under apis/
-  apis lifecycle <api path> [CREATED|PUBLISHED|DEPRECATED|BLOCKED|RETIRED]   show or change the state
-  apis export <api path> [--yaml] [--out <file>]           the deployed API's AsyncAPI document
-
-Backends
-  publish <api path> <topic> <data>          send a frame to every subscriber of a topic, e.g.
-                                             publish /chats/1.0.0 /notifications "maintenance at 5"
-
-Options
-  --endpoint <url>   management API / token endpoint (default http://localhost:9090, or $STREAMGATE_ENDPOINT)
-  --json             print JSON
-`;
-
+/** The options every command takes (program options; commander reads them anywhere on the line). */
 interface Globals {
   endpoint: string;
   tenant: string;
   json: boolean;
 }
 
-async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  const sub = rest[0];
-  switch (command) {
-    case 'token':
-      return token(rest);
-    case 'apis':
-      return apis(rest);
-    case 'apps':
-      return apps(sub, rest.slice(1));
-    case 'subscribe':
-    case 'unsubscribe':
-    case 'subscriptions':
-    case 'subscription':
-      return subscriptions(command, rest);
-    case 'plans':
-      return plans(sub, rest.slice(1));
-    case 'usage':
-      return usage(rest);
-    case 'publish':
-      return publish(rest);
-    case undefined:
-    case 'help':
-    case '--help':
-    case '-h':
-      process.stdout.write(USAGE);
-      return 0;
-    default:
-      throw new CliError(`unknown command "${command}"; see streamgate help`);
-  }
-}
+// --- typed option values ------------------------------------------------------------------------------
 
-const GLOBAL_OPTIONS = {
-  endpoint: { type: 'string', default: process.env.STREAMGATE_ENDPOINT ?? 'http://localhost:9090' },
-  tenant: { type: 'string', default: DEFAULT_TENANT },
-  json: { type: 'boolean', default: false },
-} as const;
-
-function parse<O extends Record<string, { type: 'string' | 'boolean'; default?: string | boolean }>>(
-  argv: string[],
-  options: O,
-) {
-  const parsed = parseArgs({
-    args: argv,
-    options: { ...GLOBAL_OPTIONS, ...options },
-    allowPositionals: true,
+/** A value of `choices`, given in any case (`sandbox`, `Sandbox`); help lists the choices. */
+function upperCaseChoice<T extends string>(option: Option, choices: readonly T[]): Option;
+function upperCaseChoice<T extends string>(option: Argument, choices: readonly T[]): Argument;
+function upperCaseChoice<T extends string>(option: Option | Argument, choices: readonly T[]) {
+  return option.choices(choices).argParser((value: string) => {
+    const upper = value.toUpperCase() as T;
+    if (!choices.includes(upper))
+      throw new InvalidArgumentError(`Allowed choices are ${choices.join(', ')}.`);
+    return upper;
   });
-  const values = parsed.values as Record<string, string | boolean | undefined>;
-  const globals: Globals = {
-    endpoint: String(values.endpoint),
-    tenant: String(values.tenant).toLowerCase(),
-    json: Boolean(values.json),
-  };
-  return { values, positionals: parsed.positionals, globals };
 }
 
-function print(globals: Globals, value: unknown, text: () => string): number {
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('Not a whole number.');
+  return n;
+}
+
+const keyTypeOption = () =>
+  upperCaseChoice(new Option('--key-type <type>', 'which key of the application'), KEY_TYPES).default(
+    'PRODUCTION',
+  );
+
+// --- output and lookups ------------------------------------------------------------------------------
+
+function globalsOf(command: Command): Globals {
+  const values = command.optsWithGlobals<Globals>();
+  return { endpoint: values.endpoint, tenant: values.tenant.toLowerCase(), json: values.json };
+}
+
+function print(globals: Globals, value: unknown, text: () => string): void {
   process.stdout.write(globals.json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
-  return 0;
-}
-
-function need(value: unknown, what: string): string {
-  if (typeof value !== 'string' || !value) throw new CliError(`missing ${what}; see streamgate help`);
-  return value;
 }
 
 let catalogCache: Catalog | undefined;
@@ -139,6 +83,25 @@ async function catalogAt(folder?: string): Promise<Catalog> {
 
 async function apiAt(apiPath: string): Promise<ApiDef> {
   return createTargetResolver(await catalogAt()).resolveApi(apiPath);
+}
+
+/** The management API path of an API version (`/tenants/{tenant}/apis/{name}/{version}`). */
+const adminApiPath = (api: ApiDef) =>
+  `/tenants/${api.tenant}/apis/${encodeURIComponent(api.name)}/${api.version}`;
+
+function describeApi(api: ApiDef): string {
+  const base = apiPath(api);
+  const lines = [
+    `${api.name} ${api.version}  ${base}  [${api.lifecycle}${api.defaultVersion ? ', default version' : ''}]  plans: ${api.plans.join(', ')}`,
+    ...api.channels.map((channel) => {
+      const kinds = [channel.pub ? 'pub' : '', channel.sub ? 'sub' : ''].filter(Boolean).join('+');
+      const backend =
+        channel.backend.type === 'kafka' ? `kafka:${channel.backend.topic}` : channel.backend.type;
+      const scopes = [...new Set([...channel.pubScopes, ...channel.subScopes])];
+      return `  ${channel.name.padEnd(28)} ${kinds.padEnd(8)} ${channel.format.padEnd(5)} ${backend}${scopes.length ? `  scopes: ${scopes.join(' ')}` : ''}`;
+    }),
+  ];
+  return `${lines.join('\n')}\n`;
 }
 
 // --- local credential store: what `apps create` printed, so `token --app` works -------------------
@@ -166,349 +129,418 @@ function rememberedKeys(tenant: string, name: string): Partial<Keys> | undefined
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Partial<Keys>) : undefined;
 }
 
-// --- commands ----------------------------------------------------------------------------------------
+// --- the commands ------------------------------------------------------------------------------------
 
-async function token(argv: string[]): Promise<number> {
-  const { values, globals } = parse(argv, {
-    api: { type: 'string' },
-    app: { type: 'string', default: 'DefaultApplication' },
-    scope: { type: 'string' },
-    'key-type': { type: 'string', default: 'PRODUCTION' },
-    'client-id': { type: 'string' },
-    'client-secret': { type: 'string' },
-  });
-  const api = await apiAt(need(values.api, '--api <api path>, e.g. --api /chats/1.0.0'));
-  const keyType = String(values['key-type']).toUpperCase() as KeyType;
-  if (keyType !== 'PRODUCTION' && keyType !== 'SANDBOX')
-    throw new CliError('--key-type is PRODUCTION or SANDBOX');
-  const scope =
-    typeof values.scope === 'string'
-      ? values.scope
-      : [...new Set(api.channels.flatMap((channel) => [...channel.pubScopes, ...channel.subScopes]))].join(
+const program = new Command('streamgate')
+  .description('event streams as managed WebSocket APIs')
+  .addOption(
+    new Option('--endpoint <url>', 'management API / token endpoint')
+      .env('STREAMGATE_ENDPOINT')
+      .default('http://localhost:9090'),
+  )
+  .option('--tenant <domain>', 'the tenant of applications and plans', DEFAULT_TENANT)
+  .option('--json', 'print JSON', false)
+  .configureOutput({ outputError: (text, write) => write(`streamgate: ${text.replace(/^error: /, '')}`) })
+  .showHelpAfterError('(see streamgate help)');
+
+program
+  .command('token')
+  .description(
+    'an access token for an API: of the local DefaultApplication, or of --app (created with this CLI, or --client-id/--client-secret)',
+  )
+  .requiredOption('--api <api path>', 'e.g. /chats/1.0.0 or /t/quantis.com/train/location/1.0.0')
+  .option('--app <name>', 'the application', 'DefaultApplication')
+  .option('--scope <scopes>', "space-separated (default: every scope of the API's channels)")
+  .addOption(keyTypeOption())
+  .option('--client-id <id>', 'credentials of an application created elsewhere')
+  .option('--client-secret <secret>')
+  .action(
+    async (
+      options: {
+        api: string;
+        app: string;
+        scope?: string;
+        keyType: KeyType;
+        clientId?: string;
+        clientSecret?: string;
+      },
+      command: Command,
+    ) => {
+      const globals = globalsOf(command);
+      const api = await apiAt(options.api);
+      const scope =
+        options.scope ??
+        [...new Set(api.channels.flatMap((channel) => [...channel.pubScopes, ...channel.subScopes]))].join(
           ' ',
         );
-  const app = String(values.app);
-  let credentials = rememberedKeys(api.tenant, app)?.[keyType];
-  if (values['client-id'] && values['client-secret']) {
-    credentials = { clientId: String(values['client-id']), clientSecret: String(values['client-secret']) };
-  }
-  if (!credentials) {
-    throw new CliError(
-      app === 'DefaultApplication'
-        ? 'no DefaultApplication yet: start the local stack first with `npm start`'
-        : `no ${keyType} credentials of ${app} (tenant ${api.tenant}) here; pass --client-id and --client-secret`,
-    );
-  }
-  const result = await new ManagementClient(globals.endpoint).token(
-    credentials.clientId,
-    credentials.clientSecret,
-    scope,
+      const credentials =
+        options.clientId && options.clientSecret
+          ? { clientId: options.clientId, clientSecret: options.clientSecret }
+          : rememberedKeys(api.tenant, options.app)?.[options.keyType];
+      if (!credentials) {
+        throw new CliError(
+          options.app === 'DefaultApplication'
+            ? 'no DefaultApplication yet: start the local stack first with `npm start`'
+            : `no ${options.keyType} credentials of ${options.app} (tenant ${api.tenant}) here; pass --client-id and --client-secret`,
+        );
+      }
+      const result = await new ManagementClient(globals.endpoint).token(
+        credentials.clientId,
+        credentials.clientSecret,
+        scope,
+      );
+      process.stdout.write(globals.json ? `${JSON.stringify(result)}\n` : `${result.access_token}\n`);
+    },
   );
-  process.stdout.write(globals.json ? `${JSON.stringify(result)}\n` : `${result.access_token}\n`);
-  return 0;
-}
 
-async function apis(argv: string[]): Promise<number> {
-  const { values, positionals, globals } = parse(argv, {
-    yaml: { type: 'boolean', default: false },
-    out: { type: 'string' },
-  });
-  const [sub, arg, state] = positionals;
-  switch (sub) {
-    case 'validate': {
-      const catalog = await catalogAt(arg);
-      return print(
-        globals,
-        { valid: true, apis: catalog.apis.length },
-        () => `${catalog.apis.length} API definitions are valid.`,
-      );
-    }
-    case 'list': {
-      const catalog = await catalogAt(arg);
-      return print(globals, catalog.apis, () => catalog.apis.map(describeApi).join('\n'));
-    }
-    case 'lifecycle': {
-      const api = await apiAt(need(arg, '<api path>'));
-      const client = new ManagementClient(globals.endpoint);
-      const at = `/tenants/${api.tenant}/apis/${encodeURIComponent(api.name)}/${api.version}`;
-      const result = state
-        ? await client.admin('PUT', `${at}/lifecycle`, { state: state.toUpperCase() })
-        : await client.admin('GET', at);
-      return print(globals, result, () => `${api.name} ${api.version}: ${result.lifecycle}`);
-    }
-    case 'export': {
-      const api = await apiAt(need(arg, '<api path>'));
-      const document = await new ManagementClient(globals.endpoint).admin(
-        'GET',
-        `/tenants/${api.tenant}/apis/${encodeURIComponent(api.name)}/${api.version}/asyncapi`,
-      );
-      const text = values.yaml ? stringifyYaml(document) : `${JSON.stringify(document, null, 2)}\n`;
-      if (typeof values.out === 'string') {
-        writeFileSync(values.out, text);
-        process.stderr.write(`wrote the AsyncAPI document of ${api.name} ${api.version} to ${values.out}\n`);
-      } else process.stdout.write(text);
-      return 0;
-    }
-    default:
-      throw new CliError(
-        'usage: streamgate apis validate|list [folder] | apis lifecycle <api path> [STATE] | apis export <api path> [--yaml] [--out <file>]',
-      );
-  }
-}
+// --- applications
 
-async function publish(argv: string[]): Promise<number> {
-  const { positionals, globals } = parse(argv, {});
-  const [apiArg, topic, data] = positionals;
-  const api = await apiAt(need(apiArg, '<api path>'));
-  const result = await new ManagementClient(globals.endpoint).admin<{
-    recipients: number;
-    delivered: number;
-  }>('POST', `/tenants/${api.tenant}/apis/${encodeURIComponent(api.name)}/${api.version}/publish`, {
-    topic: need(topic, '<topic>, e.g. /notifications'),
-    data: need(data, '<data>'),
-  });
-  return print(globals, result, () => `delivered to ${result.delivered} of ${result.recipients} subscribers`);
-}
+const apps = program.command('apps').description('applications of a tenant (--tenant)');
 
-function describeApi(api: ApiDef): string {
-  const base = apiPath(api);
-  const lines = [
-    `${api.name} ${api.version}  ${base}  [${api.lifecycle}${api.defaultVersion ? ', default version' : ''}]  plans: ${api.plans.join(', ')}`,
-    ...api.channels.map((channel) => {
-      const kinds = [channel.pub ? 'pub' : '', channel.sub ? 'sub' : ''].filter(Boolean).join('+');
-      const backend =
-        channel.backend.type === 'kafka' ? `kafka:${channel.backend.topic}` : channel.backend.type;
-      const scopes = [...new Set([...channel.pubScopes, ...channel.subScopes])];
-      return `  ${channel.name.padEnd(28)} ${kinds.padEnd(8)} ${channel.format.padEnd(5)} ${backend}${scopes.length ? `  scopes: ${scopes.join(' ')}` : ''}`;
-    }),
-  ];
-  return `${lines.join('\n')}\n`;
-}
-
-async function apps(sub: string | undefined, argv: string[]): Promise<number> {
-  const { values, positionals, globals } = parse(argv, {
-    owner: { type: 'string' },
-    'key-type': { type: 'string', default: 'PRODUCTION' },
-    issuer: { type: 'string' },
-    'client-id': { type: 'string' },
-  });
-  const client = new ManagementClient(globals.endpoint);
-  const base = `/tenants/${globals.tenant}/applications`;
-  const name = positionals[0];
-  switch (sub) {
-    case 'create': {
-      const result = await client.admin<{ application: { name: string; tenant: string }; keys: Keys }>(
-        'POST',
-        base,
-        {
-          name: need(name, '<application name>'),
-          ...(values.owner ? { owner: values.owner } : {}),
-        },
-      );
-      if (isLocal(globals.endpoint)) rememberKeys(globals.tenant, result.application.name, result.keys);
-      return print(globals, result, () =>
-        [
-          `Application ${result.application.name} (tenant ${result.application.tenant}) created.`,
-          'Keep the secrets now: they are stored hashed and cannot be shown again.',
-          ...(['PRODUCTION', 'SANDBOX'] as const).map(
-            (k) =>
-              `  ${k.padEnd(10)}  CLIENT_ID=${result.keys[k].clientId}  CLIENT_SECRET=${result.keys[k].clientSecret}`,
-          ),
-        ].join('\n'),
-      );
-    }
-    case 'list': {
-      const result = await client.admin<{
-        applications: { name: string; owner: string; createdAt: string }[];
-      }>('GET', base);
-      return print(
-        globals,
-        result,
-        () =>
-          result.applications.map((a) => `${a.name}  (owner ${a.owner}, ${a.createdAt})`).join('\n') ||
-          'no applications',
-      );
-    }
-    case 'show': {
-      const result = await client.admin(
-        'GET',
-        `${base}/${encodeURIComponent(need(name, '<application name>'))}`,
-      );
-      return print(globals, result, () => JSON.stringify(result, null, 2));
-    }
-    case 'delete':
-      await client.admin('DELETE', `${base}/${encodeURIComponent(need(name, '<application name>'))}`);
-      return print(globals, { deleted: name }, () => `Application ${name} deleted.`);
-    case 'rotate-secret': {
-      const keyType = String(values['key-type']).toUpperCase();
-      const result = await client.admin<{ clientId: string; clientSecret: string }>(
-        'POST',
-        `${base}/${encodeURIComponent(need(name, '<application name>'))}/keys/${keyType}/secret`,
-      );
-      if (isLocal(globals.endpoint)) rememberKeys(globals.tenant, String(name), { [keyType]: result });
-      return print(
-        globals,
-        result,
-        () =>
-          `New ${keyType} secret of ${name}: CLIENT_ID=${result.clientId}  CLIENT_SECRET=${result.clientSecret}`,
-      );
-    }
-    case 'map-client': {
-      const result = await client.admin(
-        'POST',
-        `${base}/${encodeURIComponent(need(name, '<application name>'))}/external-clients`,
-        {
-          issuer: need(values.issuer, '--issuer <url>'),
-          clientId: need(values['client-id'], '--client-id <id>'),
-        },
-      );
-      return print(
-        globals,
-        result,
-        () => `Tokens of ${values.issuer} for client ${values['client-id']} now act for ${name}.`,
-      );
-    }
-    default:
-      throw new CliError('usage: streamgate apps create|list|show|delete|rotate-secret|map-client …');
-  }
-}
-
-async function subscriptions(command: string, argv: string[]): Promise<number> {
-  const { values, positionals, globals } = parse(argv, {
-    plan: { type: 'string' },
-    status: { type: 'string' },
-  });
-  const client = new ManagementClient(globals.endpoint);
-  const appName = need(positionals[0], '<application name>');
-  if (command === 'subscriptions') {
-    const result = await client.admin<{ subscriptions: { apiId: string; plan: string; status: string }[] }>(
-      'GET',
-      `/tenants/${globals.tenant}/applications/${encodeURIComponent(appName)}/subscriptions`,
+apps
+  .command('create <name>')
+  .description('create an application; prints its PRODUCTION and SANDBOX client ids and secrets')
+  .option('--owner <owner>', 'who owns it')
+  .action(async (name: string, options: { owner?: string }, command: Command) => {
+    const globals = globalsOf(command);
+    const result = await new ManagementClient(globals.endpoint).admin<{
+      application: { name: string; tenant: string };
+      keys: Keys;
+    }>('POST', `/tenants/${globals.tenant}/applications`, {
+      name,
+      ...(options.owner ? { owner: options.owner } : {}),
+    });
+    if (isLocal(globals.endpoint)) rememberKeys(globals.tenant, result.application.name, result.keys);
+    print(globals, result, () =>
+      [
+        `Application ${result.application.name} (tenant ${result.application.tenant}) created.`,
+        'Keep the secrets now: they are stored hashed and cannot be shown again.',
+        ...KEY_TYPES.map(
+          (k) =>
+            `  ${k.padEnd(10)}  CLIENT_ID=${result.keys[k].clientId}  CLIENT_SECRET=${result.keys[k].clientSecret}`,
+        ),
+      ].join('\n'),
     );
-    return print(
+  });
+
+apps
+  .command('list')
+  .description("the tenant's applications")
+  .action(async (_options: unknown, command: Command) => {
+    const globals = globalsOf(command);
+    const result = await new ManagementClient(globals.endpoint).admin<{
+      applications: { name: string; owner: string; createdAt: string }[];
+    }>('GET', `/tenants/${globals.tenant}/applications`);
+    print(
+      globals,
+      result,
+      () =>
+        result.applications.map((a) => `${a.name}  (owner ${a.owner}, ${a.createdAt})`).join('\n') ||
+        'no applications',
+    );
+  });
+
+apps
+  .command('show <name>')
+  .description('an application and its client ids')
+  .action(async (name: string, _options: unknown, command: Command) => {
+    const globals = globalsOf(command);
+    const result = await new ManagementClient(globals.endpoint).admin(
+      'GET',
+      `/tenants/${globals.tenant}/applications/${encodeURIComponent(name)}`,
+    );
+    print(globals, result, () => JSON.stringify(result, null, 2));
+  });
+
+apps
+  .command('delete <name>')
+  .description('delete an application, its keys and its subscriptions')
+  .action(async (name: string, _options: unknown, command: Command) => {
+    const globals = globalsOf(command);
+    await new ManagementClient(globals.endpoint).admin(
+      'DELETE',
+      `/tenants/${globals.tenant}/applications/${encodeURIComponent(name)}`,
+    );
+    print(globals, { deleted: name }, () => `Application ${name} deleted.`);
+  });
+
+apps
+  .command('rotate-secret <name>')
+  .description('a new secret for one key of an application; the old one stops working at once')
+  .addOption(keyTypeOption())
+  .action(async (name: string, options: { keyType: KeyType }, command: Command) => {
+    const globals = globalsOf(command);
+    const result = await new ManagementClient(globals.endpoint).admin<{
+      clientId: string;
+      clientSecret: string;
+    }>(
+      'POST',
+      `/tenants/${globals.tenant}/applications/${encodeURIComponent(name)}/keys/${options.keyType}/secret`,
+    );
+    if (isLocal(globals.endpoint)) rememberKeys(globals.tenant, name, { [options.keyType]: result });
+    print(
+      globals,
+      result,
+      () =>
+        `New ${options.keyType} secret of ${name}: CLIENT_ID=${result.clientId}  CLIENT_SECRET=${result.clientSecret}`,
+    );
+  });
+
+apps
+  .command('map-client <name>')
+  .description("tokens of an external issuer's client act for the application")
+  .requiredOption('--issuer <url>', 'the external issuer')
+  .requiredOption('--client-id <id>', "the client's id at that issuer")
+  .action(async (name: string, options: { issuer: string; clientId: string }, command: Command) => {
+    const globals = globalsOf(command);
+    const result = await new ManagementClient(globals.endpoint).admin(
+      'POST',
+      `/tenants/${globals.tenant}/applications/${encodeURIComponent(name)}/external-clients`,
+      { issuer: options.issuer, clientId: options.clientId },
+    );
+    print(
+      globals,
+      result,
+      () => `Tokens of ${options.issuer} for client ${options.clientId} now act for ${name}.`,
+    );
+  });
+
+// --- subscriptions and plans
+
+const subscriptionsOf = (tenant: string, app: string) =>
+  `/tenants/${tenant}/applications/${encodeURIComponent(app)}/subscriptions`;
+
+program
+  .command('subscribe <app> <api-path>')
+  .description('subscribe an application to an API with a plan')
+  .requiredOption('--plan <plan>', 'one of the plans the API offers')
+  .action(async (app: string, apiArg: string, options: { plan: string }, command: Command) => {
+    const globals = globalsOf(command);
+    const api = await apiAt(apiArg);
+    const result = await new ManagementClient(globals.endpoint).admin(
+      'POST',
+      subscriptionsOf(api.tenant, app),
+      { name: api.name, version: api.version, plan: options.plan },
+    );
+    print(
+      globals,
+      result,
+      () => `${app} subscribed to ${api.name} ${api.version} with plan ${options.plan}.`,
+    );
+  });
+
+program
+  .command('unsubscribe <app> <api-path>')
+  .description("end an application's subscription to an API")
+  .action(async (app: string, apiArg: string, _options: unknown, command: Command) => {
+    const globals = globalsOf(command);
+    const api = await apiAt(apiArg);
+    await new ManagementClient(globals.endpoint).admin(
+      'DELETE',
+      `${subscriptionsOf(api.tenant, app)}/${encodeURIComponent(api.name)}/${api.version}`,
+    );
+    print(globals, { unsubscribed: api.id }, () => `${app} unsubscribed from ${api.name} ${api.version}.`);
+  });
+
+program
+  .command('subscriptions <app>')
+  .description("an application's subscriptions")
+  .action(async (app: string, _options: unknown, command: Command) => {
+    const globals = globalsOf(command);
+    const result = await new ManagementClient(globals.endpoint).admin<{
+      subscriptions: { apiId: string; plan: string; status: string }[];
+    }>('GET', subscriptionsOf(globals.tenant, app));
+    print(
       globals,
       result,
       () =>
         result.subscriptions.map((s) => `${s.apiId}  plan ${s.plan}  ${s.status}`).join('\n') ||
         'no subscriptions',
     );
-  }
-  const api = await apiAt(need(positionals[1], '<api path>, e.g. /chats/1.0.0'));
-  const base = `/tenants/${api.tenant}/applications/${encodeURIComponent(appName)}/subscriptions`;
-  const one = `${base}/${encodeURIComponent(api.name)}/${api.version}`;
-  switch (command) {
-    case 'subscribe': {
-      const result = await client.admin('POST', base, {
-        name: api.name,
-        version: api.version,
-        plan: need(values.plan, '--plan <plan>'),
-      });
-      return print(
-        globals,
-        result,
-        () => `${appName} subscribed to ${api.name} ${api.version} with plan ${values.plan}.`,
-      );
-    }
-    case 'unsubscribe':
-      await client.admin('DELETE', one);
-      return print(
-        globals,
-        { unsubscribed: api.id },
-        () => `${appName} unsubscribed from ${api.name} ${api.version}.`,
-      );
-    default: {
-      const change = {
-        ...(values.plan ? { plan: values.plan } : {}),
-        ...(values.status ? { status: String(values.status).toUpperCase() } : {}),
-      };
-      const result = await client.admin<{ plan: string; status: string }>('PATCH', one, change);
-      return print(
-        globals,
-        result,
-        () => `${appName} on ${api.name} ${api.version}: plan ${result.plan}, ${result.status}`,
-      );
-    }
-  }
-}
-
-async function plans(sub: string | undefined, argv: string[]): Promise<number> {
-  const { values, positionals, globals } = parse(argv, {
-    events: { type: 'string' },
-    per: { type: 'string' },
-    'max-connections': { type: 'string' },
-    description: { type: 'string' },
   });
-  const client = new ManagementClient(globals.endpoint);
-  switch (sub) {
-    case 'list': {
-      const result = await client.admin<{
-        plans: { name: string; events?: number; per?: string; maxConnections?: number; source: string }[];
-      }>('GET', `/tenants/${globals.tenant}/plans`);
-      return print(globals, result, () =>
-        result.plans
-          .map(
-            (p) =>
-              `${p.name.padEnd(30)} ${p.events === undefined ? 'unlimited' : `${p.events} events/${p.per}`}${p.maxConnections ? `, ${p.maxConnections} connections` : ''}  (${p.source})`,
-          )
-          .join('\n'),
+
+program
+  .command('subscription <app> <api-path>')
+  .description('change the plan of a subscription, block or unblock it')
+  .option('--plan <plan>', 'another plan the API offers')
+  .addOption(upperCaseChoice(new Option('--status <status>', 'block or unblock'), SUBSCRIPTION_STATUSES))
+  .action(
+    async (app: string, apiArg: string, options: { plan?: string; status?: string }, command: Command) => {
+      const globals = globalsOf(command);
+      const api = await apiAt(apiArg);
+      const result = await new ManagementClient(globals.endpoint).admin<{ plan: string; status: string }>(
+        'PATCH',
+        `${subscriptionsOf(api.tenant, app)}/${encodeURIComponent(api.name)}/${api.version}`,
+        {
+          ...(options.plan ? { plan: options.plan } : {}),
+          ...(options.status ? { status: options.status } : {}),
+        },
       );
-    }
-    case 'set': {
-      const name = need(positionals[0], '<plan name>');
-      const body = {
-        ...(values.events !== undefined ? { events: Number(values.events), per: values.per ?? 'day' } : {}),
-        ...(values['max-connections'] !== undefined
-          ? { maxConnections: Number(values['max-connections']) }
-          : {}),
-        ...(values.description ? { description: values.description } : {}),
-      };
-      const result = await client.admin(
+      print(
+        globals,
+        result,
+        () => `${app} on ${api.name} ${api.version}: plan ${result.plan}, ${result.status}`,
+      );
+    },
+  );
+
+const plans = program.command('plans').description('business plans of a tenant (--tenant)');
+
+plans
+  .command('list')
+  .description("the tenant's plans and the shipped defaults it has not replaced")
+  .action(async (_options: unknown, command: Command) => {
+    const globals = globalsOf(command);
+    const result = await new ManagementClient(globals.endpoint).admin<{
+      plans: { name: string; events?: number; per?: string; maxConnections?: number; source: string }[];
+    }>('GET', `/tenants/${globals.tenant}/plans`);
+    print(globals, result, () =>
+      result.plans
+        .map(
+          (p) =>
+            `${p.name.padEnd(30)} ${p.events === undefined ? 'unlimited' : `${p.events} events/${p.per}`}${p.maxConnections ? `, ${p.maxConnections} connections` : ''}  (${p.source})`,
+        )
+        .join('\n'),
+    );
+  });
+
+plans
+  .command('set <name>')
+  .description('create or replace a plan')
+  .option('--events <n>', 'events (frames either way) per period; none: unlimited', positiveInteger)
+  .addOption(new Option('--per <period>', 'the period of --events (default: day)').choices(PLAN_PERIODS))
+  .option('--max-connections <n>', 'concurrent connections per subscription', positiveInteger)
+  .option('--description <text>')
+  .action(
+    async (
+      name: string,
+      options: { events?: number; per?: string; maxConnections?: number; description?: string },
+      command: Command,
+    ) => {
+      const globals = globalsOf(command);
+      const result = await new ManagementClient(globals.endpoint).admin(
         'PUT',
         `/tenants/${globals.tenant}/plans/${encodeURIComponent(name)}`,
-        body,
+        {
+          ...(options.events !== undefined ? { events: options.events, per: options.per ?? 'day' } : {}),
+          ...(options.maxConnections !== undefined ? { maxConnections: options.maxConnections } : {}),
+          ...(options.description ? { description: options.description } : {}),
+        },
       );
-      return print(globals, result, () => `Plan ${name} saved: ${JSON.stringify(result)}`);
-    }
-    default:
-      throw new CliError('usage: streamgate plans list | plans set <name> --events <n> --per day …');
-  }
-}
-
-async function usage(argv: string[]): Promise<number> {
-  const { positionals, globals } = parse(argv, {});
-  const appName = need(positionals[0], '<application name>');
-  const result = await new ManagementClient(globals.endpoint).admin<{
-    usage: {
-      api: string;
-      plan: string;
-      used: number;
-      limit?: number;
-      throttled: number;
-      resetsAt: string;
-      status: string;
-    }[];
-  }>('GET', `/tenants/${globals.tenant}/applications/${encodeURIComponent(appName)}/usage`);
-  return print(
-    globals,
-    result,
-    () =>
-      result.usage
-        .map(
-          (u) =>
-            `${u.api}  plan ${u.plan}: ${u.used}${u.limit === undefined ? '' : `/${u.limit}`} events, ${u.throttled} throttled, resets ${u.resetsAt}${u.status === 'ACTIVE' ? '' : ` (${u.status})`}`,
-        )
-        .join('\n') || 'no subscriptions',
+      print(globals, result, () => `Plan ${name} saved: ${JSON.stringify(result)}`);
+    },
   );
-}
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+program
+  .command('usage <app>')
+  .description("an application's events against its plans in the current windows")
+  .action(async (app: string, _options: unknown, command: Command) => {
+    const globals = globalsOf(command);
+    const result = await new ManagementClient(globals.endpoint).admin<{
+      usage: {
+        api: string;
+        plan: string;
+        used: number;
+        limit?: number;
+        throttled: number;
+        resetsAt: string;
+        status: string;
+      }[];
+    }>('GET', `/tenants/${globals.tenant}/applications/${encodeURIComponent(app)}/usage`);
+    print(
+      globals,
+      result,
+      () =>
+        result.usage
+          .map(
+            (u) =>
+              `${u.api}  plan ${u.plan}: ${u.used}${u.limit === undefined ? '' : `/${u.limit}`} events, ${u.throttled} throttled, resets ${u.resetsAt}${u.status === 'ACTIVE' ? '' : ` (${u.status})`}`,
+          )
+          .join('\n') || 'no subscriptions',
+    );
+  });
+
+// --- APIs
+
+const apis = program.command('apis').description('the API definitions under apis/ and the deployed APIs');
+
+apis
+  .command('validate [folder]')
+  .description('validate the definitions (default: apis/)')
+  .action(async (folder: string | undefined, _options: unknown, command: Command) => {
+    const catalog = await catalogAt(folder);
+    print(
+      globalsOf(command),
+      { valid: true, apis: catalog.apis.length },
+      () => `${catalog.apis.length} API definitions are valid.`,
+    );
+  });
+
+apis
+  .command('list [folder]')
+  .description('the APIs defined (default: apis/), with their channels')
+  .action(async (folder: string | undefined, _options: unknown, command: Command) => {
+    const catalog = await catalogAt(folder);
+    print(globalsOf(command), catalog.apis, () => catalog.apis.map(describeApi).join('\n'));
+  });
+
+apis
+  .command('lifecycle')
+  .description("show a deployed API's lifecycle state, or change it")
+  .argument('<api-path>', 'e.g. /chats/1.0.0')
+  .addArgument(upperCaseChoice(new Argument('[state]', 'the new state'), LIFECYCLE_STATES))
+  .action(async (apiArg: string, state: string | undefined, _options: unknown, command: Command) => {
+    const globals = globalsOf(command);
+    const api = await apiAt(apiArg);
+    const client = new ManagementClient(globals.endpoint);
+    const result = state
+      ? await client.admin('PUT', `${adminApiPath(api)}/lifecycle`, { state })
+      : await client.admin('GET', adminApiPath(api));
+    print(globals, result, () => `${api.name} ${api.version}: ${result.lifecycle}`);
+  });
+
+apis
+  .command('export <api-path>')
+  .description("the deployed API's AsyncAPI document, for its consumers")
+  .option('--yaml', 'YAML instead of JSON', false)
+  .option('--out <file>', 'write it to a file')
+  .action(async (apiArg: string, options: { yaml: boolean; out?: string }, command: Command) => {
+    const globals = globalsOf(command);
+    const api = await apiAt(apiArg);
+    const document = await new ManagementClient(globals.endpoint).admin(
+      'GET',
+      `${adminApiPath(api)}/asyncapi`,
+    );
+    const text = options.yaml ? stringifyYaml(document) : `${JSON.stringify(document, null, 2)}\n`;
+    if (options.out) {
+      writeFileSync(options.out, text);
+      process.stderr.write(`wrote the AsyncAPI document of ${api.name} ${api.version} to ${options.out}\n`);
+    } else process.stdout.write(text);
+  });
+
+// --- backends
+
+program
+  .command('publish <api-path> <topic> <data>')
+  .description('send a frame to every subscriber of a topic, as a backend would')
+  .addHelpText('after', '\nExample:\n  streamgate publish /chats/1.0.0 /notifications "maintenance at 5"')
+  .action(async (apiArg: string, topic: string, data: string, _options: unknown, command: Command) => {
+    const globals = globalsOf(command);
+    const api = await apiAt(apiArg);
+    const result = await new ManagementClient(globals.endpoint).admin<{
+      recipients: number;
+      delivered: number;
+    }>('POST', `${adminApiPath(api)}/publish`, { topic, data });
+    print(globals, result, () => `delivered to ${result.delivered} of ${result.recipients} subscribers`);
+  });
+
+if (process.argv.length <= 2) program.help();
+program.parseAsync(process.argv).then(
+  () => process.exit(0),
   (error: unknown) => {
     if (error instanceof DefinitionError) {
       process.stderr.write(`${error.message}\n`);
     } else if (error instanceof CliError || isGatewayError(error)) {
-      process.stderr.write(`streamgate: ${(error as Error).message}\n`);
-    } else if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`streamgate: ${(error as Error).message}\n`);
     } else {
       process.stderr.write(`streamgate: ${(error as Error).stack ?? String(error)}\n`);

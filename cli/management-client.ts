@@ -7,6 +7,7 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { LOCAL_CREDENTIALS } from '../local/credentials.ts';
+import { requestToken, TokenRequestError, type TokenResponse } from './token-request.ts';
 
 export class CliError extends Error {}
 
@@ -65,28 +66,17 @@ export class ManagementClient {
     });
   }
 
-  async token(
-    clientId: string,
-    clientSecret: string,
-    scope: string,
-  ): Promise<{ access_token: string; scope: string; expires_in: number }> {
-    let response: Response;
+  /** An access token for the client (the token endpoint next to the management API). */
+  async token(clientId: string, clientSecret: string, scope: string): Promise<TokenResponse> {
     try {
-      response = await fetch(`${this.base}/oauth2/token`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          authorization: `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`,
-        },
-        body: new URLSearchParams({ grant_type: 'client_credentials', ...(scope ? { scope } : {}) }),
-      });
+      return await requestToken(`${this.base}/oauth2/token`, { clientId, clientSecret }, scope);
     } catch (error) {
-      throw this.unreachable(error);
+      if (!(error instanceof TokenRequestError)) throw error;
+      if (error.status === undefined) throw this.unreachable(error.cause);
+      throw new CliError(`the token endpoint refused: ${error.error}: ${error.description ?? ''}`, {
+        cause: error,
+      });
     }
-    const result = (await response.json()) as Record<string, string>;
-    if (!response.ok)
-      throw new CliError(`the token endpoint refused: ${result.error}: ${result.error_description ?? ''}`);
-    return result as never;
   }
 
   private async send<T>(

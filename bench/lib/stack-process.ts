@@ -6,6 +6,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { requestToken } from '../../cli/token-request.ts';
 import type { DevApplication } from '../../local/dev-app.ts';
 
 export interface StackProcess {
@@ -137,15 +138,7 @@ export async function tokenFrom(
 ): Promise<string> {
   const keys = stack.defaultApp.tenants[tenant]?.keys.PRODUCTION;
   if (!keys) throw new Error(`no default application for ${tenant}`);
-  const response = await fetch(`${stack.urls.http}/oauth2/token`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      authorization: `Basic ${Buffer.from(`${keys.clientId}:${keys.clientSecret}`).toString('base64')}`,
-    },
-    body: new URLSearchParams({ grant_type: 'client_credentials', scope }),
-  });
-  return ((await response.json()) as { access_token: string }).access_token;
+  return (await requestToken(`${stack.urls.http}/oauth2/token`, keys, scope)).access_token;
 }
 
 /** A connected kafkajs producer on the stack's broker (the load's side). */

@@ -4,30 +4,25 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { type Application, type ClientKey, KEY_TYPES } from '../core/applications.ts';
+import {
+  type Application,
+  type ClientKey,
+  KEY_TYPES,
+  type Subscription,
+  type SubscriptionStatus,
+} from '../core/applications.ts';
 import type { KeyType } from '../core/auth.ts';
 import type { LifecycleState } from '../core/catalog.ts';
 import { hashSecret, newClientId, newClientSecret } from '../core/credentials.ts';
 import { GatewayError } from '../core/errors.ts';
 import { DEFAULT_PLANS, type Plan } from '../core/plans.ts';
+import { queryAll, unlessConditionFails } from './dynamo.ts';
 
-export type SubscriptionStatus = 'ACTIVE' | 'BLOCKED';
-
-/** An application's subscription to one API version, with a business plan. */
-export interface Subscription {
-  appId: string;
-  appName: string;
-  tenant: string;
-  apiId: string;
-  plan: string;
-  status: SubscriptionStatus;
-  createdAt: string;
-  updatedAt: string;
-}
+/** @deprecated import them from core/applications.ts; kept until the other areas' imports move. */
+export type { Subscription, SubscriptionStatus } from '../core/applications.ts';
 
 export type Secrets = Record<KeyType, { clientId: string; clientSecret: string }>;
 
@@ -77,8 +72,8 @@ export class Registry {
       keyType,
       secretHash: hashSecret(secrets[keyType].clientSecret),
     }));
-    try {
-      await this.db.send(
+    await unlessConditionFails(
+      this.db.send(
         new TransactWriteCommand({
           TransactItems: [
             {
@@ -102,16 +97,14 @@ export class Registry {
             })),
           ],
         }),
-      );
-    } catch (error) {
-      if ((error as { name?: string }).name === 'TransactionCanceledException') {
+      ),
+      () => {
         throw new GatewayError(
           'conflict',
           `an application named ${input.name} already exists in ${input.tenant}`,
         );
-      }
-      throw error;
-    }
+      },
+    );
     return { application, secrets };
   }
 
@@ -221,20 +214,18 @@ export class Registry {
       createdAt: now,
       updatedAt: now,
     };
-    try {
-      await this.db.send(
+    await unlessConditionFails(
+      this.db.send(
         new PutCommand({
           TableName: this.tableName,
           Item: { pk: `APP#${application.appId}`, sk: `SUB#${apiId}`, kind: 'subscription', ...subscription },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
-      );
-    } catch (error) {
-      if ((error as { name?: string }).name === 'ConditionalCheckFailedException') {
+      ),
+      () => {
         throw new GatewayError('conflict', `${application.name} is already subscribed to ${apiId}`);
-      }
-      throw error;
-    }
+      },
+    );
     return subscription;
   }
 
@@ -264,8 +255,8 @@ export class Registry {
       sets.push('#status = :status');
       values[':status'] = change.status;
     }
-    try {
-      const { Attributes } = await this.db.send(
+    const { Attributes } = await unlessConditionFails(
+      this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: `APP#${appId}`, sk: `SUB#${apiId}` },
@@ -278,14 +269,12 @@ export class Registry {
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
         }),
-      );
-      return strip<Subscription>(Attributes as Record<string, unknown>);
-    } catch (error) {
-      if ((error as { name?: string }).name === 'ConditionalCheckFailedException') {
+      ),
+      () => {
         throw new GatewayError('not_found', `no subscription to ${apiId}`);
-      }
-      throw error;
-    }
+      },
+    );
+    return strip<Subscription>(Attributes as Record<string, unknown>);
   }
 
   async deleteSubscription(appId: string, apiId: string): Promise<boolean> {
@@ -357,22 +346,12 @@ export class Registry {
     );
   }
 
-  private async queryAll(pk: string, skPrefix: string): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': pk, ':prefix': skPrefix },
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
-      );
-      items.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return items;
+  private queryAll(pk: string, skPrefix: string): Promise<Record<string, unknown>[]> {
+    return queryAll(this.db, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': pk, ':prefix': skPrefix },
+    });
   }
 }
 

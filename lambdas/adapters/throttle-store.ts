@@ -1,5 +1,6 @@
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isLimited, type Plan, windowOf } from '../core/plans.ts';
+import { conditionMet, unlessConditionFails } from './dynamo.ts';
 
 export interface Reservation {
   /** Events the subscription may send or receive now (≤ asked). */
@@ -11,12 +12,6 @@ export interface Reservation {
 /** Counter items outlive their window by a day, for usage reports. */
 const KEEP_AFTER_WINDOW_MS = 86_400_000;
 const MAX_RACE_RETRIES = 20;
-
-function isConditionFailure(
-  error: unknown,
-): error is { name: string; Item?: Record<string, { N?: string } | unknown> } {
-  return (error as { name?: string }).name === 'ConditionalCheckFailedException';
-}
 
 /**
  * Plan counters in the throttling table, one item per subscription and fixed window:
@@ -47,39 +42,40 @@ export class ThrottleStore {
       values: { ':max': plan.events - ask },
     };
     for (let attempt = 0; attempt < MAX_RACE_RETRIES; attempt++) {
-      try {
-        await this.db.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: key,
-            UpdateExpression:
-              'SET used = if_not_exists(used, :zero) + :n, throttled = if_not_exists(throttled, :zero) + :t, #limit = :limit, expiresAt = :exp',
-            ConditionExpression: condition.expression,
-            ExpressionAttributeNames: { '#limit': 'limit' },
-            ExpressionAttributeValues: {
-              ':n': ask,
-              ':t': events - ask,
-              ':zero': 0,
-              ':limit': plan.events,
-              ':exp': expiresAt,
-              ...condition.values,
-            },
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          }),
-        );
-        return { granted: ask, throttled: events - ask };
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
-        const used = await this.usedAfterFailure(key, error);
-        const remaining = Math.max(0, plan.events - used);
-        if (remaining === 0) {
-          await this.add(subscription, plan.per, 0, events, plan.events, now);
-          return { granted: 0, throttled: events };
-        }
-        // Take exactly what is left, provided nobody took it meanwhile.
-        ask = Math.min(events, remaining);
-        condition = { expression: 'used = :seen', values: { ':seen': used } };
+      const failure = await unlessConditionFails(
+        this.db
+          .send(
+            new UpdateCommand({
+              TableName: this.tableName,
+              Key: key,
+              UpdateExpression:
+                'SET used = if_not_exists(used, :zero) + :n, throttled = if_not_exists(throttled, :zero) + :t, #limit = :limit, expiresAt = :exp',
+              ConditionExpression: condition.expression,
+              ExpressionAttributeNames: { '#limit': 'limit' },
+              ExpressionAttributeValues: {
+                ':n': ask,
+                ':t': events - ask,
+                ':zero': 0,
+                ':limit': plan.events,
+                ':exp': expiresAt,
+                ...condition.values,
+              },
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            }),
+          )
+          .then(() => undefined),
+        (error) => error,
+      );
+      if (!failure) return { granted: ask, throttled: events - ask };
+      const used = await this.usedAfterFailure(key, failure);
+      const remaining = Math.max(0, plan.events - used);
+      if (remaining === 0) {
+        await this.add(subscription, plan.per, 0, events, plan.events, now);
+        return { granted: 0, throttled: events };
       }
+      // Take exactly what is left, provided nobody took it meanwhile.
+      ask = Math.min(events, remaining);
+      condition = { expression: 'used = :seen', values: { ':seen': used } };
     }
     // Lost every race: refuse rather than risk going over the limit.
     await this.add(subscription, plan.per, 0, events, plan.events, now);
@@ -117,9 +113,9 @@ export class ThrottleStore {
   }
 
   /** Count a connection against a plan's concurrent-connection cap; false when the cap is reached. */
-  async acquireConnection(subscription: string, max: number): Promise<boolean> {
-    try {
-      await this.db.send(
+  acquireConnection(subscription: string, max: number): Promise<boolean> {
+    return conditionMet(
+      this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: `CC#${subscription}`, sk: 'C' },
@@ -127,21 +123,17 @@ export class ThrottleStore {
           ConditionExpression: 'attribute_not_exists(connections) OR connections < :max',
           ExpressionAttributeValues: { ':one': 1, ':max': max },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   /**
    * Whether to tell a throttled connection now: true once per `periodMs` per connection, across
    * every execution environment (a conditional write, made only on the refusal path).
    */
-  async claimNotice(connectionId: string, periodMs: number, now = Date.now()): Promise<boolean> {
-    try {
-      await this.db.send(
+  claimNotice(connectionId: string, periodMs: number, now = Date.now()): Promise<boolean> {
+    return conditionMet(
+      this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: `TN#${connectionId}`, sk: 'N' },
@@ -154,17 +146,14 @@ export class ThrottleStore {
             ':exp': Math.floor((now + periodMs) / 1000) + 3600,
           },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
+  /** Give a connection's slot back; a counter already at zero stays there (a repeated release). */
   async releaseConnection(subscription: string): Promise<void> {
-    try {
-      await this.db.send(
+    await conditionMet(
+      this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: `CC#${subscription}`, sk: 'C' },
@@ -172,10 +161,8 @@ export class ThrottleStore {
           ConditionExpression: 'connections > :zero',
           ExpressionAttributeValues: { ':minus': -1, ':zero': 0 },
         }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+      ),
+    );
   }
 
   private async add(

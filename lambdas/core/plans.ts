@@ -21,7 +21,8 @@ export const SUBSCRIPTIONLESS_PLAN = 'AsyncDefaultSubscriptionless';
 export const DEFAULT_PLANS: readonly Plan[] = (defaults as { plans: Plan[] }).plans;
 
 const PLAN_NAME = /^[A-Za-z0-9_-]{1,64}$/;
-const PERIODS: readonly PlanPeriod[] = ['minute', 'hour', 'day', 'month'];
+/** The windows a plan counts events in. */
+export const PLAN_PERIODS: readonly PlanPeriod[] = ['minute', 'hour', 'day', 'month'];
 
 /** A plan as sent to the management API; returns what is wrong, or the plan. */
 export function validatePlan(name: string, input: unknown): Plan | string {
@@ -34,8 +35,8 @@ export function validatePlan(name: string, input: unknown): Plan | string {
   if (events !== undefined && (!Number.isInteger(events) || (events as number) < 0)) {
     return 'events must be a whole number of events per period (0 or more)';
   }
-  if (events !== undefined && !PERIODS.includes(per as PlanPeriod))
-    return `per must be one of ${PERIODS.join(', ')}`;
+  if (events !== undefined && !PLAN_PERIODS.includes(per as PlanPeriod))
+    return `per must be one of ${PLAN_PERIODS.join(', ')}`;
   if (events === undefined && per !== undefined) return 'per needs events';
   if (maxConnections !== undefined && (!Number.isInteger(maxConnections) || (maxConnections as number) < 1)) {
     return 'maxConnections must be a whole number of at least 1';

@@ -10,6 +10,7 @@ import { importJWK, SignJWT } from 'jose';
 import type { Admin } from 'kafkajs';
 import { inject } from 'vitest';
 import WebSocket from 'ws';
+import { requestToken } from '../../cli/token-request.ts';
 import { ConnectionStore } from '../../lambdas/adapters/connection-store.ts';
 import { activeKey, parseKeySet } from '../../lambdas/core/signing-keys.ts';
 import type { StackInfo } from './stack-info.ts';
@@ -37,17 +38,7 @@ export async function tokenFor(
 ): Promise<string> {
   const keys = stack.defaultApp.tenants[tenant]?.keys[keyType];
   if (!keys) throw new Error(`no default application for ${tenant}`);
-  const response = await fetch(`${stack.urls.http}/oauth2/token`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      authorization: `Basic ${Buffer.from(`${keys.clientId}:${keys.clientSecret}`).toString('base64')}`,
-    },
-    body: new URLSearchParams({ grant_type: 'client_credentials', scope }),
-  });
-  const body = (await response.json()) as { access_token: string };
-  if (!response.ok) throw new Error(`token endpoint: ${response.status} ${JSON.stringify(body)}`);
-  return body.access_token;
+  return (await requestToken(`${stack.urls.http}/oauth2/token`, keys, scope)).access_token;
 }
 
 /**
