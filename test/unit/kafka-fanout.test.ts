@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { deliveredBefore } from '../../lambdas/adapters/checkpoint-store.ts';
 import type { Catalog } from '../../lambdas/core/catalog.ts';
-import { framesPerConnection, planBatch } from '../../lambdas/core/fanout-plan.ts';
+import { deliveredBefore, framesPerConnection, planBatch } from '../../lambdas/core/fanout-plan.ts';
 import {
   decodeRecord,
   kafkaBindings,
