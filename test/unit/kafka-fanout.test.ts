@@ -23,7 +23,8 @@ import {
   routeRecord,
 } from '../../lambdas/core/kafka-records.ts';
 import { createTargetResolver } from '../../lambdas/core/target.ts';
-import { bySource, mixedBatchCatalog, TOPIC, trains } from '../fixtures/msk/catalog.ts';
+import { parseSiddhi } from '../../lambdas/core/transform/siddhi.ts';
+import { bySource, mixedBatchCatalog, sweets, TOPIC, trains } from '../fixtures/msk/catalog.ts';
 
 const fixture = JSON.parse(
   readFileSync(path.resolve(import.meta.dirname, '../fixtures/msk/mixed-batch.json'), 'utf8'),
@@ -159,6 +160,53 @@ describe('planning a batch', () => {
     expect(plan.skipped).toBe(1);
     expect(deliveredBefore(checkpoint, { offset: 10, timestamp: 1545084659999 })).toBe(false); // topic recreated
     expect(deliveredBefore(undefined, { offset: 1, timestamp: 1 })).toBe(false);
+  });
+
+  it('takes a record its transform cannot read as poison, and plans the rest of the batch', () => {
+    const counted = {
+      ...sweets,
+      channels: sweets.channels.map((c) => ({
+        ...c,
+        backend: {
+          type: 'kafka' as const,
+          topic: 'kafka_sample_topic',
+          parameters: {},
+          coalesce: false,
+          transform: parseSiddhi(
+            'define stream S (name string, amount double); from S select count() as n insert into O;',
+            'xml',
+          ),
+        },
+      })),
+    };
+    const values = [
+      '<events note="/>"><event><name>a</name><amount>1</amount></event></events>',
+      '<events><event><__proto__>x</__proto__></event></events>',
+      '<events><event><name>b</name><amount>2</amount></event></events>',
+    ];
+    const record = event.records['kafka_sample_topic-0']?.[0] as NonNullable<
+      MskEvent['records'][string][number]
+    >;
+    event.records = {
+      'kafka_sample_topic-0': values.map((value, offset) => ({
+        ...record,
+        offset,
+        value: Buffer.from(value).toString('base64'),
+      })),
+    };
+    const transformed = { apis: [counted] };
+    const plan = planBatch(
+      recordsByPartition(event),
+      kafkaBindings(transformed),
+      createTargetResolver(transformed),
+    );
+    expect(plan.transforms.get(`${sweets.id}|/`)?.items.map((i) => [i.offset, i.events])).toEqual([
+      [0, [{ name: 'a', amount: 1 }]],
+      [2, [{ name: 'b', amount: 2 }]],
+    ]);
+    expect(plan.poison.map((p) => [p.record.offset, p.reasons[0]?.reason])).toEqual([
+      [1, expect.stringMatching(/^the value does not map to S: unreadable XML: /)],
+    ]);
   });
 
   it('counts records of topics no channel reads', () => {

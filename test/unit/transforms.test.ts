@@ -125,6 +125,30 @@ describe('mappings', () => {
     expect(mapInput(stats, '{"sensor":')).toBe('not valid JSON');
   });
 
+  it('read XML as written: namespaces, CDATA, character references, comments and declarations', () => {
+    expect(
+      mapInput(
+        seed000,
+        '<?xml version="1.0"?>\n<s:events xmlns:s="urn:x"><!-- one --><s:event id="1">\n  <name>a &amp; <![CDATA[<b>]]></name><amount> 2 </amount></s:event></s:events>',
+      ),
+    ).toEqual([{ name: 'a & <b>', amount: 2 }]);
+  });
+
+  it('refuse, never throw on, well-formed records the old regex reader lost its place in', () => {
+    // A '/>' inside an attribute value once closed the root early and threw out of the whole batch.
+    expect(
+      mapInput(seed000, '<events note="/>"><event><name>a</name><amount>1</amount></event></events>'),
+    ).toEqual([{ name: 'a', amount: 1 }]);
+    expect(
+      mapInput(
+        seed000,
+        '<events><event><__proto__>x</__proto__><name>a</name><amount>1</amount></event></events>',
+      ),
+    ).toMatch(/^unreadable XML: /);
+    const deep = `${'<a>'.repeat(20_000)}${'</a>'.repeat(20_000)}`;
+    expect(() => mapInput(seed000, deep)).not.toThrow();
+  });
+
   it('read JSON events bare or wrapped as Siddhi writes them, and text key:value pairs', () => {
     expect(mapInput(stats, '{"event":{"sensor":"s1","value":2.5,"ok":true}}')).toEqual([
       { sensor: 's1', value: 2.5, ok: true },
