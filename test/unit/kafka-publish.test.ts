@@ -53,4 +53,19 @@ describe('the MSK IAM token', () => {
     expect(url.searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
     expect(lifetimeMs).toBe(900_000);
   });
+
+  it('comes from AWS’s signer, and lasts no longer than the credentials it is signed with', async () => {
+    const { value, lifetimeMs } = await mskIamToken('us-east-1', async () => ({
+      accessKeyId: 'AKIDEXAMPLE',
+      secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+      sessionToken: 'session',
+      expiration: new Date(Date.now() + 300_000),
+    }));
+    const url = new URL(Buffer.from(value, 'base64url').toString('utf8'));
+    expect(url.searchParams.get('User-Agent')).toMatch(/^aws-msk-iam-sasl-signer-js\//);
+    expect(url.searchParams.get('X-Amz-Security-Token')).toBe('session');
+    expect(Number(url.searchParams.get('X-Amz-Expires'))).toBeLessThanOrEqual(300);
+    expect(lifetimeMs).toBeLessThanOrEqual(300_000);
+    expect(lifetimeMs).toBeGreaterThan(290_000);
+  });
 });
