@@ -9,7 +9,8 @@ import type { Subscriber } from './connection.ts';
 import type { DecodedRecord, KafkaBinding } from './kafka-records.ts';
 import { routeRecord } from './kafka-records.ts';
 import type { TargetResolver } from './target.ts';
-import type { TransformItem } from './transform/state.ts';
+import { integralAttributes, mapOutput } from './transform/engine.ts';
+import type { TransformItem, TransformOutput } from './transform/state.ts';
 
 /** One payload for one topic instance: what a record (or a transform's output) becomes. */
 export interface Delivery {
@@ -117,6 +118,27 @@ export function planBatch(
     }
   }
   return plan;
+}
+
+/**
+ * A transformed channel's outputs as deliveries, in record order, each to the topic instance of the
+ * record it came from, written in the channel's format.
+ */
+export function transformedDeliveries(job: TransformJob, outputs: TransformOutput[]): Delivery[] {
+  const { binding, items } = job;
+  const transform = binding.backend.transform;
+  if (!transform) return [];
+  const topicOf = new Map(items.map((item) => [item.order, item.topicKey]));
+  const integral = integralAttributes(transform);
+  return [...outputs]
+    .sort((a, b) => a.order - b.order)
+    .map((output) => ({
+      topicKey: topicOf.get(output.order) as string,
+      api: binding.api,
+      payload: mapOutput(binding.channel.format, [output.event], integral),
+      format: binding.channel.format,
+      coalesce: binding.backend.coalesce,
+    }));
 }
 
 // --- checkpoints -----------------------------------------------------------------------------------
