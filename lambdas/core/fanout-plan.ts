@@ -174,10 +174,7 @@ export function deliveredBeforeBy(
   return (record) => deliveredBefore(checkpoints.get(partitionKeyOf(record)), record);
 }
 
-/**
- * The first record of each partition: a partition has a checkpoint to read only when it is
- * redelivered, and the first record tells which topic and partition that is.
- */
+/** The first record of each partition: it names the topic and partition whose checkpoint to read. */
 export function firstRecords<R>(partitions: { records: R[] }[]): R[] {
   return partitions.flatMap((p) => (p.records[0] ? [p.records[0]] : []));
 }
