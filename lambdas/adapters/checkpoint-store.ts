@@ -1,10 +1,6 @@
 import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { sleep } from '../core/concurrency.ts';
-
-export interface Checkpoint {
-  offset: number;
-  timestamp: number;
-}
+import { type Checkpoint, partitionKeyOf } from '../core/fanout-plan.ts';
 
 /** Checkpoints outlive any batch retry by far; a day keeps the table small. */
 const CHECKPOINT_TTL_SECONDS = 24 * 60 * 60;
@@ -26,6 +22,7 @@ export class CheckpointStore {
     return { pk: `CK#${this.scope}#${topic}#${partition}`, sk: 'CK' };
   }
 
+  /** Checkpoints of these partitions by `topic-partition` (none for a partition never checkpointed). */
   async read(partitions: { topic: string; partition: number }[]): Promise<Map<string, Checkpoint>> {
     const found = new Map<string, Checkpoint>();
     for (let i = 0; i < partitions.length; i += 100) {
@@ -37,7 +34,10 @@ export class CheckpointStore {
           new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
         );
         for (const item of Responses?.[this.tableName] ?? []) {
-          found.set(`${item.topic}-${item.partition}`, { offset: item.offset, timestamp: item.timestamp });
+          found.set(partitionKeyOf(item as { topic: string; partition: number }), {
+            offset: item.offset,
+            timestamp: item.timestamp,
+          });
         }
         keys = (UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Record<string, unknown>[];
         if (keys.length) {
@@ -49,6 +49,7 @@ export class CheckpointStore {
     return found;
   }
 
+  /** Store each partition's checkpoint (the newest record a batch delivered). */
   async write(
     checkpoints: { topic: string; partition: number; offset: number; timestamp: number }[],
   ): Promise<void> {
@@ -69,17 +70,4 @@ export class CheckpointStore {
       }
     }
   }
-}
-
-/**
- * A record was delivered by an earlier attempt of this batch. The timestamp guards against a topic
- * that was deleted and created again, whose offsets start over.
- */
-export function deliveredBefore(
-  checkpoint: Checkpoint | undefined,
-  record: { offset: number; timestamp: number },
-): boolean {
-  return (
-    checkpoint !== undefined && record.offset <= checkpoint.offset && record.timestamp <= checkpoint.timestamp
-  );
 }

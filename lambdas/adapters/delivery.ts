@@ -1,20 +1,14 @@
 import type { ApiDef } from '../core/catalog.ts';
 import { mapWithConcurrency } from '../core/concurrency.ts';
 import type { ConnectionRecord } from '../core/connection.ts';
-import type { Frame } from '../core/fanout-plan.ts';
+import type { Recipient } from '../core/fanout-plan.ts';
 import { subscriptionKey } from '../core/plans.ts';
 import type { AccessDirectory } from './access.ts';
 import type { ConnectionStore } from './connection-store.ts';
 import type { ConnectionsApi } from './connections-api.ts';
 import type { ThrottleStore } from './throttle-store.ts';
 
-export interface Recipient {
-  connectionId: string;
-  api: ApiDef;
-  /** Absent for connections on open channels: nothing to charge. */
-  app?: { appId: string; appName: string };
-  frames: Frame[];
-}
+export type { Recipient };
 
 export interface DeliveryOutcome {
   sent: number;

@@ -1,14 +1,18 @@
 /**
  * What a batch of Kafka records turns into, before any I/O: for each record (partition by partition,
- * in offset order) the topic instances it reaches and their payloads, the poison records, and then
- * — once the subscribers are known — the ordered frames each connection receives.
+ * in offset order) the topic instances it reaches and their payloads, the poison records, which
+ * records an earlier attempt already delivered (checkpoints), and then — once the subscribers are
+ * known — the ordered frames each connection receives.
  */
 import type { ApiDef, MessageFormat } from './catalog.ts';
+import type { Subscriber } from './connection.ts';
 import type { DecodedRecord, KafkaBinding } from './kafka-records.ts';
 import { routeRecord } from './kafka-records.ts';
 import type { TargetResolver } from './target.ts';
-import type { TransformItem } from './transform/state.ts';
+import { integralAttributes, mapOutput } from './transform/engine.ts';
+import type { TransformItem, TransformOutput } from './transform/state.ts';
 
+/** One payload for one topic instance: what a record (or a transform's output) becomes. */
 export interface Delivery {
   topicKey: string;
   api: ApiDef;
@@ -29,6 +33,7 @@ export interface TransformJob {
   items: (TransformItem & { topicKey: string })[];
 }
 
+/** Everything a batch becomes before the subscribers are known (see {@link planBatch}). */
 export interface BatchPlan {
   deliveries: Delivery[];
   transforms: Map<string, TransformJob>;
@@ -41,6 +46,12 @@ export interface BatchPlan {
   lastSeen: Map<string, { topic: string; partition: number; offset: number; timestamp: number }>;
 }
 
+/**
+ * Plans a batch: each record (partitions in the order given, each in offset order) goes to every
+ * channel that reads its topic. A record a channel cannot take (format, parameters) is poison for
+ * that channel; the others still receive it. Records `alreadyDelivered` are counted and skipped,
+ * but still advance the partition's checkpoint.
+ */
 export function planBatch(
   partitions: { partitionKey: string; records: DecodedRecord[] }[],
   bindings: Map<string, KafkaBinding[]>,
@@ -107,6 +118,130 @@ export function planBatch(
     }
   }
   return plan;
+}
+
+/**
+ * A transformed channel's outputs as deliveries, in record order, each to the topic instance of the
+ * record it came from, written in the channel's format.
+ */
+export function transformedDeliveries(job: TransformJob, outputs: TransformOutput[]): Delivery[] {
+  const { binding, items } = job;
+  const transform = binding.backend.transform;
+  if (!transform) return [];
+  const topicOf = new Map(items.map((item) => [item.order, item.topicKey]));
+  const integral = integralAttributes(transform);
+  return [...outputs]
+    .sort((a, b) => a.order - b.order)
+    .map((output) => ({
+      topicKey: topicOf.get(output.order) as string,
+      api: binding.api,
+      payload: mapOutput(binding.channel.format, [output.event], integral),
+      format: binding.channel.format,
+      coalesce: binding.backend.coalesce,
+    }));
+}
+
+// --- checkpoints -----------------------------------------------------------------------------------
+
+/** The newest record of a partition that a batch delivered: offset and timestamp (epoch ms). */
+export interface Checkpoint {
+  offset: number;
+  timestamp: number;
+}
+
+/** `topic-partition`: how MSK events group records, and how checkpoints are looked up. */
+export function partitionKeyOf(record: { topic: string; partition: number }): string {
+  return `${record.topic}-${record.partition}`;
+}
+
+/**
+ * A record was delivered by an earlier attempt of this batch. The timestamp guards against a topic
+ * that was deleted and created again, whose offsets start over.
+ */
+export function deliveredBefore(
+  checkpoint: Checkpoint | undefined,
+  record: { offset: number; timestamp: number },
+): boolean {
+  return (
+    checkpoint !== undefined && record.offset <= checkpoint.offset && record.timestamp <= checkpoint.timestamp
+  );
+}
+
+/** The predicate {@link planBatch} skips records with, from the checkpoints by `topic-partition`. */
+export function deliveredBeforeBy(
+  checkpoints: Map<string, Checkpoint>,
+): (record: { topic: string; partition: number; offset: number; timestamp: number }) => boolean {
+  return (record) => deliveredBefore(checkpoints.get(partitionKeyOf(record)), record);
+}
+
+/** The first record of each partition: it names the topic and partition whose checkpoint to read. */
+export function firstRecords<R>(partitions: { records: R[] }[]): R[] {
+  return partitions.flatMap((p) => (p.records[0] ? [p.records[0]] : []));
+}
+
+// --- subscribers and frames ------------------------------------------------------------------------
+
+/** Every topic instance a plan may deliver to: direct deliveries and transformed records alike. */
+export function topicKeysOf(plan: Pick<BatchPlan, 'deliveries' | 'transforms'>): string[] {
+  const keys = new Set(plan.deliveries.map((d) => d.topicKey));
+  for (const job of plan.transforms.values()) for (const item of job.items) keys.add(item.topicKey);
+  return [...keys];
+}
+
+/**
+ * Deliveries that fit in one API Gateway message, and how many did not: those could never be
+ * posted, so they are dropped (counted, not retried).
+ */
+export function withinMessageLimit(deliveries: Delivery[]): { deliveries: Delivery[]; oversized: number } {
+  const fitting = deliveries.filter((d) => Buffer.byteLength(d.payload) <= MAX_MESSAGE_BYTES);
+  return { deliveries: fitting, oversized: deliveries.length - fitting.length };
+}
+
+/** A connection to post frames to, with the API and application its events count against. */
+export interface Recipient {
+  connectionId: string;
+  api: ApiDef;
+  /** Absent for connections on open channels: nothing to charge. */
+  app?: { appId: string; appName: string };
+  frames: Frame[];
+}
+
+/**
+ * Who receives what: the frames of each subscribed connection (see {@link framesPerConnection}),
+ * with the API of the first topic instance (in delivery order) that reached the connection and the
+ * application of that subscription.
+ */
+export function recipientsOf(deliveries: Delivery[], subscribers: Map<string, Subscriber[]>): Recipient[] {
+  const topicKeys = [...new Set(deliveries.map((d) => d.topicKey))];
+  const apiOfTopic = new Map(deliveries.map((d) => [d.topicKey, d.api]));
+  const owners = new Map<string, Omit<Recipient, 'frames'>>();
+  for (const topicKey of topicKeys) {
+    const api = apiOfTopic.get(topicKey);
+    for (const subscriber of subscribers.get(topicKey) ?? []) {
+      if (!api || owners.has(subscriber.connectionId)) continue;
+      owners.set(subscriber.connectionId, {
+        connectionId: subscriber.connectionId,
+        api,
+        ...(subscriber.appId ? { app: { appId: subscriber.appId, appName: subscriber.appName ?? '' } } : {}),
+      });
+    }
+  }
+  const connectionIds = new Map(
+    topicKeys.map((key) => [key, (subscribers.get(key) ?? []).map((s) => s.connectionId)]),
+  );
+  return [...framesPerConnection(deliveries, connectionIds)].flatMap(([connectionId, frames]) => {
+    const owner = owners.get(connectionId);
+    return owner ? [{ ...owner, frames }] : [];
+  });
+}
+
+/** Topic instances whose subscriber lists hold a connection found gone: their cached lists are stale. */
+export function topicsWithGone(subscribers: Map<string, Subscriber[]>, gone: string[]): string[] {
+  if (!gone.length) return [];
+  const goneIds = new Set(gone);
+  return [...subscribers].flatMap(([topicKey, list]) =>
+    list.some((s) => goneIds.has(s.connectionId)) ? [topicKey] : [],
+  );
 }
 
 /** One frame for one connection, and how many events (records) it carries: what plans count. */

@@ -1,9 +1,19 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { deliveredBefore } from '../../lambdas/adapters/checkpoint-store.ts';
 import type { Catalog } from '../../lambdas/core/catalog.ts';
-import { framesPerConnection, planBatch } from '../../lambdas/core/fanout-plan.ts';
+import {
+  deliveredBefore,
+  deliveredBeforeBy,
+  firstRecords,
+  framesPerConnection,
+  MAX_MESSAGE_BYTES,
+  planBatch,
+  recipientsOf,
+  topicKeysOf,
+  topicsWithGone,
+  withinMessageLimit,
+} from '../../lambdas/core/fanout-plan.ts';
 import {
   decodeRecord,
   kafkaBindings,
@@ -13,7 +23,8 @@ import {
   routeRecord,
 } from '../../lambdas/core/kafka-records.ts';
 import { createTargetResolver } from '../../lambdas/core/target.ts';
-import { api, channel } from '../helpers/catalog.ts';
+import { parseSiddhi } from '../../lambdas/core/transform/siddhi.ts';
+import { bySource, mixedBatchCatalog, sweets, TOPIC, trains } from '../fixtures/msk/catalog.ts';
 
 const fixture = JSON.parse(
   readFileSync(path.resolve(import.meta.dirname, '../fixtures/msk/mixed-batch.json'), 'utf8'),
@@ -24,51 +35,7 @@ beforeEach(() => {
   event = structuredClone(fixture);
 });
 
-const trains = api({
-  name: 'TrainRealLocationAPI',
-  context: '/train/location',
-  tenant: 'quantis.com',
-  channels: [
-    channel('/loc-train-qnt-{trainID}', {
-      pub: false,
-      format: 'json',
-      backend: {
-        type: 'kafka',
-        topic: 'train-locations',
-        parameters: { trainID: { from: 'key' } },
-        coalesce: false,
-      },
-    }),
-  ],
-});
-const bySource = api({
-  name: 'TrainsBySource',
-  context: '/trains',
-  channels: [
-    channel('/sources/{source}', {
-      pub: false,
-      format: 'json',
-      backend: {
-        type: 'kafka',
-        topic: 'train-locations',
-        parameters: { source: { from: 'header', name: 'source' } },
-        coalesce: true,
-      },
-    }),
-  ],
-});
-const sweets = api({
-  name: 'SweetProdApp',
-  context: '/SweetProdApp',
-  channels: [
-    channel('/', {
-      pub: false,
-      format: 'xml',
-      backend: { type: 'kafka', topic: 'kafka_sample_topic', parameters: {}, coalesce: true },
-    }),
-  ],
-});
-const catalog: Catalog = { apis: [trains, bySource, sweets] };
+const catalog: Catalog = mixedBatchCatalog;
 const resolver = createTargetResolver(catalog);
 const bindings = kafkaBindings(catalog);
 
@@ -195,6 +162,53 @@ describe('planning a batch', () => {
     expect(deliveredBefore(undefined, { offset: 1, timestamp: 1 })).toBe(false);
   });
 
+  it('takes a record its transform cannot read as poison, and plans the rest of the batch', () => {
+    const counted = {
+      ...sweets,
+      channels: sweets.channels.map((c) => ({
+        ...c,
+        backend: {
+          type: 'kafka' as const,
+          topic: 'kafka_sample_topic',
+          parameters: {},
+          coalesce: false,
+          transform: parseSiddhi(
+            'define stream S (name string, amount double); from S select count() as n insert into O;',
+            'xml',
+          ),
+        },
+      })),
+    };
+    const values = [
+      '<events note="/>"><event><name>a</name><amount>1</amount></event></events>',
+      '<events><event><__proto__>x</__proto__></event></events>',
+      '<events><event><name>b</name><amount>2</amount></event></events>',
+    ];
+    const record = event.records['kafka_sample_topic-0']?.[0] as NonNullable<
+      MskEvent['records'][string][number]
+    >;
+    event.records = {
+      'kafka_sample_topic-0': values.map((value, offset) => ({
+        ...record,
+        offset,
+        value: Buffer.from(value).toString('base64'),
+      })),
+    };
+    const transformed = { apis: [counted] };
+    const plan = planBatch(
+      recordsByPartition(event),
+      kafkaBindings(transformed),
+      createTargetResolver(transformed),
+    );
+    expect(plan.transforms.get(`${sweets.id}|/`)?.items.map((i) => [i.offset, i.events])).toEqual([
+      [0, [{ name: 'a', amount: 1 }]],
+      [2, [{ name: 'b', amount: 2 }]],
+    ]);
+    expect(plan.poison.map((p) => [p.record.offset, p.reasons[0]?.reason])).toEqual([
+      [1, expect.stringMatching(/^the value does not map to S: unreadable XML: /)],
+    ]);
+  });
+
   it('counts records of topics no channel reads', () => {
     const record = event.records['train-locations-0']?.[0] as NonNullable<
       MskEvent['records'][string][number]
@@ -271,5 +285,72 @@ describe('frames per connection', () => {
         subscribers,
       ).get('c'),
     ).toHaveLength(2);
+  });
+});
+
+describe('checkpoints of a retried batch', () => {
+  it('look up the first record of each partition, and skip what each partition’s checkpoint covers', () => {
+    const partitions = recordsByPartition(event);
+    expect(firstRecords(partitions).map((r) => [r.topic, r.partition, r.offset])).toEqual([
+      ['train-locations', 0, 15],
+      ['train-locations', 1, 3],
+      ['kafka_sample_topic', 0, 0],
+    ]);
+    const delivered = deliveredBeforeBy(
+      new Map([['train-locations-0', { offset: 15, timestamp: 1545084650987 }]]),
+    );
+    const skipped = partitions.flatMap((p) =>
+      p.records.filter(delivered).map((r) => [r.partition, r.offset]),
+    );
+    expect(skipped).toEqual([[0, 15]]);
+  });
+});
+
+describe('who receives what', () => {
+  const plan = () => planBatch(recordsByPartition(event), bindings, resolver);
+
+  it('names every topic instance a plan reaches, once', () => {
+    expect(topicKeysOf(plan())).toEqual([TOPIC.train456, TOPIC.gps, TOPIC.sweets]);
+  });
+
+  it('drops deliveries larger than an API Gateway message, and counts them', () => {
+    const [first] = plan().deliveries;
+    const big = { ...(first as NonNullable<typeof first>), payload: 'x'.repeat(MAX_MESSAGE_BYTES + 1) };
+    const limited = withinMessageLimit([big, ...plan().deliveries]);
+    expect(limited.oversized).toBe(1);
+    expect(limited.deliveries).toHaveLength(4);
+  });
+
+  it('gives each subscriber its frames in record order, under the API and application of its first topic', () => {
+    const recipients = recipientsOf(
+      plan().deliveries,
+      new Map([
+        [TOPIC.train456, [{ connectionId: 'c1', appId: 'app-1', appName: 'Trains' }]],
+        [TOPIC.gps, [{ connectionId: 'c1', appId: 'app-1', appName: 'Trains' }, { connectionId: 'c2' }]],
+      ]),
+    );
+    expect(
+      recipients.map((r) => [
+        r.connectionId,
+        r.api.id,
+        r.app?.appId,
+        r.frames.map((f) => JSON.parse(f.data).lat),
+      ]),
+    ).toEqual([
+      ['c1', trains.id, 'app-1', [6.93, 6.93, 6.94]],
+      ['c2', bySource.id, undefined, [6.93]],
+    ]);
+    expect(recipients[1]).not.toHaveProperty('app');
+  });
+
+  it('names the topic instances whose subscriber lists hold a connection found gone', () => {
+    const lists = new Map([
+      [TOPIC.train456, [{ connectionId: 'c1' }]],
+      [TOPIC.gps, [{ connectionId: 'c1' }, { connectionId: 'c2' }]],
+      [TOPIC.sweets, []],
+    ]);
+    expect(topicsWithGone(lists, ['c2'])).toEqual([TOPIC.gps]);
+    expect(topicsWithGone(lists, ['c1', 'c9'])).toEqual([TOPIC.train456, TOPIC.gps]);
+    expect(topicsWithGone(lists, [])).toEqual([]);
   });
 });

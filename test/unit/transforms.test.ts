@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { transformedDeliveries } from '../../lambdas/core/fanout-plan.ts';
 import {
   integralAttributes,
   mapInput,
@@ -10,9 +11,12 @@ import { parseSiddhi, SiddhiError } from '../../lambdas/core/transform/siddhi.ts
 import {
   applyItems,
   emptyDocument,
+  itemsByState,
   stateKeyOf,
+  statelessOutputs,
   type TransformItem,
 } from '../../lambdas/core/transform/state.ts';
+import { api, channel } from '../helpers/catalog.ts';
 
 const seed000 = parseSiddhi(
   `define stream SweetProductionStream (name string, amount double);
@@ -125,6 +129,30 @@ describe('mappings', () => {
     expect(mapInput(stats, '{"sensor":')).toBe('not valid JSON');
   });
 
+  it('read XML as written: namespaces, CDATA, character references, comments and declarations', () => {
+    expect(
+      mapInput(
+        seed000,
+        '<?xml version="1.0"?>\n<s:events xmlns:s="urn:x"><!-- one --><s:event id="1">\n  <name>a &amp; <![CDATA[<b>]]></name><amount> 2 </amount></s:event></s:events>',
+      ),
+    ).toEqual([{ name: 'a & <b>', amount: 2 }]);
+  });
+
+  it('refuse, never throw on, well-formed records the old regex reader lost its place in', () => {
+    // A '/>' inside an attribute value once closed the root early and threw out of the whole batch.
+    expect(
+      mapInput(seed000, '<events note="/>"><event><name>a</name><amount>1</amount></event></events>'),
+    ).toEqual([{ name: 'a', amount: 1 }]);
+    expect(
+      mapInput(
+        seed000,
+        '<events><event><__proto__>x</__proto__><name>a</name><amount>1</amount></event></events>',
+      ),
+    ).toMatch(/^unreadable XML: /);
+    const deep = `${'<a>'.repeat(20_000)}${'</a>'.repeat(20_000)}`;
+    expect(() => mapInput(seed000, deep)).not.toThrow();
+  });
+
   it('read JSON events bare or wrapped as Siddhi writes them, and text key:value pairs', () => {
     expect(mapInput(stats, '{"event":{"sensor":"s1","value":2.5,"ok":true}}')).toEqual([
       { sensor: 's1', value: 2.5, ok: true },
@@ -221,5 +249,70 @@ describe('aggregate state', () => {
     ]);
     const later = applyItems(sliding, document, [item('p-0', 2, [{ v: 4 }], 25_000)]);
     expect(later.outputs[0]?.event).toEqual({ total: 6 });
+  });
+});
+
+describe('running a batch through a transform', () => {
+  it('projects what passes the filter of a stateless transform, in batch order', () => {
+    const doubled = parseSiddhi(
+      'define stream S (v double); from S[v > 0] select v * 2 as w insert into O;',
+      'json',
+    );
+    expect(
+      statelessOutputs(doubled, [item('p-0', 0, [{ v: 1 }, { v: -1 }]), item('p-0', 1, [{ v: 3 }])]),
+    ).toEqual([
+      { order: 0, event: { w: 2 } },
+      { order: 1, event: { w: 6 } },
+    ]);
+  });
+
+  it('splits a stateful transform’s records by the group and window they count in', () => {
+    const hour = 3_600_000;
+    const byState = itemsByState(stats, [
+      item('p-0', 0, [
+        { sensor: 'a', value: 1, ok: true },
+        { sensor: 'b', value: 2, ok: true },
+        { sensor: 'a', value: 3, ok: false },
+      ]),
+      item('p-0', 1, [{ sensor: 'a', value: 4, ok: true }], hour + 1),
+    ]);
+    expect([...byState].map(([key, items]) => [key, items.map((i) => [i.offset, i.events.length])])).toEqual([
+      ['a|t0', [[0, 1]]],
+      ['b|t0', [[0, 1]]],
+      ['a|t1', [[1, 1]]],
+    ]);
+  });
+
+  it('delivers outputs in record order to the topic instance of their record, in the channel’s format', () => {
+    const sweets = api({
+      name: 'SweetProdApp',
+      context: '/SweetProdApp',
+      channels: [
+        channel('/{line}', {
+          format: 'xml',
+          backend: { type: 'kafka', topic: 't', parameters: {}, coalesce: true, transform: seed000 },
+        }),
+      ],
+    });
+    const binding = {
+      api: sweets,
+      channel: sweets.channels[0] as NonNullable<(typeof sweets.channels)[0]>,
+      backend: { type: 'kafka' as const, topic: 't', parameters: {}, coalesce: true, transform: seed000 },
+    };
+    const job = {
+      binding,
+      items: [
+        { ...item('p-0', 0, []), topicKey: 'k/a' },
+        { ...item('p-0', 1, []), topicKey: 'k/b' },
+      ],
+    };
+    const deliveries = transformedDeliveries(job, [
+      { order: 1, event: { totalCount: 2 } },
+      { order: 0, event: { totalCount: 1 } },
+    ]);
+    expect(deliveries.map((d) => [d.topicKey, d.payload, d.format, d.coalesce])).toEqual([
+      ['k/a', '<events><event><totalCount>1</totalCount></event></events>', 'xml', true],
+      ['k/b', '<events><event><totalCount>2</totalCount></event></events>', 'xml', true],
+    ]);
   });
 });

@@ -3,7 +3,7 @@
  * select expressions, aggregate state and its arithmetic, output mappings. Pure: the state comes in
  * and goes out; `adapters/transform-runner.ts` keeps it in DynamoDB.
  */
-import { isWellFormedXml } from '../xml.ts';
+import { readXml } from '../xml.ts';
 import { type AttributeType, aggregatesOf, type Expr, type TransformDef } from './siddhi.ts';
 
 export type Value = string | number | boolean | null;
@@ -16,9 +16,8 @@ export function mapInput(transform: TransformDef, text: string): Event[] | strin
   let raw: Record<string, unknown>[];
   switch (transform.input) {
     case 'xml': {
-      const wellFormed = isWellFormedXml(text);
-      if (wellFormed !== true) return `not well-formed XML: ${wellFormed}`;
       const root = readXml(text);
+      if (typeof root === 'string') return root;
       if (root.name !== 'events')
         return `the XML root element is <${root.name}>, not <events> (Siddhi's XML mapping)`;
       raw = root.children.map((event) => Object.fromEntries(event.children.map((c) => [c.name, c.text])));
@@ -92,50 +91,6 @@ function convert(value: unknown, type: AttributeType): Value | undefined {
       return text === 'true' ? true : text === 'false' ? false : undefined;
     }
   }
-}
-
-interface XmlElement {
-  name: string;
-  text: string;
-  children: XmlElement[];
-}
-
-const ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
-
-/** A small reader for well-formed XML (checked before): elements and their text; attributes are ignored. */
-function readXml(source: string): XmlElement {
-  const stack: XmlElement[] = [{ name: '#document', text: '', children: [] }];
-  const tag =
-    /<!--[\s\S]*?-->|<\?[\s\S]*?\?>|<!\[CDATA\[([\s\S]*?)\]\]>|<!DOCTYPE[^>]*>|<\/\s*([^\s>]+)\s*>|<\s*([^\s/>]+)([^>]*?)(\/?)>|([^<]+)/g;
-  for (const m of source.matchAll(tag)) {
-    const top = stack.at(-1) as XmlElement;
-    if (m[1] !== undefined) top.text += m[1];
-    else if (m[2] !== undefined) stack.pop();
-    else if (m[3] !== undefined) {
-      const element: XmlElement = { name: localName(m[3]), text: '', children: [] };
-      top.children.push(element);
-      if (m[5] !== '/') stack.push(element);
-    } else if (m[6] !== undefined) {
-      top.text += m[6].replace(/&(#x[0-9a-f]+|#\d+|\w+);/gi, (entity, code: string) =>
-        code.startsWith('#x') || code.startsWith('#X')
-          ? String.fromCodePoint(Number.parseInt(code.slice(2), 16))
-          : code.startsWith('#')
-            ? String.fromCodePoint(Number(code.slice(1)))
-            : (ENTITIES[code] ?? entity),
-      );
-    }
-  }
-  for (const element of flatten(stack[0] as XmlElement)) element.text = element.text.trim();
-  return (stack[0] as XmlElement).children[0] ?? { name: '', text: '', children: [] };
-}
-
-function* flatten(element: XmlElement): Generator<XmlElement> {
-  yield element;
-  for (const child of element.children) yield* flatten(child);
-}
-
-function localName(name: string): string {
-  return name.includes(':') ? (name.split(':').pop() as string) : name;
 }
 
 // --- expressions and aggregates --------------------------------------------------------------------

@@ -12,6 +12,7 @@ import {
   type Event,
   emptyAgg,
   groupOf,
+  passes,
   project,
 } from './engine.ts';
 import type { TransformDef } from './siddhi.ts';
@@ -123,4 +124,33 @@ export function applyItems(
   }
   for (const [partitionKey, list] of fresh) next.recent[partitionKey] = list;
   return { document: next, outputs, changed };
+}
+
+/** A stateless transform's outputs: each event that passes the filter, projected, in batch order. */
+export function statelessOutputs(transform: TransformDef, items: TransformItem[]): TransformOutput[] {
+  return items.flatMap((item) =>
+    item.events
+      .filter((event) => passes(transform, event))
+      .map((event) => ({ order: item.order, event: project(transform, event) })),
+  );
+}
+
+/**
+ * A stateful transform's work per state document: each record's events that pass the filter, split
+ * by the group and window they count in (see {@link stateKeyOf}); a record may feed several.
+ */
+export function itemsByState(transform: TransformDef, items: TransformItem[]): Map<string, TransformItem[]> {
+  const byState = new Map<string, TransformItem[]>();
+  for (const item of items) {
+    const perKey = new Map<string, TransformItem>();
+    for (const event of item.events) {
+      if (!passes(transform, event)) continue;
+      const key = stateKeyOf(transform, event, item.timestamp);
+      const part = perKey.get(key) ?? { ...item, events: [] };
+      part.events.push(event);
+      perKey.set(key, part);
+    }
+    for (const [key, part] of perKey) byState.set(key, [...(byState.get(key) ?? []), part]);
+  }
+  return byState;
 }
