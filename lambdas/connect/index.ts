@@ -4,7 +4,7 @@
  * 400/401/403/404/429 with the reason (also logged). API Gateway completes the WebSocket upgrade
  * only on 2xx.
  */
-import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
+import type { APIGatewayProxyStructuredResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { TokenVerifier } from '../adapters/token-verifier.ts';
 import type { IssuerConfig } from '../core/auth.ts';
 import { apiKey } from '../core/catalog.ts';
@@ -34,7 +34,7 @@ export interface ConnectDependencies {
 }
 
 export function createHandler({ resolver, access, store, backends }: ConnectDependencies) {
-  return async (event: ConnectEvent): Promise<APIGatewayProxyResultV2> => {
+  return async (event: ConnectEvent): Promise<APIGatewayProxyStructuredResultV2> => {
     const { connectionId, connectedAt } = event.requestContext;
     const query = event.queryStringParameters ?? {};
     let admission: Admission | undefined;

@@ -3,7 +3,7 @@
  * and tell the channel's backend. AWS delivers this event only best-effort; the records' TTL and
  * the fan-outs' 410 handling clean up what it misses.
  */
-import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
+import type { APIGatewayProxyStructuredResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { forgetConnection } from '../adapters/delivery.ts';
 import { type Catalog, findApiByKey, findChannel } from '../core/catalog.ts';
 import type { ConnectionRecord } from '../core/connection.ts';
@@ -25,7 +25,7 @@ export interface DisconnectDependencies {
 }
 
 export function createHandler({ catalog, forget, backends }: DisconnectDependencies) {
-  return async (event: DisconnectEvent): Promise<APIGatewayProxyResultV2> => {
+  return async (event: DisconnectEvent): Promise<APIGatewayProxyStructuredResultV2> => {
     const { connectionId, disconnectStatusCode, disconnectReason, connectedAt } = event.requestContext;
     const removed = await forget(connectionId);
     logger.info('connection closed', {

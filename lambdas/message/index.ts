@@ -4,7 +4,7 @@
  * refused is answered with one JSON error frame to the sender; nothing here can throw the
  * connection away.
  */
-import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyStructuredResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
 import { HttpBackend } from '../adapters/http-backend.ts';
 import { type Catalog, findApiByKey } from '../core/catalog.ts';
 import { type ControlMessage, isControlAction, parseControlMessage } from '../core/control.ts';
@@ -38,7 +38,7 @@ export function createHandler({ catalog, bindings, routes, notices, reply }: Mes
   return async (
     event: APIGatewayProxyWebsocketEventV2,
     context: Context,
-  ): Promise<APIGatewayProxyResultV2> => {
+  ): Promise<APIGatewayProxyStructuredResultV2> => {
     const { connectionId, routeKey } = event.requestContext;
     const deadline = Date.now() + Math.max(1_000, context.getRemainingTimeInMillis() - 1_000);
     let control: ControlMessage | undefined;

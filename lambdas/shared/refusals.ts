@@ -6,7 +6,7 @@
  *              message, the echo of what it sent, the error's details);
  *   HTTP JSON  an HTTP API response `{error, message}` (management, token endpoint).
  */
-import type { APIGatewayProxyResultV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { GatewayError, isGatewayError } from '../core/errors.ts';
 
 /**
@@ -23,7 +23,7 @@ export function refusalOf(
 }
 
 /** `$connect`'s answer to a refused handshake. */
-export function toHandshakeResponse(error: GatewayError): APIGatewayProxyResultV2 {
+export function toHandshakeResponse(error: GatewayError): APIGatewayProxyStructuredResultV2 {
   return toHttpJson(error);
 }
 
