@@ -8,18 +8,18 @@ import type { APIGatewayProxyStructuredResultV2, APIGatewayProxyWebsocketEventV2
 import { HttpBackend } from '../adapters/http-backend.ts';
 import { type Catalog, findApiByKey } from '../core/catalog.ts';
 import { type ControlMessage, isControlAction, parseControlMessage } from '../core/control.ts';
-import { asError, isGatewayError, notFound } from '../core/errors.ts';
+import { notFound } from '../core/errors.ts';
 import { createTargetResolver } from '../core/target.ts';
 import { catalog } from '../shared/catalog.ts';
 import { observed } from '../shared/middleware.ts';
-import { logger, MetricUnit, metrics } from '../shared/observability.ts';
-import { refusalOf, toErrorFrame } from '../shared/refusals.ts';
+import { logger } from '../shared/observability.ts';
 import * as services from '../shared/services.ts';
 import { AccessDecision } from '../usecases/access.ts';
 import { createChannelBackends } from '../usecases/backends.ts';
 import {
   ConnectionBindings,
   createMessageRoutes,
+  RefusalAnswers,
   type Reply,
   type Route,
   type RouteKey,
@@ -30,11 +30,10 @@ export interface MessageDependencies {
   catalog: Catalog;
   bindings: Pick<ConnectionBindings, 'get'>;
   routes: Record<RouteKey, Route>;
-  notices: Pick<ThrottleNotices, 'due'>;
-  reply: Reply;
+  refusals: Pick<RefusalAnswers, 'answer'>;
 }
 
-export function createHandler({ catalog, bindings, routes, notices, reply }: MessageDependencies) {
+export function createHandler({ catalog, bindings, routes, refusals }: MessageDependencies) {
   return async (
     event: APIGatewayProxyWebsocketEventV2,
     context: Context,
@@ -59,19 +58,7 @@ export function createHandler({ catalog, bindings, routes, notices, reply }: Mes
       });
       return { statusCode: 200 };
     } catch (error) {
-      const refusal = refusalOf(error, 'the gateway failed to handle this message');
-      if (isGatewayError(error))
-        logger.warn('message refused', { status: refusal.status, reason: refusal.message });
-      else logger.error('message failed', asError(error));
-      metrics.addMetric('messagesRefused', MetricUnit.Count, 1);
-      const echo = control
-        ? { action: control.action, topic: control.topic, ...(control.id ? { id: control.id } : {}) }
-        : {};
-      // Throttled senders are told once in a while, not once per refused frame.
-      if (refusal.code !== 'too_many_requests' || (await notices.due(connectionId))) {
-        await reply(connectionId, toErrorFrame(refusal, echo), deadline);
-      }
-      return { statusCode: refusal.status };
+      return { statusCode: await refusals.answer(connectionId, error, control, deadline) };
     }
   };
 }
@@ -105,8 +92,7 @@ export function defaultDependencies(): MessageDependencies {
       resolver: createTargetResolver(catalog),
       reply,
     }),
-    notices: new ThrottleNotices(throttle),
-    reply,
+    refusals: new RefusalAnswers(new ThrottleNotices(throttle), reply),
   };
 }
 

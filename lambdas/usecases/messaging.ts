@@ -7,10 +7,11 @@
 import type { ApiDef } from '../core/catalog.ts';
 import { type ConnectionRecord, MAX_TOPICS_PER_CONNECTION } from '../core/connection.ts';
 import { ackFrame, type ControlAction, type ControlMessage } from '../core/control.ts';
-import { GatewayError, notFound } from '../core/errors.ts';
+import { asError, GatewayError, notFound } from '../core/errors.ts';
 import type { Target, TargetResolver } from '../core/target.ts';
 import { TtlCache } from '../core/ttl-cache.ts';
-import { logger } from '../shared/observability.ts';
+import { logger, MetricUnit, metrics } from '../shared/observability.ts';
+import { refusalOf, toErrorFrame } from '../shared/refusals.ts';
 import type { AccessDecision } from './access.ts';
 import type { ChannelBackends } from './backends.ts';
 
@@ -126,6 +127,38 @@ export class ConnectionBindings {
       if (!record) throw new GatewayError('unauthorized', 'this connection is not registered; connect again');
       return record;
     });
+  }
+}
+
+/**
+ * How a refused message is answered: logged, counted, and sent back to the sender as one error
+ * frame that echoes the control message — except that a throttled sender is told once a period.
+ * Returns the refusal's status (the route's result, which API Gateway does not forward).
+ */
+export class RefusalAnswers {
+  constructor(
+    private readonly notices: Pick<ThrottleNotices, 'due'>,
+    private readonly reply: Reply,
+  ) {}
+
+  async answer(
+    connectionId: string,
+    error: unknown,
+    control: ControlMessage | undefined,
+    deadline: number,
+  ): Promise<number> {
+    const refusal = refusalOf(error, 'the gateway failed to handle this message');
+    if (refusal === error)
+      logger.warn('message refused', { status: refusal.status, reason: refusal.message });
+    else logger.error('message failed', asError(error));
+    metrics.addMetric('messagesRefused', MetricUnit.Count, 1);
+    const echo = control
+      ? { action: control.action, topic: control.topic, ...(control.id ? { id: control.id } : {}) }
+      : {};
+    if (refusal.code !== 'too_many_requests' || (await this.notices.due(connectionId))) {
+      await this.reply(connectionId, toErrorFrame(refusal, echo), deadline);
+    }
+    return refusal.status;
   }
 }
 

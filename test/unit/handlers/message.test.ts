@@ -7,6 +7,7 @@ import { createChannelBackends } from '../../../lambdas/usecases/backends.ts';
 import {
   ConnectionBindings,
   createMessageRoutes,
+  RefusalAnswers,
   ThrottleNotices,
 } from '../../../lambdas/usecases/messaging.ts';
 import { lambdaContext } from '../../fixtures/events/lambda-context.ts';
@@ -84,8 +85,7 @@ function world(options: Options = {}) {
       resolver,
       reply,
     }),
-    notices: new ThrottleNotices(claims),
-    reply,
+    refusals: new RefusalAnswers(new ThrottleNotices(claims), reply),
   });
   const send = (body: string, routeKey = '$default', base64 = false) => {
     const event = routeKey === '$default' ? events.frame() : events.subscribe();
