@@ -18,7 +18,7 @@ import { logger, MetricUnit, metrics } from '../shared/observability.ts';
 import { toHandshakeResponse } from '../shared/refusals.ts';
 import { accessDirectory, channelHandlers, connectionStore, throttleStore } from '../shared/services.ts';
 import { AccessDecision, type Admission } from '../usecases/access.ts';
-import { ChannelBackends, handlerDriver } from '../usecases/backends.ts';
+import { ChannelBackends, handlerDriver, subjectOf } from '../usecases/backends.ts';
 
 /** API Gateway's CONNECT event carries headers and query strings (the V2 type lacks them). */
 export type ConnectEvent = APIGatewayProxyWebsocketEventV2 & {
@@ -43,24 +43,15 @@ export function createHandler({ resolver, access, store, backends }: ConnectDepe
       admission = await access.admit(target, { headers: event.headers, query });
       const { principal, entitlement } = admission;
       const app = entitlement ? { appId: entitlement.appId, appName: entitlement.appName } : undefined;
-      await store.put(
-        newConnectionRecord(connectionId, target, principal, connectedAt, apiKey(target.api), {
-          ...(app ? { app } : {}),
-          holdsConnectionSlot: admission.slot !== undefined,
-        }),
-      );
-      const { api, topic, params } = target;
-      await backends.onConnect(target.channel.backend, {
-        connectionId,
-        apiId: api.id,
-        topic,
-        params,
-        principal,
-        app,
+      const record = newConnectionRecord(connectionId, target, principal, connectedAt, apiKey(target.api), {
+        ...(app ? { app } : {}),
+        holdsConnectionSlot: admission.slot !== undefined,
       });
+      await store.put(record);
+      await backends.onConnect(target.channel.backend, subjectOf(record, target.api));
       logger.info('connection accepted', {
-        api: api.id,
-        topic,
+        api: target.api.id,
+        topic: target.topic,
         clientId: principal?.clientId,
         application: app?.appName,
         plan: entitlement?.plan.name,

@@ -11,7 +11,7 @@ import { catalog } from '../shared/catalog.ts';
 import { observed } from '../shared/middleware.ts';
 import { logger, MetricUnit, metrics } from '../shared/observability.ts';
 import { channelHandlers, connectionStore, throttleStore } from '../shared/services.ts';
-import { ChannelBackends, handlerDriver } from '../usecases/backends.ts';
+import { ChannelBackends, handlerDriver, subjectOf } from '../usecases/backends.ts';
 
 export type DisconnectEvent = APIGatewayProxyWebsocketEventV2 & {
   requestContext: { disconnectStatusCode?: number; disconnectReason?: string };
@@ -38,17 +38,7 @@ export function createHandler({ catalog, forget, backends }: DisconnectDependenc
     // The channel's backend hears of it (asynchronously: nobody waits on a closing connection).
     const api = removed ? findApiByKey(catalog, removed.apiKey) : undefined;
     const channel = api && removed ? findChannel(api, removed.channel) : undefined;
-    if (removed && api && channel) {
-      const { topic, params, principal, app } = removed;
-      await backends.onDisconnect(channel.backend, {
-        connectionId,
-        apiId: api.id,
-        topic,
-        params,
-        principal,
-        app,
-      });
-    }
+    if (removed && api && channel) await backends.onDisconnect(channel.backend, subjectOf(removed, api));
     metrics.addMetric('connectionsClosed', MetricUnit.Count, 1);
     return { statusCode: 200 };
   };

@@ -53,11 +53,18 @@ export type BackendDriverRegistry = {
   [T in ChannelBackend['type']]: BackendDriver<Extract<ChannelBackend, { type: T }>>;
 };
 
-/** The connection a frame's topic concerns, as a channel handler sees it. */
-export function subjectOf(record: ConnectionRecord, target: Target): InvocationSubject {
+/**
+ * A registered connection as a channel handler sees it: on its own topic, or on `target` (the topic
+ * a frame was published to); `api` is the API as this deployment knows it.
+ */
+export function subjectOf(
+  record: ConnectionRecord,
+  api: Pick<Target['api'], 'id'>,
+  target: Pick<Target, 'topic' | 'params'> = record,
+): InvocationSubject {
   return {
     connectionId: record.connectionId,
-    apiId: target.api.id,
+    apiId: api.id,
     topic: target.topic,
     params: target.params,
     principal: record.principal,
@@ -250,7 +257,7 @@ export function handlerDriver(
     async publish({ sender, target }, frame, backend) {
       const result = await handlers.call(
         backend.handler,
-        handlerInvocation('message', subjectOf(sender, target), { message: frame }),
+        handlerInvocation('message', subjectOf(sender, target.api, target), { message: frame }),
       );
       if (result.rejected) throw gatewayErrorForStatus(result.rejected.status, result.rejected.message);
     },

@@ -7,12 +7,7 @@ import {
   metrics,
   recordConsumedCapacity,
 } from '../../../lambdas/shared/observability.ts';
-import {
-  refusalOf,
-  toErrorFrame,
-  toHandshakeResponse,
-  toHttpJson,
-} from '../../../lambdas/shared/refusals.ts';
+import { refusalOf, toHandshakeResponse, toHttpJson } from '../../../lambdas/shared/refusals.ts';
 import { lambdaContext } from '../../fixtures/events/lambda-context.ts';
 
 vi.hoisted(() => {
@@ -71,17 +66,6 @@ describe('refusals per transport', () => {
     expect(toHttpJson(refusal, { 'www-authenticate': 'Basic' })).toEqual({
       ...expected,
       headers: { ...expected.headers, 'www-authenticate': 'Basic' },
-    });
-  });
-
-  it('error frame: type, status, code, message, the echo and the details', () => {
-    expect(JSON.parse(toErrorFrame(refusal, { action: 'subscribe' }))).toEqual({
-      type: 'error',
-      status: 400,
-      error: 'bad_request',
-      message: 'nope',
-      action: 'subscribe',
-      topic: '/a',
     });
   });
 
