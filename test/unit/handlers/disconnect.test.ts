@@ -12,15 +12,7 @@ import {
 } from './world.ts';
 
 // The module builds its default dependencies at import (as at a cold start): give it a configuration.
-vi.hoisted(() => {
-  Object.assign(process.env, {
-    CONNECTIONS_TABLE: 'Connections',
-    THROTTLE_TABLE: 'Throttle',
-    AWS_REGION: 'eu-west-1',
-    POWERTOOLS_METRICS_NAMESPACE: 'streamgate-test',
-    POWERTOOLS_LOG_LEVEL: 'SILENT',
-  });
-});
+await vi.hoisted(() => import('./cold-start-env.ts'));
 vi.mock('../../../lambdas/shared/catalog.ts', () => ({ catalog: { apis: [] } }));
 
 const { createHandler } = await import('../../../lambdas/disconnect/index.ts');

@@ -31,18 +31,7 @@ import {
 } from './world.ts';
 
 // The module builds its default dependencies at import (as at a cold start): give it a configuration.
-vi.hoisted(() => {
-  Object.assign(process.env, {
-    CONNECTIONS_TABLE: 'Connections',
-    THROTTLE_TABLE: 'Throttle',
-    REGISTRY_TABLE: 'Registry',
-    BUILTIN_ISSUER: 'https://issuer.test',
-    CALLBACK_URL: 'https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/prod',
-    AWS_REGION: 'eu-west-1',
-    POWERTOOLS_METRICS_NAMESPACE: 'streamgate-test',
-    POWERTOOLS_LOG_LEVEL: 'SILENT',
-  });
-});
+await vi.hoisted(() => import('./cold-start-env.ts'));
 vi.mock('../../../lambdas/shared/catalog.ts', () => ({ catalog: { apis: [] } }));
 
 const { createHandler } = await import('../../../lambdas/message/index.ts');
