@@ -4,6 +4,7 @@
  * selects by `$request.body.action`). One route table, keyed by the route key; each route asks the
  * access decision first, then acts.
  */
+import { LRUCache } from 'lru-cache';
 import type { ApiDef } from '../core/catalog.ts';
 import { type ConnectionRecord, MAX_TOPICS_PER_CONNECTION } from '../core/connection.ts';
 import { ackFrame, type ControlAction, type ControlMessage } from '../core/control.ts';
@@ -164,22 +165,23 @@ export class RefusalAnswers {
 
 /**
  * A throttled connection is told once a period, not once per refused frame: once per period across
- * all execution environments (a conditional write); this one's memory spares most of the writes.
+ * all execution environments (a conditional write); this one's memory (LRU, at most 10,000
+ * connections) spares most of the writes.
  */
 export class ThrottleNotices {
-  private readonly last = new Map<string, number>();
+  private readonly told: LRUCache<string, true>;
 
   constructor(
     private readonly claims: { claimNotice(connectionId: string, periodMs: number): Promise<boolean> },
     private readonly periodMs = 30_000,
-    private readonly now: () => number = Date.now,
-  ) {}
+    now: () => number = Date.now,
+  ) {
+    this.told = new LRUCache({ max: 10_000, ttl: periodMs, ttlResolution: 0, perf: { now } });
+  }
 
   async due(connectionId: string): Promise<boolean> {
-    const last = this.last.get(connectionId) ?? 0;
-    if (this.now() - last < this.periodMs) return false;
-    if (this.last.size > 10_000) this.last.clear();
-    this.last.set(connectionId, this.now());
+    if (this.told.has(connectionId)) return false;
+    this.told.set(connectionId, true);
     return this.claims.claimNotice(connectionId, this.periodMs);
   }
 }

@@ -304,3 +304,18 @@ describe('the message binding cache', () => {
     expect(store.get).toHaveBeenCalledTimes(2);
   });
 });
+
+describe('the throttle notices', () => {
+  it('claim a notice once per period per connection', async () => {
+    let now = 1_000;
+    const claims = { claimNotice: vi.fn(async () => true) };
+    const notices = new ThrottleNotices(claims, 30_000, () => now);
+    expect(await notices.due('c1')).toBe(true);
+    now += 29_000;
+    expect(await notices.due('c1')).toBe(false);
+    expect(await notices.due('c2')).toBe(true);
+    now += 2_000;
+    expect(await notices.due('c1')).toBe(true);
+    expect(claims.claimNotice).toHaveBeenCalledTimes(3);
+  });
+});
