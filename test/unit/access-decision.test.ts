@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { handlerInvocation } from '../../lambdas/core/channel-handler-api.ts';
-import { GatewayError } from '../../lambdas/core/errors.ts';
 import { AccessDecision } from '../../lambdas/usecases/access.ts';
+import { refusal } from '../helpers/refusal.ts';
 import {
   app,
   chats,
@@ -15,16 +15,6 @@ import {
 } from './handlers/world.ts';
 
 const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
-
-async function refusal(promise: Promise<unknown>): Promise<GatewayError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof GatewayError) return error;
-    throw error;
-  }
-  throw new Error('expected a refusal');
-}
 
 function decision(options: { entitlement?: ReturnType<typeof entitlement> | null; events?: number } = {}) {
   const reads = fakeReads({

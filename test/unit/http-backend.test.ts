@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { HttpBackend } from '../../lambdas/adapters/http-backend.ts';
-import { GatewayError } from '../../lambdas/core/errors.ts';
+import { refusal } from '../helpers/refusal.ts';
 
 const context = {
   api: 'carbon.super/Chats/1.0.0',
@@ -11,16 +11,6 @@ const context = {
   keyType: 'PRODUCTION',
   contentType: 'text/plain; charset=utf-8',
 };
-
-async function refusal(promise: Promise<unknown>): Promise<GatewayError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof GatewayError) return error;
-    throw error;
-  }
-  throw new Error('expected a refusal');
-}
 
 describe('the http backend adapter', () => {
   it('posts the frame with X-Streamgate-* headers (non-ASCII values URL-encoded) and returns the reply', async () => {
