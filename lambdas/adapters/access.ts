@@ -1,27 +1,16 @@
 import type { Principal } from '../core/auth.ts';
 import type { ApiDef, LifecycleState } from '../core/catalog.ts';
-import { type Plan, SUBSCRIPTIONLESS_PLAN, subscriptionKey } from '../core/plans.ts';
+import type { AppRef, Entitlement } from '../core/entitlement.ts';
+import { SUBSCRIPTIONLESS_PLAN, subscriptionKey } from '../core/plans.ts';
 import { TtlCache } from '../core/ttl-cache.ts';
-import type { Registry, SubscriptionStatus } from './registry.ts';
-
-/** What a connection's events count against. */
-export interface Entitlement {
-  /** The counter key: application + API. */
-  key: string;
-  appId: string;
-  appName: string;
-  apiId: string;
-  plan: Plan;
-  status: SubscriptionStatus;
-  subscriptionless: boolean;
-}
+import type { Registry } from './registry.ts';
 
 /**
  * The registry as the gateway reads it on hot paths: applications behind tokens, subscriptions
  * and their plans, API lifecycle states — each cached for a few seconds per execution environment.
  */
 export class AccessDirectory {
-  private readonly applications: TtlCache<{ appId: string; appName: string } | undefined>;
+  private readonly applications: TtlCache<AppRef | undefined>;
   private readonly entitlements: TtlCache<Entitlement | undefined>;
   private readonly lifecycles: TtlCache<LifecycleState | undefined>;
 
@@ -37,7 +26,7 @@ export class AccessDirectory {
   }
 
   /** The application a token acts for: the built-in issuer names it; external clients are mapped. */
-  async applicationOf(principal: Principal): Promise<{ appId: string; appName: string } | undefined> {
+  async applicationOf(principal: Principal): Promise<AppRef | undefined> {
     if (principal.issuer === this.builtInIssuer && principal.appId && principal.appName) {
       return { appId: principal.appId, appName: principal.appName };
     }
@@ -59,7 +48,10 @@ export class AccessDirectory {
    * The application's subscription to the API, with its plan; or subscriptionless access where the
    * API offers AsyncDefaultSubscriptionless; or undefined.
    */
-  async entitlement(app: { appId: string; appName: string }, api: Pick<ApiDef, 'id' | 'tenant' | 'plans'>) {
+  async entitlement(
+    app: AppRef,
+    api: Pick<ApiDef, 'id' | 'tenant' | 'plans'>,
+  ): Promise<Entitlement | undefined> {
     return this.entitlements.get(`${app.appId}|${api.id}`, async (): Promise<Entitlement | undefined> => {
       const subscription = await this.registry.getSubscription(app.appId, api.id);
       const planName =

@@ -1,5 +1,5 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import type { HandlerInvocation, HandlerResult } from '../channel-handler/api.ts';
+import type { HandlerInvocation, HandlerResult } from '../core/channel-handler-api.ts';
 import { GatewayError } from '../core/errors.ts';
 import { invokeForResult } from './lambda-invoke.ts';
 

@@ -8,13 +8,11 @@ import {
 import {
   type ConnectionRecord,
   connectionKey,
+  MAX_TOPICS_PER_CONNECTION,
   type Subscriber,
   subscriberKey,
   topicPartition,
 } from '../core/connection.ts';
-
-/** The most topics one connection may receive from: keeps `$disconnect` cleanup to one small batch. */
-export const MAX_TOPICS_PER_CONNECTION = 20;
 
 /**
  * The connection registry in DynamoDB. One table, two kinds of item:

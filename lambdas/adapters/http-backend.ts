@@ -38,9 +38,19 @@ export class HttpBackend {
       });
     } catch (error) {
       if (error instanceof DOMException && error.name === 'TimeoutError') {
-        throw new GatewayError('gateway_timeout', `the backend did not answer within ${timeoutMs} ms`);
+        throw new GatewayError(
+          'gateway_timeout',
+          `the backend did not answer within ${timeoutMs} ms`,
+          undefined,
+          { cause: error },
+        );
       }
-      throw new GatewayError('bad_gateway', `the backend could not be reached (${reasonOf(error)})`);
+      throw new GatewayError(
+        'bad_gateway',
+        `the backend could not be reached (${reasonOf(error)})`,
+        undefined,
+        { cause: error },
+      );
     }
     let body: string;
     try {
@@ -52,6 +62,8 @@ export class HttpBackend {
         timedOut
           ? `the backend did not finish its reply within ${timeoutMs} ms`
           : `the backend's reply broke off (${reasonOf(error)})`,
+        undefined,
+        { cause: error },
       );
     }
     if (response.status >= 300) {

@@ -1,53 +1,12 @@
 /**
- * What a channel handler (backend type `handler`) is written against. A handler module exports
- * `handler: ChannelHandler`; streamgate deploys it as a Lambda function of its own and calls it on
- * connect, on each message and on disconnect of its channel's connections.
+ * What a channel handler module is written against (`import type { ChannelHandler } from
+ * '…/lambdas/channel-handler/api.ts'`). The types live in core/ so the gateway's adapters can use
+ * them without importing this handler folder.
  */
-export interface ChannelContext {
-  /** The API and the connection's topic instance, e.g. `/rooms/room1` with `{ roomID: 'room1' }`. */
-  api: { name: string; version: string; tenant: string };
-  topic: string;
-  params: Record<string, string>;
-  connectionId: string;
-  /** Who connected (absent on channels open without a token). */
-  application?: string;
-  clientId?: string;
-  keyType?: 'PRODUCTION' | 'SANDBOX';
-  /** Send a frame to this connection. */
-  reply(data: string | object): void;
-  /** Send a frame to every subscriber of a topic of this API (e.g. `/notifications`). */
-  publish(topic: string, data: string | object): void;
-  /** Send a frame to the other subscribers of this connection's own topic. */
-  broadcast(data: string | object): void;
-  /** In onConnect: refuse the connection with this status. In onMessage: refuse the message (an error frame). */
-  reject(status: number, message: string): void;
-}
-
-export interface ChannelHandler {
-  onConnect?(ctx: ChannelContext): void | Promise<void>;
-  onMessage?(ctx: ChannelContext, message: string): void | Promise<void>;
-  onDisconnect?(ctx: ChannelContext): void | Promise<void>;
-}
-
-/** What a handler asked for, carried out by streamgate after the handler returns. */
-export type HandlerAction =
-  | { type: 'reply'; data: string }
-  | { type: 'publish'; topic: string; data: string; exceptSender: boolean };
-
-export interface HandlerInvocation {
-  phase: 'connect' | 'opened' | 'message' | 'disconnect';
-  connectionId: string;
-  apiId: string;
-  topic: string;
-  params: Record<string, string>;
-  principal?: { clientId: string; keyType: 'PRODUCTION' | 'SANDBOX'; appName?: string };
-  app?: { appId: string; appName: string };
-  message?: string;
-  /** `opened`: the actions onConnect asked for, carried out once the connection is open. */
-  actions?: HandlerAction[];
-}
-
-export interface HandlerResult {
-  rejected?: { status: number; message: string };
-  actions: HandlerAction[];
-}
+export type {
+  ChannelContext,
+  ChannelHandler,
+  HandlerAction,
+  HandlerInvocation,
+  HandlerResult,
+} from '../core/channel-handler-api.ts';

@@ -9,10 +9,17 @@
  */
 import { handler as userHandler } from 'streamgate-user-handler';
 import { type ApiDef, findApiById } from '../core/catalog.ts';
+import type {
+  ChannelContext,
+  HandlerAction,
+  HandlerInvocation,
+  HandlerResult,
+} from '../core/channel-handler-api.ts';
 import { sleep } from '../core/concurrency.ts';
 import { createTargetResolver } from '../core/target.ts';
 import { catalog } from '../shared/catalog.ts';
-import { flushMetrics, logger, MetricUnit, metrics } from '../shared/observability.ts';
+import { observed } from '../shared/middleware.ts';
+import { logger, MetricUnit, metrics } from '../shared/observability.ts';
 import {
   accessDirectory,
   connectionStore,
@@ -20,7 +27,6 @@ import {
   deliverer,
   throttleStore,
 } from '../shared/services.ts';
-import type { ChannelContext, HandlerAction, HandlerInvocation, HandlerResult } from './api.ts';
 
 const store = connectionStore();
 const connections = connectionsApi();
@@ -51,13 +57,12 @@ function contextOf(event: HandlerInvocation, api: ApiDef, result: HandlerResult)
   };
 }
 
-export const handler = async (event: HandlerInvocation): Promise<HandlerResult> => {
-  const api = findApiById(catalog, event.apiId);
-  if (!api) throw new Error(`API ${event.apiId} is not in this deployment`);
-  const result: HandlerResult = { actions: [] };
-  const ctx = contextOf(event, api, result);
-  logger.appendKeys({ connectionId: event.connectionId, phase: event.phase });
-  try {
+export const handler = observed(
+  async (event: HandlerInvocation): Promise<HandlerResult> => {
+    const api = findApiById(catalog, event.apiId);
+    if (!api) throw new Error(`API ${event.apiId} is not in this deployment`);
+    const result: HandlerResult = { actions: [] };
+    const ctx = contextOf(event, api, result);
     switch (event.phase) {
       case 'connect':
         await userHandler.onConnect?.(ctx);
@@ -79,11 +84,9 @@ export const handler = async (event: HandlerInvocation): Promise<HandlerResult> 
         );
         return { actions: [] };
     }
-  } finally {
-    flushMetrics();
-    logger.removeKeys(['connectionId', 'phase']);
-  }
-};
+  },
+  { logKeys: (event) => ({ connectionId: event.connectionId, phase: event.phase }) },
+);
 
 async function carryOut(
   event: HandlerInvocation,

@@ -36,6 +36,9 @@ export interface Subscriber {
   appName?: string;
 }
 
+/** The most topics one connection may receive from: keeps `$disconnect` cleanup to one small batch. */
+export const MAX_TOPICS_PER_CONNECTION = 20;
+
 /** API Gateway closes every connection after 2 hours; the margin covers clock skew and a late `$disconnect`. */
 export const MAX_CONNECTION_SECONDS = 2 * 60 * 60;
 export const EXPIRY_MARGIN_SECONDS = 15 * 60;

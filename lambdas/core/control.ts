@@ -1,4 +1,4 @@
-import { badRequest, type GatewayError } from './errors.ts';
+import { badRequest } from './errors.ts';
 
 /**
  * Control messages a connection sends as JSON text frames. API Gateway routes them by
@@ -65,18 +65,7 @@ export function parseControlMessage(body: string): ControlMessage {
   return { action, topic, ...idField };
 }
 
-/** The one JSON frame a client receives when something it sent is refused. */
-export function errorFrame(error: GatewayError, context: Record<string, unknown> = {}): string {
-  return JSON.stringify({
-    type: 'error',
-    status: error.status,
-    error: error.code,
-    message: error.message,
-    ...context,
-    ...(error.details ?? {}),
-  });
-}
-
+/** A control message's acknowledgement: subscribe and unsubscribe always, publish when it carried an `id`. */
 export function ackFrame(
   type: 'subscribed' | 'unsubscribed' | 'published',
   topic: string,

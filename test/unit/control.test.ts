@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ackFrame, errorFrame, parseControlMessage } from '../../lambdas/core/control.ts';
+import { ackFrame, parseControlMessage } from '../../lambdas/core/control.ts';
 import { badRequest, GatewayError } from '../../lambdas/core/errors.ts';
+import { toErrorFrame as errorFrame } from '../../lambdas/shared/refusals.ts';
 
 describe('control messages', () => {
   it('parse subscribe, unsubscribe and publish', () => {
