@@ -13,7 +13,7 @@ import { createDocumentClient } from '../adapters/dynamo.ts';
 import { KafkaProducer } from '../adapters/kafka-producer.ts';
 import { Registry } from '../adapters/registry.ts';
 import { ThrottleStore } from '../adapters/throttle-store.ts';
-import type { Catalog } from '../core/catalog.ts';
+import { type Catalog, kafkaTopics } from '../core/catalog.ts';
 import { intEnv, requireEnv } from './env.ts';
 
 let db: DynamoDBDocumentClient | undefined;
@@ -73,10 +73,7 @@ export function channelHandlers(): ChannelHandlers {
  * CDK sets then).
  */
 export function kafkaProducer(catalog: Catalog): KafkaProducer | undefined {
-  const publishesToKafka = catalog.apis.some((api) =>
-    api.channels.some((channel) => channel.pub && channel.backend.type === 'kafka'),
-  );
-  if (!publishesToKafka) return undefined;
+  if (kafkaTopics(catalog, 'pub').length === 0) return undefined;
   return new KafkaProducer(new LambdaClient({}), requireEnv('PRODUCER_FUNCTION'));
 }
 
