@@ -10,7 +10,6 @@ import type { HandlerInvocation } from '../channel-handler/api.ts';
 import {
   connectScopes,
   extractToken,
-  type IssuerConfig,
   type Principal,
   requireLifecycleAllowsConnect,
   requireScopes,
@@ -28,18 +27,14 @@ import {
 import { isLimited } from '../core/plans.ts';
 import { createTargetResolver } from '../core/target.ts';
 import { catalog } from '../shared/catalog.ts';
-import { intEnv, jsonEnv } from '../shared/env.ts';
+import { ENV } from '../shared/env.ts';
 import { flushMetrics, logger, MetricUnit, metrics } from '../shared/observability.ts';
 import { accessDirectory, channelHandlers, connectionStore, throttleStore } from '../shared/services.ts';
 
 const store = connectionStore();
 const throttle = throttleStore();
 const access = accessDirectory();
-const verifier = new TokenVerifier(
-  jsonEnv<IssuerConfig[]>('TOKEN_ISSUERS'),
-  5,
-  intEnv('JWKS_COOLDOWN_SECONDS', 30) * 1000,
-);
+const verifier = new TokenVerifier(ENV.tokenIssuers.read(), 5, ENV.jwksCooldownSeconds.read() * 1000);
 const resolver = createTargetResolver(catalog);
 const handlers = channelHandlers();
 

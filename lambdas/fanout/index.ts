@@ -25,7 +25,7 @@ import {
 import { createTargetResolver } from '../core/target.ts';
 import { TtlCache } from '../core/ttl-cache.ts';
 import { catalog } from '../shared/catalog.ts';
-import { intEnv, requireEnv } from '../shared/env.ts';
+import { ENV, RUNTIME_ENV } from '../shared/env.ts';
 import { flushMetrics, logger, MetricUnit, metrics } from '../shared/observability.ts';
 import {
   accessDirectory,
@@ -40,15 +40,11 @@ const store = connectionStore();
 const delivery = deliverer(store, connectionsApi(), throttleStore(), accessDirectory());
 const checkpoints = new CheckpointStore(
   documentClient(),
-  requireEnv('STREAM_STATE_TABLE'),
-  requireEnv('AWS_LAMBDA_FUNCTION_NAME'),
+  ENV.streamStateTable.read(),
+  RUNTIME_ENV.functionName.read(),
 );
-const transformState = new TransformStateStore(documentClient(), requireEnv('STREAM_STATE_TABLE'));
-const failures = new FailureDestination(
-  new SQSClient({}),
-  requireEnv('FAILURE_QUEUE_URL'),
-  'streamgate-fanout',
-);
+const transformState = new TransformStateStore(documentClient(), ENV.streamStateTable.read());
+const failures = new FailureDestination(new SQSClient({}), ENV.failureQueueUrl.read(), 'streamgate-fanout');
 const resolver = createTargetResolver(catalog);
 const bindings = kafkaBindings(catalog);
 /**
@@ -56,7 +52,7 @@ const bindings = kafkaBindings(catalog);
  * looked up once a second instead of once per batch. A new subscriber starts receiving within
  * that time; one found gone is dropped at once.
  */
-const subscriberCache = new TtlCache<Subscriber[]>(intEnv('SUBSCRIBER_CACHE_MS', 1_000));
+const subscriberCache = new TtlCache<Subscriber[]>(ENV.subscriberCacheMs.read());
 
 function subscribersOf(topicKeys: string[]): Promise<Map<string, Subscriber[]>> {
   return mapWithConcurrency(topicKeys, 16, (topicKey) =>

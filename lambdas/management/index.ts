@@ -17,7 +17,7 @@ import { MAX_MESSAGE_BYTES } from '../core/fanout-plan.ts';
 import { type Plan, subscriptionKey, validatePlan } from '../core/plans.ts';
 import { createTargetResolver } from '../core/target.ts';
 import { catalog } from '../shared/catalog.ts';
-import { requireEnv } from '../shared/env.ts';
+import { ENV } from '../shared/env.ts';
 import { bodyText, header, json } from '../shared/http.ts';
 import { flushMetrics, logger, MetricUnit, metrics } from '../shared/observability.ts';
 import {
@@ -34,10 +34,11 @@ const registry = createRegistry();
 const throttle = throttleStore();
 const delivery = deliverer(connectionStore(), connectionsApi(), throttle, accessDirectory());
 const resolver = createTargetResolver(catalog);
+const edgeUrl = ENV.webSocketEdgeUrl.read();
 const publicUrls: PublicUrls = {
-  stage: requireEnv('WEBSOCKET_STAGE_URL'),
-  token: requireEnv('TOKEN_URL'),
-  ...(process.env.WEBSOCKET_EDGE_URL ? { edge: process.env.WEBSOCKET_EDGE_URL } : {}),
+  stage: ENV.webSocketStageUrl.read(),
+  token: ENV.tokenUrl.read(),
+  ...(edgeUrl ? { edge: edgeUrl } : {}),
 };
 const TENANT = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/;
 

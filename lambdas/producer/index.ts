@@ -9,11 +9,11 @@ import { Kafka, type KafkaConfig, logLevel, type Producer } from 'kafkajs';
 import type { ProducedRecord } from '../adapters/kafka-producer.ts';
 import { mskIamToken } from '../adapters/msk-iam-token.ts';
 import type { OutgoingRecord } from '../core/kafka-publish.ts';
-import { requireEnv } from '../shared/env.ts';
+import { ENV, RUNTIME_ENV } from '../shared/env.ts';
 import { flushMetrics, logger, MetricUnit, metrics } from '../shared/observability.ts';
 
-const clusterArn = requireEnv('KAFKA_CLUSTER_ARN');
-const region = requireEnv('AWS_REGION');
+const clusterArn = ENV.kafkaClusterArn.read();
+const region = RUNTIME_ENV.region.read();
 const kafkaApi = new KafkaClient({});
 let connected: Promise<Producer> | undefined;
 

@@ -17,22 +17,22 @@ import { grantScopes, OAuthError, parseTokenRequest } from '../core/oauth.ts';
 import { SUBSCRIPTIONLESS_PLAN } from '../core/plans.ts';
 import { activeKey, publicJwks } from '../core/signing-keys.ts';
 import { catalog } from '../shared/catalog.ts';
-import { intEnv, requireEnv } from '../shared/env.ts';
+import { ENV } from '../shared/env.ts';
 import { bodyText, header, json } from '../shared/http.ts';
 import { flushMetrics, logger, MetricUnit, metrics } from '../shared/observability.ts';
 
-const issuer = requireEnv('TOKEN_ISSUER');
-const audience = requireEnv('TOKEN_AUDIENCE');
-const tokenLifetime = intEnv('TOKEN_TTL_SECONDS', 3600);
-const registry = new Registry(createDocumentClient(), requireEnv('REGISTRY_TABLE'));
-const keyCacheSeconds = intEnv('SIGNING_KEY_CACHE_SECONDS', 300);
+const issuer = ENV.tokenIssuer.read();
+const audience = ENV.tokenAudience.read();
+const tokenLifetime = ENV.tokenLifetimeSeconds.read();
+const registry = new Registry(createDocumentClient(), ENV.registryTable.read());
+const keyCacheSeconds = ENV.signingKeyCacheSeconds.read();
 const keys = new SigningKeyStore(
   new SecretsManagerClient({}),
-  requireEnv('SIGNING_KEY_SECRET'),
+  ENV.signingKeySecret.read(),
   keyCacheSeconds * 1000,
 );
 /** A new key signs only once every issuer cache and every verifier's JWKS can know it. */
-const activationSeconds = intEnv('SIGNING_KEY_ACTIVATION_SECONDS', keyCacheSeconds + 60);
+const activationSeconds = ENV.signingKeyActivationSeconds.read();
 
 /**
  * Scopes an application may hold: those of the APIs it is subscribed to (subscription active), and
