@@ -7,7 +7,8 @@ import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../bin/streamgate.ts';
 import type { Catalog } from '../../lambdas/core/catalog.ts';
-import { batchingWindows, type StreamgateStack } from '../../lib/streamgate-stack.ts';
+import { batchingWindows } from '../../lib/constructs/kafka-ingest.ts';
+import type { StreamgateStack } from '../../lib/streamgate-stack.ts';
 import { api, channel } from '../helpers/catalog.ts';
 
 let app: App;
