@@ -74,6 +74,22 @@ describe('the streamgate.config.json schema', () => {
     expect(undocumented).toEqual([]);
   });
 
+  it('lists every setting in docs/configuration.md', () => {
+    const doc = readFileSync(path.join(root, 'docs/configuration.md'), 'utf8');
+    const missing: string[] = [];
+    const visit = (schema: Record<string, unknown>, at: string) => {
+      const properties = (schema.properties ?? {}) as Record<string, Record<string, unknown>>;
+      for (const [key, property] of Object.entries(properties)) {
+        if (key !== '$schema' && property.type !== 'object' && !doc.includes(`| \`${at}${key}\` |`))
+          missing.push(`${at}${key}`);
+        visit(property, `${at}${key}.`);
+        if (property.items) visit(property.items as Record<string, unknown>, `${at}${key}[].`);
+      }
+    };
+    visit(configJsonSchema(), '');
+    expect(missing).toEqual([]);
+  });
+
   it('is published as the committed JSON Schema (regenerate: npx tsx bin/config-schema.ts)', () => {
     const committed = JSON.parse(readFileSync(path.join(root, CONFIG_SCHEMA_FILE), 'utf8'));
     expect(committed).toEqual(configJsonSchema());
