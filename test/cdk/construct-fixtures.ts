@@ -16,6 +16,28 @@ import { api, channel } from '../helpers/catalog.ts';
 
 export const logRetention = RetentionDays.ONE_MONTH;
 
+/** The WebSocket stage as deployed by default: prod, 1000/500 requests per second, JSON access logs, detailed metrics. */
+export const PROD_STAGE = {
+  StageName: 'prod',
+  AutoDeploy: true,
+  DefaultRouteSettings: {
+    ThrottlingRateLimit: 1000,
+    ThrottlingBurstLimit: 500,
+    DetailedMetricsEnabled: true,
+  },
+  AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('connectionId') },
+};
+
+/** The WebSocket API's route keys, sorted: the three API Gateway routes and the control actions. */
+export const WEBSOCKET_ROUTE_KEYS = [
+  '$connect',
+  '$default',
+  '$disconnect',
+  'publish',
+  'subscribe',
+  'unsubscribe',
+];
+
 export const catalog: Catalog = {
   apis: [
     api({
@@ -76,6 +98,14 @@ export function statementsOf(
   return Object.values(template.findResources('AWS::IAM::Policy'))
     .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((role) => role.Ref.startsWith(rolePrefix)))
     .flatMap((p) => p.Properties.PolicyDocument.Statement);
+}
+
+/** A gateway function's statements: it reads the registry (never changes it) and counts against plans. */
+export function expectRegistryReadOnlyPlansCounted(statements: { Resource: unknown }[]): void {
+  const on = (table: string) => statements.filter((s) => JSON.stringify(s.Resource).includes(table));
+  expect(on('RegistryTable').length).toBeGreaterThan(0);
+  expect(JSON.stringify(on('RegistryTable'))).not.toMatch(/PutItem|UpdateItem|DeleteItem|BatchWriteItem/);
+  expect(JSON.stringify(on('ThrottleTable'))).toMatch(/UpdateItem/);
 }
 
 export { DEFAULT_CONFIG };

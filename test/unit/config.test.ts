@@ -11,6 +11,19 @@ import {
 
 const root = path.resolve(import.meta.dirname, '../..');
 
+type SchemaNode = Record<string, unknown>;
+
+/** Every property of a JSON Schema at any depth, by JSON path (`kafka.batchSize`, `issuers[].issuer`). */
+function settings(schema: SchemaNode, at = ''): [string, SchemaNode][] {
+  return Object.entries((schema.properties ?? {}) as Record<string, SchemaNode>).flatMap(
+    ([key, property]) => [
+      [`${at}${key}`, property] as [string, SchemaNode],
+      ...settings(property, `${at}${key}.`),
+      ...(property.items ? settings(property.items as SchemaNode, `${at}${key}[].`) : []),
+    ],
+  );
+}
+
 describe('the streamgate.config.json schema', () => {
   it.each([
     [{ kafka: { batchsize: 10 } }, /unknown setting "kafka\.batchsize"/],
@@ -60,33 +73,19 @@ describe('the streamgate.config.json schema', () => {
   });
 
   it('describes every setting, at every depth', () => {
-    const undocumented: string[] = [];
-    const visit = (schema: Record<string, unknown>, at: string) => {
-      const properties = (schema.properties ?? {}) as Record<string, Record<string, unknown>>;
-      for (const [key, property] of Object.entries(properties)) {
-        if (typeof property.description !== 'string' || property.description.length < 10)
-          undocumented.push(`${at}${key}`);
-        visit(property, `${at}${key}.`);
-        if (property.items) visit(property.items as Record<string, unknown>, `${at}${key}[].`);
-      }
-    };
-    visit(configJsonSchema(), '');
+    const undocumented = settings(configJsonSchema())
+      .filter(([, property]) => typeof property.description !== 'string' || property.description.length < 10)
+      .map(([at]) => at);
     expect(undocumented).toEqual([]);
   });
 
   it('lists every setting in docs/configuration.md', () => {
     const doc = readFileSync(path.join(root, 'docs/configuration.md'), 'utf8');
-    const missing: string[] = [];
-    const visit = (schema: Record<string, unknown>, at: string) => {
-      const properties = (schema.properties ?? {}) as Record<string, Record<string, unknown>>;
-      for (const [key, property] of Object.entries(properties)) {
-        if (key !== '$schema' && property.type !== 'object' && !doc.includes(`| \`${at}${key}\` |`))
-          missing.push(`${at}${key}`);
-        visit(property, `${at}${key}.`);
-        if (property.items) visit(property.items as Record<string, unknown>, `${at}${key}[].`);
-      }
-    };
-    visit(configJsonSchema(), '');
+    const missing = settings(configJsonSchema())
+      .filter(
+        ([at, property]) => at !== '$schema' && property.type !== 'object' && !doc.includes(`| \`${at}\` |`),
+      )
+      .map(([at]) => at);
     expect(missing).toEqual([]);
   });
 
