@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -6,6 +7,7 @@ import {
   ConfigError,
   configJsonSchema,
   DEFAULT_CONFIG,
+  loadConfig,
   parseConfig,
 } from '../../lib/config.ts';
 
@@ -43,6 +45,12 @@ describe('the streamgate.config.json schema', () => {
   ])('refuses %j, naming the JSON path', (raw, message) => {
     expect(() => parseConfig(raw)).toThrow(ConfigError);
     expect(() => parseConfig(raw)).toThrow(message);
+  });
+
+  it('fails loading a file with a nested typo, before anything is synthesized', () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'sg-config-')), 'streamgate.config.json');
+    writeFileSync(file, JSON.stringify({ kafka: { batchsize: 500 } }));
+    expect(() => loadConfig(file)).toThrow('streamgate.config.json: unknown setting "kafka.batchsize"');
   });
 
   it('names every problem, not only the first', () => {
