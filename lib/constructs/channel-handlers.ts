@@ -16,6 +16,7 @@ export interface ChannelHandlerFunctionsProps {
   readonly catalog: Catalog;
   /** The gateway whose functions call the handlers, and whose connections handlers post to. */
   readonly gateway: WebSocketGateway;
+  /** How long the functions' (and access) logs are kept. */
   readonly logRetention: RetentionDays;
   /**
    * Where handler modules live (a module `examples/echo` is `<root>/examples/echo/index.ts`).
@@ -33,6 +34,7 @@ export interface ChannelHandlerFunctionsProps {
 export class ChannelHandlerFunctions extends StackArea {
   /** Function names by handler module. */
   readonly functionNames: Record<string, string> = {};
+  /** The handler functions, in module order. */
   readonly functions: StreamgateFunction[] = [];
 
   constructor(scope: Construct, id: string, props: ChannelHandlerFunctionsProps) {

@@ -40,6 +40,7 @@ export interface KafkaIngestProps {
  * topics and use those groups only.
  */
 export class KafkaIngest extends Construct {
+  /** The MSK cluster the mappings read: given, or the one created here. */
   readonly clusterArn: string;
   /** The cluster's network, when this construct created it (producers run there). */
   private network: { vpc: ec2.Vpc; securityGroup: ec2.SecurityGroup } | undefined;

@@ -17,11 +17,13 @@ export interface ManagementApiProps {
   readonly catalog: Catalog;
   /** The HTTP API that carries the routes (the token issuer's). */
   readonly httpApi: HttpApi;
+  /** The tables the functions read and write. */
   readonly tables: StreamgateTables;
   /** Backends publish through this API: it delivers on the gateway's connections. */
   readonly gateway: WebSocketGateway;
   /** The token endpoint, for the AsyncAPI documents. */
   readonly tokenUrl: string;
+  /** How long the functions' (and access) logs are kept. */
   readonly logRetention: RetentionDays;
   /**
    * The CloudFront edge URL (wss), for the AsyncAPI documents.
@@ -37,6 +39,7 @@ export interface ManagementApiProps {
  * lets a backend's role call the publish route only.
  */
 export class ManagementApi extends StackArea {
+  /** The management API's function. */
   readonly managementFunction: StreamgateFunction;
   /** Attach to a backend role to let it publish to topics (`POST …/apis/{api}/{version}/publish`). */
   readonly backendPublishPolicy: ManagedPolicy;

@@ -12,6 +12,7 @@ export type TableEnvKey = Extract<
 
 export interface StreamgateTableProps {
   /** The variable that names this table to the functions bound to it. */
+  /** The variable naming this table to bound functions. */
   readonly envKey: TableEnvKey;
   /**
    * Items expire at the epoch seconds in `expiresAt` (DynamoDB TTL).
@@ -47,6 +48,7 @@ const WRITE_ACTIONS = [
  * together.
  */
 export class StreamgateTable extends Table {
+  /** The variable naming this table to bound functions. */
   readonly envKey: TableEnvKey;
 
   constructor(scope: Construct, id: string, props: StreamgateTableProps) {

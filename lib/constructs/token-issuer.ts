@@ -20,6 +20,7 @@ export interface TokenIssuerProps {
   readonly registry: StreamgateTable;
   /** `token` of streamgate.config.json: audience, lifetime, rotation, key caching. */
   readonly token: TokenConfig;
+  /** How long the functions' (and access) logs are kept. */
   readonly logRetention: RetentionDays;
   /**
    * Steady-state and burst limits of the HTTP API's stage, in requests per second.
@@ -35,10 +36,13 @@ export interface TokenIssuerProps {
  * `$default` stage and access logs. The HTTP API also carries the management API's routes.
  */
 export class TokenIssuer extends StackArea {
+  /** The HTTP API of the issuer (and of the management API). */
   readonly httpApi: HttpApi;
   /** The issuer's URL (`iss` of its tokens): the HTTP API's endpoint. */
   readonly issuerUrl: string;
+  /** Serves the token endpoint and the well-known documents. */
   readonly tokenFunction: StreamgateFunction;
+  /** Rotates the signing keys (Secrets Manager rotation). */
   readonly rotationFunction: StreamgateFunction;
 
   constructor(scope: Construct, id: string, props: TokenIssuerProps) {

@@ -25,6 +25,7 @@ export interface WebSocketEdgeProps {
  * origin; the Host header must not. HTTPS only, nothing cached.
  */
 export class WebSocketEdge extends StackArea {
+  /** The CloudFront distribution in front of the stage. */
   readonly distribution: cloudfront.Distribution;
   /** `wss://<distribution domain>`. */
   readonly url: string;

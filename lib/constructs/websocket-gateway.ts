@@ -15,12 +15,15 @@ import { StreamgateFunction } from './streamgate-function.ts';
 import type { StreamgateTables } from './tables.ts';
 
 export interface WebSocketGatewayProps {
+  /** The compiled API catalog, inlined into the functions. */
   readonly catalog: Catalog;
+  /** The tables the functions read and write. */
   readonly tables: StreamgateTables;
   /** Trusted token issuers, the built-in one first. */
   readonly issuers: IssuerConfig[];
   /** The built-in issuer's URL: its tokens carry the application. */
   readonly builtinIssuer: string;
+  /** How long the functions' (and access) logs are kept. */
   readonly logRetention: RetentionDays;
   /**
    * Name of the stage (the last part of the stage URL).
@@ -66,10 +69,15 @@ export interface WebSocketGatewayProps {
  * access logs and detailed metrics; `@connections` on that stage only, for functions that post.
  */
 export class WebSocketGateway extends StackArea {
+  /** The WebSocket API (routes selected by `$request.body.action`). */
   readonly webSocketApi: WebSocketApi;
+  /** The throttled stage clients connect to. */
   readonly stage: WebSocketStage;
+  /** `$connect`: authorizes and registers connections. */
   readonly connectFunction: StreamgateFunction;
+  /** `$disconnect`: forgets connections. */
   readonly disconnectFunction: StreamgateFunction;
+  /** `$default` and the control routes. */
   readonly messageFunction: StreamgateFunction;
   private readonly tables: StreamgateTables;
   private readonly settings: { topicShards: string; builtinIssuer: string; registryCacheSeconds: string };
