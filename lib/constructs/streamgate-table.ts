@@ -12,7 +12,6 @@ export type TableEnvKey = Extract<
 
 export interface StreamgateTableProps {
   /** The variable that names this table to the functions bound to it. */
-  /** The variable naming this table to bound functions. */
   readonly envKey: TableEnvKey;
   /**
    * Items expire at the epoch seconds in `expiresAt` (DynamoDB TTL).
