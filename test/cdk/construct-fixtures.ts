@@ -5,9 +5,9 @@
  */
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
-import { expect } from 'vitest';
 import { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { expect } from 'vitest';
 import type { Catalog } from '../../lambdas/core/catalog.ts';
 import { DEFAULT_CONFIG } from '../../lib/config.ts';
 import { StreamgateFunction } from '../../lib/constructs/streamgate-function.ts';
