@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { loadConfig } from '../lib/config.ts';
+import { ConfigError, loadConfig } from '../lib/config.ts';
 import { loadCatalog } from '../lib/definitions/load.ts';
 import { DefinitionError } from '../lib/definitions/problems.ts';
 import { StreamgateStack } from '../lib/streamgate-stack.ts';
@@ -47,7 +47,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
     const { app } = await buildApp();
     app.synth();
   } catch (error) {
-    if (error instanceof DefinitionError) {
+    if (error instanceof DefinitionError || error instanceof ConfigError) {
       console.error(error.message);
       process.exit(1);
     }

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { generate } from 'selfsigned';
 import { buildApp } from '../bin/streamgate.ts';
-import type { Catalog } from '../lambdas/core/catalog.ts';
+import { type Catalog, kafkaTopics } from '../lambdas/core/catalog.ts';
 import { LocalAwsServices } from './aws-services.ts';
 import { LOCAL_CREDENTIALS } from './credentials.ts';
 import { type DevApplication, ensureDefaultApplication } from './dev-app.ts';
@@ -156,15 +156,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     if (!webSocketApi) throw new Error('the synthesized template has no WebSocket API');
     urls.callback = `http://${displayHost(host)}:${ports.ws}/${webSocketApi.stageName}`;
 
-    const kafkaTopics = [
-      ...new Set(
-        catalog.apis.flatMap((api) =>
-          api.channels.flatMap((channel) =>
-            channel.backend.type === 'kafka' ? [channel.backend.topic] : [],
-          ),
-        ),
-      ),
-    ];
+    const topics = kafkaTopics(catalog);
     log.info(
       'stack',
       options.kafkaBrokers ? 'starting DynamoDB Local…' : 'starting DynamoDB Local and Apache Kafka…',
@@ -199,7 +191,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           }),
     ]);
     const brokers = options.kafkaBrokers ?? broker?.brokers ?? [];
-    await createTopics(brokers, kafkaTopics);
+    await createTopics(brokers, topics);
     const tables = template.tables();
     await createTables(dynamodb.client, tables, (table) => /Connections/.test(table.logicalId));
 

@@ -12,7 +12,7 @@ import { type ConnectionRecord, newConnectionRecord } from '../core/connection.t
 import { isGatewayError } from '../core/errors.ts';
 import { createTargetResolver, type TargetResolver } from '../core/target.ts';
 import { catalog } from '../shared/catalog.ts';
-import { intEnv, jsonEnv } from '../shared/env.ts';
+import { ENV } from '../shared/env.ts';
 import { observed } from '../shared/middleware.ts';
 import { logger, MetricUnit, metrics } from '../shared/observability.ts';
 import { toHandshakeResponse } from '../shared/refusals.ts';
@@ -75,9 +75,9 @@ export function defaultDependencies(): ConnectDependencies {
   const store = connectionStore();
   const throttle = throttleStore();
   const verifier = new TokenVerifier(
-    jsonEnv<IssuerConfig[]>('TOKEN_ISSUERS'),
+    ENV.tokenIssuers.read(),
     5,
-    intEnv('JWKS_COOLDOWN_SECONDS', 30) * 1000,
+    ENV.jwksCooldownSeconds.read() * 1000,
   );
   return {
     resolver: createTargetResolver(catalog),

@@ -127,3 +127,28 @@ export function findApiById(catalog: Catalog, id: string): ApiDef | undefined {
 export function findChannel(api: ApiDef, name: string): ChannelDef | undefined {
   return api.channels.find((channel) => channel.name === name);
 }
+
+/** Which channels of a Kafka topic count: any, those clients subscribe to, or those they publish on. */
+export type KafkaTopicUse = 'any' | 'sub' | 'pub';
+
+/**
+ * The Kafka topics the catalog's Kafka-bound channels name, each once, sorted. `use` keeps the
+ * topics of channels clients subscribe to (`sub`: the fan-out reads them) or publish on (`pub`: the
+ * producer writes them).
+ */
+export function kafkaTopics(catalog: Catalog, use: KafkaTopicUse = 'any'): string[] {
+  const topics = catalog.apis.flatMap((api) =>
+    api.channels.flatMap((channel) =>
+      channel.backend.type === 'kafka' && (use === 'any' || channel[use]) ? [channel.backend.topic] : [],
+    ),
+  );
+  return [...new Set(topics)].sort();
+}
+
+/** The channel handler modules (backend type `handler`) the catalog names, each once, sorted. */
+export function handlerModules(catalog: Catalog): string[] {
+  const modules = catalog.apis.flatMap((api) =>
+    api.channels.flatMap((channel) => (channel.backend.type === 'handler' ? [channel.backend.handler] : [])),
+  );
+  return [...new Set(modules)].sort();
+}

@@ -10,7 +10,7 @@ import { TransformStateStore } from '../adapters/transform-state-store.ts';
 import { kafkaBindings } from '../core/kafka-records.ts';
 import { createTargetResolver } from '../core/target.ts';
 import { catalog } from '../shared/catalog.ts';
-import { intEnv, requireEnv } from '../shared/env.ts';
+import { ENV, RUNTIME_ENV } from '../shared/env.ts';
 import { logger } from '../shared/observability.ts';
 import {
   accessDirectory,
@@ -26,7 +26,7 @@ import { createHandler } from './handler.ts';
 /** The fan-out's dependencies from the environment; throws on missing configuration. */
 export function defaultDependencies(): FanoutBatchDependencies {
   const store = connectionStore();
-  const stateTable = requireEnv('STREAM_STATE_TABLE');
+  const stateTable = ENV.streamStateTable.read();
   const transformState = new TransformStateStore(documentClient(), stateTable);
   return {
     bindings: kafkaBindings(catalog),
@@ -34,12 +34,12 @@ export function defaultDependencies(): FanoutBatchDependencies {
     // SUBSCRIBER_CACHE_MS (default 1 s): how long a topic instance's subscriber list is reused.
     subscribers: cachedSubscribers(
       (topicKey) => store.subscribers(topicKey),
-      intEnv('SUBSCRIBER_CACHE_MS', 1_000),
+      ENV.subscriberCacheMs.read(),
     ),
-    checkpoints: new CheckpointStore(documentClient(), stateTable, requireEnv('AWS_LAMBDA_FUNCTION_NAME')),
+    checkpoints: new CheckpointStore(documentClient(), stateTable, RUNTIME_ENV.functionName.read()),
     transforms: (jobs) => runTransforms(jobs, transformState),
     deliverer: deliverer(store, connectionsApi(), throttleStore(), accessDirectory()),
-    failures: new FailureDestination(new SQSClient({}), requireEnv('FAILURE_QUEUE_URL'), 'streamgate-fanout'),
+    failures: new FailureDestination(new SQSClient({}), ENV.failureQueueUrl.read(), 'streamgate-fanout'),
     now: Date.now,
     log: logger,
   };

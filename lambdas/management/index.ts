@@ -4,7 +4,7 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { catalog } from '../shared/catalog.ts';
-import { requireEnv } from '../shared/env.ts';
+import { ENV } from '../shared/env.ts';
 import { flushMetrics, MetricUnit, metrics } from '../shared/observability.ts';
 import {
   accessDirectory,
@@ -16,6 +16,7 @@ import {
 } from '../shared/services.ts';
 import { createManagementApi } from './api.ts';
 
+const edge = ENV.webSocketEdgeUrl.read();
 const throttle = throttleStore();
 const api = createManagementApi({
   registry: registry(),
@@ -23,9 +24,9 @@ const api = createManagementApi({
   delivery: deliverer(connectionStore(), connectionsApi(), throttle, accessDirectory()),
   catalog,
   publicUrls: {
-    stage: requireEnv('WEBSOCKET_STAGE_URL'),
-    token: requireEnv('TOKEN_URL'),
-    ...(process.env.WEBSOCKET_EDGE_URL ? { edge: process.env.WEBSOCKET_EDGE_URL } : {}),
+    stage: ENV.webSocketStageUrl.read(),
+    token: ENV.tokenUrl.read(),
+    ...(edge ? { edge } : {}),
   },
 });
 

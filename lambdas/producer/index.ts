@@ -8,14 +8,14 @@ import { GetBootstrapBrokersCommand, KafkaClient } from '@aws-sdk/client-kafka';
 import { Kafka, type KafkaConfig, logLevel } from 'kafkajs';
 import { mskIamToken } from '../adapters/msk-iam-token.ts';
 import { brokerAccess } from '../core/kafka-brokers.ts';
-import { requireEnv } from '../shared/env.ts';
+import { ENV, RUNTIME_ENV } from '../shared/env.ts';
 import { logger } from '../shared/observability.ts';
 import { createHandler, type ProducerDependencies } from './handler.ts';
 
 /** The producer's connection from the environment (KAFKA_CLUSTER_ARN, AWS_REGION); throws when unset. */
 export function defaultDependencies(): ProducerDependencies {
-  const clusterArn = requireEnv('KAFKA_CLUSTER_ARN');
-  const region = requireEnv('AWS_REGION');
+  const clusterArn = ENV.kafkaClusterArn.read();
+  const region = RUNTIME_ENV.region.read();
   const kafkaApi = new KafkaClient({});
 
   async function clientConfig(): Promise<KafkaConfig> {

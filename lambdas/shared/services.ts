@@ -13,8 +13,8 @@ import { createDocumentClient } from '../adapters/dynamo.ts';
 import { KafkaProducer } from '../adapters/kafka-producer.ts';
 import { Registry } from '../adapters/registry.ts';
 import { ThrottleStore } from '../adapters/throttle-store.ts';
-import type { Catalog } from '../core/catalog.ts';
-import { intEnv, requireEnv } from './env.ts';
+import { type Catalog, kafkaTopics } from '../core/catalog.ts';
+import { ENV } from './env.ts';
 import { recordConsumedCapacity } from './observability.ts';
 
 let db: DynamoDBDocumentClient | undefined;
@@ -24,49 +24,34 @@ export function documentClient(): DynamoDBDocumentClient {
 }
 
 export function connectionStore(): ConnectionStore {
-  return new ConnectionStore(documentClient(), requireEnv('CONNECTIONS_TABLE'), intEnv('TOPIC_SHARDS', 4));
+  return new ConnectionStore(documentClient(), ENV.connectionsTable.read(), ENV.topicShards.read());
 }
 
 export function registry(): Registry {
-  return new Registry(documentClient(), requireEnv('REGISTRY_TABLE'));
+  return new Registry(documentClient(), ENV.registryTable.read());
 }
 
 export function throttleStore(): ThrottleStore {
-  return new ThrottleStore(documentClient(), requireEnv('THROTTLE_TABLE'));
+  return new ThrottleStore(documentClient(), ENV.throttleTable.read());
 }
 
 /** Registry reads for hot paths; BUILTIN_ISSUER names the issuer whose tokens carry the application. */
 export function accessDirectory(): AccessDirectory {
-  return new AccessDirectory(
-    registry(),
-    requireEnv('BUILTIN_ISSUER'),
-    intEnv('REGISTRY_CACHE_SECONDS', 5) * 1000,
-  );
+  return new AccessDirectory(registry(), ENV.builtinIssuer.read(), ENV.registryCacheSeconds.read() * 1000);
 }
 
 export function connectionsApi(): ConnectionsApi {
-  const endpoint = requireEnv('CALLBACK_URL');
+  const endpoint = ENV.callbackUrl.read();
   return new ConnectionsApi(createConnectionsClient(endpoint), {
     endpoint,
-    concurrency: intEnv('DELIVERY_CONCURRENCY', 64),
+    concurrency: ENV.deliveryConcurrency.read(),
     maxAttempts: 5,
   });
 }
 
 /** Channel handler functions by handler module (HANDLER_FUNCTIONS, JSON; none when absent). */
 export function channelHandlers(): ChannelHandlers {
-  const raw = process.env.HANDLER_FUNCTIONS;
-  let functions: Record<string, string> = {};
-  if (raw) {
-    try {
-      functions = JSON.parse(raw) as Record<string, string>;
-    } catch (error) {
-      throw new Error(
-        `HANDLER_FUNCTIONS environment variable is not valid JSON: ${(error as Error).message}`,
-      );
-    }
-  }
-  return new ChannelHandlers(new LambdaClient({}), functions);
+  return new ChannelHandlers(new LambdaClient({}), ENV.handlerFunctions.read());
 }
 
 /**
@@ -74,11 +59,8 @@ export function channelHandlers(): ChannelHandlers {
  * CDK sets then).
  */
 export function kafkaProducer(catalog: Catalog): KafkaProducer | undefined {
-  const publishesToKafka = catalog.apis.some((api) =>
-    api.channels.some((channel) => channel.pub && channel.backend.type === 'kafka'),
-  );
-  if (!publishesToKafka) return undefined;
-  return new KafkaProducer(new LambdaClient({}), requireEnv('PRODUCER_FUNCTION'));
+  if (kafkaTopics(catalog, 'pub').length === 0) return undefined;
+  return new KafkaProducer(new LambdaClient({}), ENV.producerFunction.read());
 }
 
 export function deliverer(

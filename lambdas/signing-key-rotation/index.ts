@@ -15,15 +15,12 @@ import {
 import type { SecretsManagerRotationEvent } from 'aws-lambda';
 import { CompactSign, compactVerify, exportJWK, generateKeyPair, importJWK } from 'jose';
 import { activeKey, parseKeySet, rotateKeySet, type SigningKey } from '../core/signing-keys.ts';
-import { intEnv } from '../shared/env.ts';
+import { ENV } from '../shared/env.ts';
 import { logger } from '../shared/observability.ts';
 
 const secrets = new SecretsManagerClient({});
-const maxTokenLifetime = intEnv('TOKEN_TTL_SECONDS', 3600);
-const activationSeconds = intEnv(
-  'SIGNING_KEY_ACTIVATION_SECONDS',
-  intEnv('SIGNING_KEY_CACHE_SECONDS', 300) + 60,
-);
+const maxTokenLifetime = ENV.tokenLifetimeSeconds.read();
+const activationSeconds = ENV.signingKeyActivationSeconds.read();
 
 export const handler = async (event: SecretsManagerRotationEvent): Promise<void> => {
   const { Step, SecretId, ClientRequestToken } = event;

@@ -8,26 +8,26 @@ import { createDocumentClient } from '../adapters/dynamo.ts';
 import { Registry } from '../adapters/registry.ts';
 import { SigningKeyStore } from '../adapters/signing-key-store.ts';
 import { catalog } from '../shared/catalog.ts';
-import { intEnv, requireEnv } from '../shared/env.ts';
+import { ENV } from '../shared/env.ts';
 import { flushMetrics, recordConsumedCapacity } from '../shared/observability.ts';
 import { createTokenEndpoint } from './endpoint.ts';
 
-const keyCacheSeconds = intEnv('SIGNING_KEY_CACHE_SECONDS', 300);
+const keyCacheSeconds = ENV.signingKeyCacheSeconds.read();
 const endpoint = createTokenEndpoint({
   registry: new Registry(
     createDocumentClient({ onConsumedCapacity: recordConsumedCapacity }),
-    requireEnv('REGISTRY_TABLE'),
+    ENV.registryTable.read(),
   ),
   keys: new SigningKeyStore(
     new SecretsManagerClient({}),
-    requireEnv('SIGNING_KEY_SECRET'),
+    ENV.signingKeySecret.read(),
     keyCacheSeconds * 1000,
   ),
   catalog,
-  issuer: requireEnv('TOKEN_ISSUER'),
-  audience: requireEnv('TOKEN_AUDIENCE'),
-  tokenLifetimeSeconds: intEnv('TOKEN_TTL_SECONDS', 3600),
-  activationSeconds: intEnv('SIGNING_KEY_ACTIVATION_SECONDS', keyCacheSeconds + 60),
+  issuer: ENV.tokenIssuer.read(),
+  audience: ENV.tokenAudience.read(),
+  tokenLifetimeSeconds: ENV.tokenLifetimeSeconds.read(),
+  activationSeconds: ENV.signingKeyActivationSeconds.read(),
 });
 
 export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {

@@ -7,20 +7,30 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnServerlessCluster } from 'aws-cdk-lib/aws-msk';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { Catalog } from '../../lambdas/core/catalog.ts';
 import type { KafkaConfig } from '../config.ts';
+import { acknowledge } from './nag.ts';
 import type { StreamgateFunction } from './streamgate-function.ts';
 
 export interface KafkaIngestProps {
+  /** The function every topic's event source mapping invokes. */
   readonly fanout: StreamgateFunction;
   /** Kafka topics that channels read. */
   readonly topics: string[];
-  /** Batching windows (seconds) of topics whose channels set their own; others use the config's. */
+  /**
+   * Batching windows (seconds) of topics whose channels set their own (see `batchingWindows`).
+   * @default - every topic uses `config.batchingWindowSeconds`
+   */
   readonly batchingWindows?: Record<string, number>;
+  /** `kafka` of streamgate.config.json. */
   readonly config: KafkaConfig;
-  /** From the CDK context; wins over the config file. */
+  /**
+   * An existing MSK cluster; wins over `config.clusterArn` (the stack passes the CDK context's).
+   * @default - `config.clusterArn`, else a new MSK Serverless cluster
+   */
   readonly clusterArn?: string;
+  /** The mappings' on-failure destination. */
   readonly failureQueue: IQueue;
-  readonly acknowledge: (scope: Construct, id: string, reason: string) => void;
 }
 
 /**
@@ -30,6 +40,7 @@ export interface KafkaIngestProps {
  * topics and use those groups only.
  */
 export class KafkaIngest extends Construct {
+  /** The MSK cluster the mappings read: given, or the one created here. */
   readonly clusterArn: string;
   /** The cluster's network, when this construct created it (producers run there). */
   private network: { vpc: ec2.Vpc; securityGroup: ec2.SecurityGroup } | undefined;
@@ -90,7 +101,7 @@ export class KafkaIngest extends Construct {
         resources: [this.clusterArn],
       }),
     );
-    props.acknowledge(
+    acknowledge(
       fanout.role as Construct,
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaMSKExecutionRole]',
       'The MSK event source mapping adds AWSLambdaMSKExecutionRole: it manages the network interfaces the mapping uses in the cluster VPC.',
@@ -200,4 +211,27 @@ export class KafkaIngest extends Construct {
     this.network = { vpc, securityGroup: clusterSecurityGroup };
     return cluster.attrArn;
   }
+}
+
+/**
+ * The batching window each Kafka topic's mapping gets from its channels. A topic has one mapping, so
+ * channels reading it must not ask for different windows (throws, naming both).
+ */
+export function batchingWindows(catalog: Catalog): Record<string, number> {
+  const windows: Record<string, { seconds: number; channel: string }> = {};
+  for (const api of catalog.apis) {
+    for (const channel of api.channels) {
+      const backend = channel.backend;
+      if (backend.type !== 'kafka' || backend.batchingWindowSeconds === undefined) continue;
+      const name = `${api.id} ${channel.name}`;
+      const earlier = windows[backend.topic];
+      if (earlier && earlier.seconds !== backend.batchingWindowSeconds) {
+        throw new Error(
+          `Kafka topic ${backend.topic}: ${earlier.channel} asks for a ${earlier.seconds} s batching window and ${name} for ${backend.batchingWindowSeconds} s; one topic has one event source mapping, so they must agree`,
+        );
+      }
+      windows[backend.topic] = { seconds: backend.batchingWindowSeconds, channel: name };
+    }
+  }
+  return Object.fromEntries(Object.entries(windows).map(([topic, w]) => [topic, w.seconds]));
 }

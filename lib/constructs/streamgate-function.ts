@@ -12,21 +12,41 @@ import {
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { Catalog } from '../../lambdas/core/catalog.ts';
+import { environmentVariables, type FunctionEnvironment } from '../../lambdas/shared/env.ts';
+import { acknowledge } from './nag.ts';
 
 const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 export interface StreamgateFunctionProps
-  extends Omit<NodejsFunctionProps, 'entry' | 'runtime' | 'architecture' | 'bundling' | 'logGroup'> {
+  extends Omit<
+    NodejsFunctionProps,
+    'entry' | 'runtime' | 'architecture' | 'bundling' | 'logGroup' | 'environment'
+  > {
   /** Folder under `lambdas/` holding the handler's `index.ts`. */
   readonly handlerDir: string;
-  /** Module aliases for esbuild (a channel handler's runtime binds the user's module this way). */
+  /**
+   * What the handler reads, by key of the environment contract (lambdas/shared/env.ts).
+   * @default - none besides the Powertools settings
+   */
+  readonly environment?: FunctionEnvironment;
+  /**
+   * Module aliases for esbuild (a channel handler's runtime binds the user's module this way).
+   * @default - none
+   */
   readonly aliases?: Record<string, string>;
   /** The compiled API catalog, inlined into the bundle. */
   readonly catalog: Catalog;
-  /** Inline the definitions as written too (for AsyncAPI export); other bundles leave them out. */
+  /**
+   * Inline the definitions as written too (for AsyncAPI export); other bundles leave them out.
+   * @default false
+   */
   readonly withDefinitions?: boolean;
+  /** How long the function's log group keeps logs. */
   readonly logRetention: RetentionDays;
-  /** POWERTOOLS_SERVICE_NAME; defaults to the handler folder. */
+  /**
+   * POWERTOOLS_SERVICE_NAME.
+   * @default - the handler folder
+   */
   readonly serviceName?: string;
 }
 
@@ -41,6 +61,9 @@ export interface StreamgateFunctionProps
  * - An explicit log group with retention, and a role that may write to that log group only
  *   (least privilege, instead of the AWSLambdaBasicExecutionRole managed policy); structured JSON
  *   logs and EMF metrics via Powertools.
+ * - Environment variables only from the contract in lambdas/shared/env.ts (`environment`,
+ *   `setEnvironment`), so lib/ sets the names the handlers read.
+ * - Memory 512 MB and timeout 29 s unless given (API Gateway's integration timeout).
  */
 export class StreamgateFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: StreamgateFunctionProps) {
@@ -82,7 +105,7 @@ export class StreamgateFunction extends NodejsFunction {
         POWERTOOLS_METRICS_NAMESPACE: 'streamgate',
         POWERTOOLS_LOG_LEVEL: 'INFO',
         NODE_OPTIONS: '--enable-source-maps',
-        ...environment,
+        ...environmentVariables(environment ?? {}),
       },
       bundling: {
         format: OutputFormat.CJS,
@@ -113,5 +136,18 @@ export class StreamgateFunction extends NodejsFunction {
     });
     // CDK adds an explicit DependsOn on the role next to the GetAtt that already implies it.
     (this.node.defaultChild as CfnResource).addMetadata('cfn-lint', { config: { ignore_checks: ['W3005'] } });
+    acknowledge(
+      this,
+      'AwsSolutions-L1',
+      'Node.js 22 is the runtime streamgate targets and tests; upgrades are deliberate.',
+    );
+  }
+
+  /** Set variables of the environment contract (lambdas/shared/env.ts) on this function. */
+  setEnvironment(environment: FunctionEnvironment): this {
+    for (const [name, value] of Object.entries(environmentVariables(environment))) {
+      this.addEnvironment(name, value);
+    }
+    return this;
   }
 }

@@ -1,0 +1,130 @@
+import { CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import type { IssuerConfig } from '../../lambdas/core/auth.ts';
+import type { Catalog } from '../../lambdas/core/catalog.ts';
+import type { TokenConfig } from '../config.ts';
+import { accessLogFormat } from './logging.ts';
+import { acknowledge } from './nag.ts';
+import { StackArea } from './stack-area.ts';
+import { StreamgateFunction } from './streamgate-function.ts';
+import type { StreamgateTable } from './streamgate-table.ts';
+
+export interface TokenIssuerProps {
+  /** The compiled API catalog (scopes an application may be granted). */
+  readonly catalog: Catalog;
+  /** The registry: applications and their client credentials. */
+  readonly registry: StreamgateTable;
+  /** `token` of streamgate.config.json: audience, lifetime, rotation, key caching. */
+  readonly token: TokenConfig;
+  /** How long the functions' (and access) logs are kept. */
+  readonly logRetention: RetentionDays;
+  /**
+   * Steady-state and burst limits of the HTTP API's stage, in requests per second.
+   * @default { rateLimit: 100, burstLimit: 50 }
+   */
+  readonly throttle?: { rateLimit: number; burstLimit: number };
+}
+
+/**
+ * The built-in OAuth2 token issuer: signing keys in a Secrets Manager secret that only its rotation
+ * function writes (rotated at once and then every `token.rotationDays`), and the token function
+ * behind an HTTP API (`POST /oauth2/token`, `GET /.well-known/{document}`), with a throttled
+ * `$default` stage and access logs. The HTTP API also carries the management API's routes.
+ */
+export class TokenIssuer extends StackArea {
+  /** The HTTP API of the issuer (and of the management API). */
+  readonly httpApi: HttpApi;
+  /** The issuer's URL (`iss` of its tokens): the HTTP API's endpoint. */
+  readonly issuerUrl: string;
+  /** Serves the token endpoint and the well-known documents. */
+  readonly tokenFunction: StreamgateFunction;
+  /** Rotates the signing keys (Secrets Manager rotation). */
+  readonly rotationFunction: StreamgateFunction;
+
+  constructor(scope: Construct, id: string, props: TokenIssuerProps) {
+    super(scope, id);
+    const { catalog, logRetention, token } = props;
+    const signingKeys = new Secret(this, 'SigningKeys', {
+      description:
+        'streamgate token issuer signing keys (private JWKs); written only by the rotation function',
+      generateSecretString: { secretStringTemplate: '{"keys":[]}', generateStringKey: 'unused' },
+    });
+    this.rotationFunction = new StreamgateFunction(this, 'SigningKeyRotation', {
+      handlerDir: 'signing-key-rotation',
+      catalog,
+      logRetention,
+      timeout: Duration.seconds(30),
+      environment: {
+        tokenLifetimeSeconds: String(token.lifetimeSeconds),
+        signingKeyActivationSeconds: String(token.signingKeyActivationSeconds),
+      },
+    });
+    acknowledge(
+      this.rotationFunction.role as Construct,
+      'AwsSolutions-IAM5[Resource::*]',
+      'secretsmanager:GetRandomPassword, granted by the rotation schedule, has no resource to scope to.',
+    );
+    signingKeys.addRotationSchedule('Rotation', {
+      rotationLambda: this.rotationFunction,
+      automaticallyAfter: Duration.days(token.rotationDays),
+      rotateImmediatelyOnUpdate: true,
+    });
+
+    this.httpApi = new HttpApi(this, 'HttpApi', {
+      description: 'streamgate OAuth2 token issuer and JWKS',
+      createDefaultStage: false,
+    });
+    this.issuerUrl = this.httpApi.apiEndpoint;
+    this.tokenFunction = new StreamgateFunction(this, 'Token', {
+      handlerDir: 'token',
+      catalog,
+      logRetention,
+      timeout: Duration.seconds(10),
+      environment: {
+        tokenIssuer: this.issuerUrl,
+        tokenAudience: token.audience,
+        tokenLifetimeSeconds: String(token.lifetimeSeconds),
+        signingKeySecret: signingKeys.secretArn,
+        signingKeyCacheSeconds: String(token.signingKeyCacheSeconds),
+        signingKeyActivationSeconds: String(token.signingKeyActivationSeconds),
+      },
+    });
+    props.registry.bind(this.tokenFunction, 'read');
+    signingKeys.grantRead(this.tokenFunction);
+    const integration = new HttpLambdaIntegration('TokenIntegration', this.tokenFunction);
+    acknowledge(
+      this.httpApi,
+      'AwsSolutions-APIG4',
+      'Administration routes use IAM authorization; OAuth2 and application self-service routes authenticate client credentials themselves (client_secret_basic/post); the JWKS and metadata are public by design.',
+    );
+    this.httpApi.addRoutes({ path: '/oauth2/token', methods: [HttpMethod.POST], integration });
+    this.httpApi.addRoutes({ path: '/.well-known/{document}', methods: [HttpMethod.GET], integration });
+
+    const logs = new LogGroup(this, 'HttpApiAccessLogs', {
+      retention: logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    new HttpStage(this, 'HttpApiStage', {
+      httpApi: this.httpApi,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: props.throttle ?? { rateLimit: 100, burstLimit: 50 },
+      accessLogSettings: { destination: new LogGroupLogDestination(logs), format: accessLogFormat('http') },
+    });
+    new CfnOutput(this, 'HttpApiUrl', { value: this.issuerUrl, description: 'Token endpoint and JWKS' });
+  }
+
+  /** The token endpoint (`POST`, client credentials grant). */
+  get tokenUrl(): string {
+    return `${this.issuerUrl}/oauth2/token`;
+  }
+
+  /** The built-in issuer as the gateway trusts it: its JWKS, and `audience` for its tokens. */
+  trustedAs(audience: string): IssuerConfig {
+    return { issuer: this.issuerUrl, jwksUri: `${this.issuerUrl}/.well-known/jwks.json`, audience };
+  }
+}

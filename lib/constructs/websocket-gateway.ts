@@ -1,0 +1,224 @@
+import { type CfnElement, CfnOutput, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CfnAccount } from 'aws-cdk-lib/aws-apigateway';
+import { LogGroupLogDestination, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { ManagedPolicy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import type { IssuerConfig } from '../../lambdas/core/auth.ts';
+import type { Catalog } from '../../lambdas/core/catalog.ts';
+import { CONTROL_ACTIONS } from '../../lambdas/core/control.ts';
+import { accessLogFormat } from './logging.ts';
+import { acknowledge } from './nag.ts';
+import { StackArea } from './stack-area.ts';
+import { StreamgateFunction } from './streamgate-function.ts';
+import type { StreamgateTables } from './tables.ts';
+
+export interface WebSocketGatewayProps {
+  /** The compiled API catalog, inlined into the functions. */
+  readonly catalog: Catalog;
+  /** The tables the functions read and write. */
+  readonly tables: StreamgateTables;
+  /** Trusted token issuers, the built-in one first. */
+  readonly issuers: IssuerConfig[];
+  /** The built-in issuer's URL: its tokens carry the application. */
+  readonly builtinIssuer: string;
+  /** How long the functions' (and access) logs are kept. */
+  readonly logRetention: RetentionDays;
+  /**
+   * Name of the stage (the last part of the stage URL).
+   * @default 'prod'
+   */
+  readonly stageName?: string;
+  /**
+   * Steady-state and burst limits of the stage, in requests per second.
+   * @default { rateLimit: 1000, burstLimit: 500 }
+   */
+  readonly throttle?: { rateLimit: number; burstLimit: number };
+  /**
+   * Partition keys per topic in the connection registry.
+   * @default 4
+   */
+  readonly topicShards?: number;
+  /**
+   * Concurrent `@connections` calls per invocation.
+   * @default 64
+   */
+  readonly deliveryConcurrency?: number;
+  /**
+   * Seconds a function reuses registry reads.
+   * @default 5
+   */
+  readonly registryCacheSeconds?: number;
+  /**
+   * Seconds before a token with an unknown `kid` may refetch its issuer's JWKS.
+   * @default 30
+   */
+  readonly jwksCooldownSeconds?: number;
+  /**
+   * Set API Gateway's account-wide CloudWatch Logs role (WebSocket access logging needs one).
+   * @default true
+   */
+  readonly apiGatewayAccountRole?: boolean;
+}
+
+/**
+ * The WebSocket API clients connect to: `$connect` authorizes and registers connections,
+ * `$disconnect` forgets them, and `$default` with the control routes (`subscribe`, `unsubscribe`,
+ * `publish`, chosen by `$request.body.action`) share the message function. A throttled stage with
+ * access logs and detailed metrics; `@connections` on that stage only, for functions that post.
+ */
+export class WebSocketGateway extends StackArea {
+  /** The WebSocket API (routes selected by `$request.body.action`). */
+  readonly webSocketApi: WebSocketApi;
+  /** The throttled stage clients connect to. */
+  readonly stage: WebSocketStage;
+  /** `$connect`: authorizes and registers connections. */
+  readonly connectFunction: StreamgateFunction;
+  /** `$disconnect`: forgets connections. */
+  readonly disconnectFunction: StreamgateFunction;
+  /** `$default` and the control routes. */
+  readonly messageFunction: StreamgateFunction;
+  private readonly tables: StreamgateTables;
+  private readonly settings: { topicShards: string; builtinIssuer: string; registryCacheSeconds: string };
+  private readonly deliveryConcurrency: string;
+
+  constructor(scope: Construct, id: string, props: WebSocketGatewayProps) {
+    super(scope, id);
+    const { catalog, logRetention } = props;
+    this.tables = props.tables;
+    this.settings = {
+      topicShards: String(props.topicShards ?? 4),
+      builtinIssuer: props.builtinIssuer,
+      registryCacheSeconds: String(props.registryCacheSeconds ?? 5),
+    };
+    this.deliveryConcurrency = String(props.deliveryConcurrency ?? 64);
+    const stageName = props.stageName ?? 'prod';
+
+    this.connectFunction = new StreamgateFunction(this, 'Connect', {
+      handlerDir: 'connect',
+      catalog,
+      logRetention,
+      environment: {
+        tokenIssuers: Stack.of(this).toJsonString(props.issuers),
+        jwksCooldownSeconds: String(props.jwksCooldownSeconds ?? 30),
+      },
+    });
+    this.disconnectFunction = new StreamgateFunction(this, 'Disconnect', {
+      handlerDir: 'disconnect',
+      catalog,
+      logRetention,
+    });
+    this.messageFunction = new StreamgateFunction(this, 'Message', {
+      handlerDir: 'message',
+      catalog,
+      logRetention,
+      environment: { deliveryConcurrency: this.deliveryConcurrency },
+    });
+    for (const fn of this.gatewayFunctions) this.bindGatewayData(fn);
+
+    this.webSocketApi = new WebSocketApi(this, 'WebSocketApi', {
+      description: 'streamgate managed WebSocket APIs',
+      routeSelectionExpression: '$request.body.action',
+      connectRouteOptions: {
+        integration: new WebSocketLambdaIntegration('ConnectIntegration', this.connectFunction),
+      },
+      disconnectRouteOptions: {
+        integration: new WebSocketLambdaIntegration('DisconnectIntegration', this.disconnectFunction),
+      },
+    });
+    const messageIntegration = new WebSocketLambdaIntegration('MessageIntegration', this.messageFunction);
+    this.webSocketApi.addRoute('$default', { integration: messageIntegration });
+    for (const action of CONTROL_ACTIONS)
+      this.webSocketApi.addRoute(action, { integration: messageIntegration });
+
+    let accountRole: CfnAccount | undefined;
+    if (props.apiGatewayAccountRole ?? true) {
+      const role = new Role(this, 'ApiGatewayLoggingRole', {
+        assumedBy: new ServicePrincipal('apigateway.amazonaws.com'),
+        managedPolicies: [
+          ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonAPIGatewayPushToCloudWatchLogs'),
+        ],
+      });
+      accountRole = new CfnAccount(this, 'ApiGatewayAccount', { cloudWatchRoleArn: role.roleArn });
+      acknowledge(
+        role,
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        'AmazonAPIGatewayPushToCloudWatchLogs is the policy AWS documents for the account-wide API Gateway logging role.',
+      );
+    }
+    const logs = new LogGroup(this, 'WebSocketAccessLogs', {
+      retention: logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stage = new WebSocketStage(this, 'Stage', {
+      webSocketApi: this.webSocketApi,
+      stageName,
+      autoDeploy: true,
+      throttle: props.throttle ?? { rateLimit: 1000, burstLimit: 500 },
+      detailedMetricsEnabled: true,
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(logs),
+        format: accessLogFormat('websocket'),
+      },
+    });
+    if (accountRole) this.stage.node.addDependency(accountRole);
+
+    // The message function answers senders and delivers what they publish.
+    this.grantPosting(this.messageFunction);
+    acknowledge(
+      this.webSocketApi,
+      'AwsSolutions-APIG4',
+      'The $connect function authorizes every connection (JWT, tenant, scopes, plan); the other routes only run on connections it accepted.',
+    );
+
+    new CfnOutput(this, 'WebSocketUrl', {
+      value: this.stage.url,
+      description: 'Stage URL (target in ?target=)',
+    });
+    new CfnOutput(this, 'CallbackUrl', {
+      value: this.stage.callbackUrl,
+      description: '@connections endpoint',
+    });
+  }
+
+  /** `$connect`, `$disconnect` and the message function: they call channel handlers. */
+  get gatewayFunctions(): StreamgateFunction[] {
+    return [this.connectFunction, this.disconnectFunction, this.messageFunction];
+  }
+
+  /**
+   * What every function on the gateway's data path reads: connections (read/write), the registry
+   * (read only: subscriptions, plans), plan counters (read/write), the shard count, the built-in
+   * issuer and the registry cache time.
+   */
+  bindGatewayData(fn: StreamgateFunction): void {
+    this.tables.connections.bind(fn, 'readwrite');
+    this.tables.registry.bind(fn, 'read');
+    this.tables.throttle.bind(fn, 'readwrite');
+    this.applySettings(fn);
+  }
+
+  /**
+   * The gateway's settings for a function that reads connections and the registry with its own
+   * grants: the shard count, the built-in issuer and the registry cache time.
+   */
+  applySettings(fn: StreamgateFunction): void {
+    fn.setEnvironment(this.settings);
+  }
+
+  /**
+   * Let `fn` post frames to connections: `@connections` on this stage only (connection ids are not
+   * known ahead), its callback URL, and how many calls it may run at once.
+   */
+  grantPosting(fn: StreamgateFunction): void {
+    this.stage.grantManagementApiAccess(fn);
+    fn.setEnvironment({ callbackUrl: this.stage.callbackUrl, deliveryConcurrency: this.deliveryConcurrency });
+    const stack = Stack.of(this);
+    acknowledge(
+      fn.role as Construct,
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${stack.getLogicalId(this.webSocketApi.node.defaultChild as CfnElement)}>/${this.stage.stageName}/*/@connections/*]`,
+      '@connections on this stage only; connection ids are not known ahead.',
+    );
+  }
+}
