@@ -218,7 +218,12 @@ export class StreamgateStack extends Stack {
 
     // --- WebSocket API ---------------------------------------------------------------------------
     const issuers = [
-      { issuer: issuerUrl, jwksUri: `${issuerUrl}/.well-known/jwks.json`, audience: config.token.audience },
+      {
+        issuer: issuerUrl,
+        jwksUri: `${issuerUrl}/.well-known/jwks.json`,
+        audience: config.token.audience,
+        typ: 'at+jwt',
+      },
       ...config.issuers,
     ];
     // What the gateway functions read: connections, the registry (subscriptions, plans), plan counters.
