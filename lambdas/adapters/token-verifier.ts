@@ -13,6 +13,7 @@ import {
   type IssuerConfig,
   type KeyType,
   type Principal,
+  requireAccessTokenUse,
   requireClientIdAudience,
   requireIssuedInPast,
 } from '../core/auth.ts';
@@ -26,7 +27,8 @@ type KeySet = ReturnType<typeof createRemoteJWKSet>;
  * cached in the execution environment (jose refetches on an unknown `kid`, at most every 30 s).
  * Checks, in order: a JWT, a trusted `iss`, an accepted algorithm and a key of that issuer, the
  * signature, `typ` (where the issuer requires one), `aud` (or `client_id`, see
- * `IssuerConfig.clientIdAsAudience`), `exp` (required), `nbf` and `iat` (within the clock skew).
+ * `IssuerConfig.clientIdAsAudience`), `exp` (required), `nbf`, Cognito's `token_use` and `iat` (within
+ * the clock skew).
  */
 export class TokenVerifier {
   private readonly keySets = new Map<string, KeySet>();
@@ -72,6 +74,7 @@ export class TokenVerifier {
       throw unauthorized(describeJoseError(error, protectedHeaderOf(token), issuer));
     }
     if (byClientId) requireClientIdAudience(issuer, payload.client_id);
+    requireAccessTokenUse(payload.token_use);
     // jose checks `iat` against the clock only with maxTokenAge, which would also cap a token's age.
     requireIssuedInPast(payload.iat, Date.now() / 1000, this.clockToleranceSeconds);
     return principalOf(payload, issuer);

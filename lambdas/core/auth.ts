@@ -88,6 +88,16 @@ export function requireClientIdAudience(issuer: IssuerConfig, clientId: unknown)
 }
 
 /**
+ * Cognito marks its tokens `token_use: access | id`; an ID token names the app client as `aud` too, so
+ * with `audience` listing app clients it would pass as an access token. Refused when it says so.
+ */
+export function requireAccessTokenUse(tokenUse: unknown): void {
+  if (tokenUse !== undefined && tokenUse !== 'access') {
+    throw unauthorized('the access token is not an access token (token_use)');
+  }
+}
+
+/**
  * A token may not be issued later than now plus the clock skew: `iat` in the future means a wrong
  * clock or a forged token (API Gateway's JWT authorizer also requires `iat` before now). Seconds.
  */

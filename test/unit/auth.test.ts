@@ -5,6 +5,7 @@ import {
   extractToken,
   type IssuerConfig,
   type Principal,
+  requireAccessTokenUse,
   requireClientIdAudience,
   requireIssuedInPast,
   requireLifecycleAllowsConnect,
@@ -128,6 +129,16 @@ describe('token rules of an issuer', () => {
     expect(messageOf(() => requireClientIdAudience(cognito, undefined))).toBe(
       'the access token names no audience (aud or client_id)',
     );
+  });
+
+  it('refuse a token that says it is no access token (Cognito token_use), and let others through', () => {
+    expect(messageOf(() => requireAccessTokenUse('access'))).toBeUndefined();
+    expect(messageOf(() => requireAccessTokenUse(undefined))).toBeUndefined();
+    for (const use of ['id', 'refresh', 1]) {
+      expect(messageOf(() => requireAccessTokenUse(use))).toBe(
+        'the access token is not an access token (token_use)',
+      );
+    }
   });
 
   it('refuse an iat later than now plus the clock skew, and only that', () => {

@@ -293,6 +293,13 @@ describe('Cognito client-credentials access tokens (client_id as the audience)',
     ).toBe('not-listed');
   });
 
+  it('refuses a Cognito ID token, whose aud is the app client too (token_use id)', async () => {
+    const idToken = await cognitoToken({ aud: 'cognito-app-client', client_id: undefined, token_use: 'id' });
+    expect(await reason(verifier().verify(idToken))).toBe(
+      'the access token is not an access token (token_use)',
+    );
+  });
+
   it('takes client_id as the audience only where the issuer is configured so', async () => {
     expect(await reason(verifier().verify(await token({ aud: undefined, client_id: 'streamgate' })))).toBe(
       'the access token names no audience (aud)',
@@ -372,6 +379,7 @@ describe('refusals', () => {
       [await token({ aud: undefined }), 'the access token names no audience (aud)'],
       [await cognitoToken({ client_id: 'x' }), 'the access token is not meant for this gateway (client_id)'],
       [await cognitoToken({ client_id: undefined }), 'the access token names no audience (aud or client_id)'],
+      [await cognitoToken({ token_use: 'id' }), 'the access token is not an access token (token_use)'],
       [
         await token({}, { alg: 'RS256', kid: 'rsa', typ: undefined }),
         "the access token has no typ header (this issuer's access tokens are at+jwt)",
