@@ -45,6 +45,16 @@ const issuerSchema = z
       .string()
       .optional()
       .describe('The tenant of every token of this issuer (without `tenantClaim`).'),
+    clientIdAsAudience: z
+      .boolean()
+      .optional()
+      .describe(
+        'Accept a token without `aud` when its `client_id` is one of `audience` (Cognito client-credentials access tokens; API Gateway JWT authorizers do the same). A token with `aud` is still judged by `aud`.',
+      ),
+    typ: z
+      .string()
+      .optional()
+      .describe('The JWT `typ` header every token of this issuer must carry (e.g. `at+jwt`); unchecked when unset.'),
   })
   .describe('A trusted external issuer of OAuth2 access tokens.') satisfies z.ZodType<IssuerConfig>;
 

@@ -23,7 +23,22 @@ export interface Principal {
 export interface IssuerConfig {
   issuer: string;
   jwksUri: string;
+  /** What `aud` (or `client_id`, see `clientIdAsAudience`) must name: one of these. */
   audience: string | string[];
+  /**
+   * Accept a token without `aud` when its `client_id` is one of `audience` (default false). Cognito
+   * client-credentials access tokens carry `client_id` and no `aud`; list the app client ids as
+   * `audience`. When a token has `aud`, `aud` decides and `client_id` is not looked at: the rule of
+   * API Gateway's JWT authorizer ("API Gateway validates client_id only if aud is not present").
+   */
+  clientIdAsAudience?: boolean;
+  /**
+   * The JWT header `typ` every token of this issuer must carry, compared as RFC 7515 §4.1.9 says
+   * (case-insensitive, `application/` optional). The built-in issuer's is `at+jwt` (RFC 9068 §2.1), so an
+   * ID token or any other JWT signed with its keys is no access token. Unset: `typ` is not checked
+   * (Cognito's access tokens carry none).
+   */
+  typ?: string;
   /** Claim holding the client id (default `client_id`, then `azp`, then `sub`). */
   clientIdClaim?: string;
   /** Claim holding the tenant; when absent, `tenant` fixes it for every token of this issuer. */
@@ -31,8 +46,68 @@ export interface IssuerConfig {
   tenant?: string;
 }
 
-/** Only asymmetric algorithms: `none` and HMAC (algorithm confusion with a public key) never verify. */
-export const ACCEPTED_ALGORITHMS = ['RS256', 'ES256'] as const;
+/** The JWT `typ` of an OAuth 2.0 access token (RFC 9068 §2.1): the built-in issuer's tokens carry it. */
+export const ACCESS_TOKEN_TYP = 'at+jwt';
+
+/**
+ * The asymmetric algorithms real issuers sign with (Cognito RS256; Auth0, Okta, Keycloak, Entra ID also
+ * RS384/RS512, PS*, ES256/ES384, EdDSA). The key an issuer's JWKS names decides which one a token may use
+ * (jose matches `alg` to the key type and to the JWK's own `alg`). `none` and HMAC (`HS*`) are never
+ * accepted: with an issuer's public key as the HMAC secret anyone could sign (algorithm confusion).
+ */
+export const ACCEPTED_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'EdDSA',
+] as const;
+
+/**
+ * Which claim names a token's audience: `client_id` only when the issuer takes it as one and the token
+ * has no `aud` (API Gateway's JWT authorizer rule), else `aud`.
+ */
+export function audienceClaim(issuer: IssuerConfig, claims: { aud?: unknown }): 'aud' | 'client_id' {
+  return issuer.clientIdAsAudience && claims.aud === undefined ? 'client_id' : 'aud';
+}
+
+/**
+ * For a token whose audience is its `client_id` (see `audienceClaim`): the client must be one of the
+ * issuer's audiences. Throws 401 naming what was wrong.
+ */
+export function requireClientIdAudience(issuer: IssuerConfig, clientId: unknown): void {
+  if (clientId === undefined) throw unauthorized('the access token names no audience (aud or client_id)');
+  const audiences = typeof issuer.audience === 'string' ? [issuer.audience] : issuer.audience;
+  if (typeof clientId !== 'string' || !audiences.includes(clientId)) {
+    throw unauthorized('the access token is not meant for this gateway (client_id)');
+  }
+}
+
+/**
+ * Cognito marks its tokens `token_use: access | id`; an ID token names the app client as `aud` too, so
+ * with `audience` listing app clients it would pass as an access token. Refused when it says so.
+ */
+export function requireAccessTokenUse(tokenUse: unknown): void {
+  if (tokenUse !== undefined && tokenUse !== 'access') {
+    throw unauthorized('the access token is not an access token (token_use)');
+  }
+}
+
+/**
+ * A token may not be issued later than now plus the clock skew: `iat` in the future means a wrong
+ * clock or a forged token (API Gateway's JWT authorizer also requires `iat` before now). Seconds.
+ */
+export function requireIssuedInPast(iat: unknown, nowSeconds: number, clockToleranceSeconds: number): void {
+  if (typeof iat === 'number' && iat > nowSeconds + clockToleranceSeconds) {
+    throw unauthorized(
+      `the access token is issued in the future (iat), beyond the ${clockToleranceSeconds} s clock skew allowed`,
+    );
+  }
+}
 
 /**
  * The token a handshake carries: `Authorization: Bearer …` wins over `?access_token=…`

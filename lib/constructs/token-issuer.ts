@@ -4,7 +4,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import type { IssuerConfig } from '../../lambdas/core/auth.ts';
+import { ACCESS_TOKEN_TYP, type IssuerConfig } from '../../lambdas/core/auth.ts';
 import type { Catalog } from '../../lambdas/core/catalog.ts';
 import type { TokenConfig } from '../config.ts';
 import { accessLogFormat } from './logging.ts';
@@ -123,8 +123,16 @@ export class TokenIssuer extends StackArea {
     return `${this.issuerUrl}/oauth2/token`;
   }
 
-  /** The built-in issuer as the gateway trusts it: its JWKS, and `audience` for its tokens. */
+  /**
+   * The built-in issuer as the gateway trusts it: its JWKS, `audience` for its tokens, and the
+   * `typ: at+jwt` header every token it signs carries (RFC 9068), so no other JWT passes for one.
+   */
   trustedAs(audience: string): IssuerConfig {
-    return { issuer: this.issuerUrl, jwksUri: `${this.issuerUrl}/.well-known/jwks.json`, audience };
+    return {
+      issuer: this.issuerUrl,
+      jwksUri: `${this.issuerUrl}/.well-known/jwks.json`,
+      audience,
+      typ: ACCESS_TOKEN_TYP,
+    };
   }
 }

@@ -80,6 +80,7 @@ export async function setup(project: TestProject): Promise<void> {
           issuer: 'http://localhost:19090',
           jwksUri: 'http://localhost:19090/.well-known/jwks.json',
           audience: 'streamgate',
+          typ: 'at+jwt',
         },
         { ...external, clientIdClaim: 'azp', tenant: 'carbon.super' },
       ]),

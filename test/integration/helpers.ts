@@ -64,7 +64,7 @@ export async function mintToken(
     tenant: 'carbon.super',
     ...claims,
   })
-    .setProtectedHeader({ alg: key.alg, kid: key.kid })
+    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt' })
     .setIssuer((claims.iss as string) ?? stack.urls.http)
     .setAudience((claims.aud as string) ?? 'streamgate')
     .setIssuedAt(now)
