@@ -551,6 +551,7 @@ describe('Kafka records', () => {
     const { stream, key } = last;
     const probe = await subscriber(stream, key);
     const marker = unique('probe');
+    const started = Date.now();
     await producer.send({ topic: streams[stream].topic, messages: [{ key, value: GOOD[stream](marker) }] });
     const recovered = await probe.waitFor(isGood(stream, marker), 170_000).then(
       () => `${Math.round((Date.now() - started) / 1000)} s`,
