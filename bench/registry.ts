@@ -68,11 +68,11 @@ const NAIVE_TABLE = 'bench-registry-simplechat_connections';
  * table (plus its `C#` record) and exactly one item, whatever its topics, in the naive table. The
  * layout is by index, so topping 10k up to 50k keeps every fraction exact.
  */
-const API_KEY = 'carbon.super/registry-bench/1.0.0';
+const QUALIFIED_CONTEXT = 'carbon.super/registry-bench/1.0.0';
 const TARGETS = [
-  { pct: 0.1, topicKey: `${API_KEY}/sel/0.1`, every: 1000 },
-  { pct: 1, topicKey: `${API_KEY}/sel/1`, every: 100 },
-  { pct: 100, topicKey: `${API_KEY}/sel/all`, every: 1 },
+  { pct: 0.1, topicKey: `${QUALIFIED_CONTEXT}/sel/0.1`, every: 1000 },
+  { pct: 1, topicKey: `${QUALIFIED_CONTEXT}/sel/1`, every: 100 },
+  { pct: 100, topicKey: `${QUALIFIED_CONTEXT}/sel/all`, every: 1 },
 ] as const;
 
 type Contender =
@@ -429,7 +429,7 @@ function connectionRecord(connectionId: string, topicKeys: string[], connectedAt
   const expiresAt = Math.floor(connectedAt / 1000) + 2 * 60 * 60 + 15 * 60;
   return {
     connectionId,
-    apiKey: API_KEY,
+    qualifiedContext: QUALIFIED_CONTEXT,
     apiId: 'registrybench',
     channel: '/sel/all',
     topic: '/sel/all',
@@ -470,7 +470,7 @@ function subscriberItem(topicKey: string, record: ConnectionRecord): Record<stri
 
 /** Register one probe connection through ConnectionStore.put and compare with what is batch-written here. */
 async function checkItemShapes(db: DynamoDBDocumentClient, store: ConnectionStore): Promise<void> {
-  const topicKey = `${API_KEY}/probe`;
+  const topicKey = `${QUALIFIED_CONTEXT}/probe`;
   const record = connectionRecord(apiGatewayConnectionId(), [topicKey], Date.now());
   await store.put(record);
   const written = [

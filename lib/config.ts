@@ -54,7 +54,9 @@ const issuerSchema = z
     typ: z
       .string()
       .optional()
-      .describe('The JWT `typ` header every token of this issuer must carry (e.g. `at+jwt`); unchecked when unset.'),
+      .describe(
+        'The JWT `typ` header every token of this issuer must carry (e.g. `at+jwt`); unchecked when unset.',
+      ),
   })
   .describe('A trusted external issuer of OAuth2 access tokens.') satisfies z.ZodType<IssuerConfig>;
 

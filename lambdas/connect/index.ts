@@ -6,8 +6,7 @@
  */
 import type { APIGatewayProxyStructuredResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { TokenVerifier } from '../adapters/token-verifier.ts';
-import type { IssuerConfig } from '../core/auth.ts';
-import { apiKey } from '../core/catalog.ts';
+import { qualifiedContext } from '../core/catalog.ts';
 import { type ConnectionRecord, newConnectionRecord } from '../core/connection.ts';
 import { isGatewayError } from '../core/errors.ts';
 import { createTargetResolver, type TargetResolver } from '../core/target.ts';
@@ -43,10 +42,17 @@ export function createHandler({ resolver, access, store, backends }: ConnectDepe
       admission = await access.admit(target, { headers: event.headers, query });
       const { principal, entitlement } = admission;
       const app = entitlement ? { appId: entitlement.appId, appName: entitlement.appName } : undefined;
-      const record = newConnectionRecord(connectionId, target, principal, connectedAt, apiKey(target.api), {
-        ...(app ? { app } : {}),
-        holdsConnectionSlot: admission.slot !== undefined,
-      });
+      const record = newConnectionRecord(
+        connectionId,
+        target,
+        principal,
+        connectedAt,
+        qualifiedContext(target.api),
+        {
+          ...(app ? { app } : {}),
+          holdsConnectionSlot: admission.slot !== undefined,
+        },
+      );
       await store.put(record);
       await backends.onConnect(target.channel.backend, subjectOf(record, target.api));
       logger.info('connection accepted', {
@@ -74,11 +80,7 @@ export function createHandler({ resolver, access, store, backends }: ConnectDepe
 export function defaultDependencies(): ConnectDependencies {
   const store = connectionStore();
   const throttle = throttleStore();
-  const verifier = new TokenVerifier(
-    ENV.tokenIssuers.read(),
-    5,
-    ENV.jwksCooldownSeconds.read() * 1000,
-  );
+  const verifier = new TokenVerifier(ENV.tokenIssuers.read(), 5, ENV.jwksCooldownSeconds.read() * 1000);
   return {
     resolver: createTargetResolver(catalog),
     access: new AccessDecision(accessDirectory(), throttle, verifier),

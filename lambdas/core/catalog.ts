@@ -106,8 +106,12 @@ export interface Catalog {
   documents?: Record<string, unknown>;
 }
 
-/** The key that identifies an API version across the system: `{tenant}/{context}/{version}` without slashes doubled. */
-export function apiKey(api: Pick<ApiDef, 'tenant' | 'context' | 'version'>): string {
+/**
+ * The API version's context qualified by its tenant domain — `carbon.super/chats/1.0.0`,
+ * `quantis.com/train/location/1.0.0` — which identifies it across the system (connection records,
+ * topic keys). Not a credential: WSO2's "API key" is something else.
+ */
+export function qualifiedContext(api: Pick<ApiDef, 'tenant' | 'context' | 'version'>): string {
   return `${api.tenant}${api.context}/${api.version}`;
 }
 
@@ -116,8 +120,9 @@ export function apiPath(api: Pick<ApiDef, 'tenant' | 'context' | 'version'>): st
   return `${api.tenant === DEFAULT_TENANT ? '' : `/t/${api.tenant}`}${api.context}/${api.version}`;
 }
 
-export function findApiByKey(catalog: Catalog, key: string): ApiDef | undefined {
-  return catalog.apis.find((api) => apiKey(api) === key);
+/** The deployed API whose {@link qualifiedContext} this is, if any. */
+export function findApiByQualifiedContext(catalog: Catalog, context: string): ApiDef | undefined {
+  return catalog.apis.find((api) => qualifiedContext(api) === context);
 }
 
 export function findApiById(catalog: Catalog, id: string): ApiDef | undefined {

@@ -7,8 +7,8 @@ import type { Target } from './target.ts';
  */
 export interface ConnectionRecord {
   connectionId: string;
-  /** `{tenant}{context}/{version}` of the API the connection was opened on. */
-  apiKey: string;
+  /** The tenant-qualified context (`carbon.super/chats/1.0.0`) of the API the connection was opened on. */
+  qualifiedContext: string;
   apiId: string;
   channel: string;
   /** The connection's own topic instance, e.g. `/rooms/room1`. */
@@ -82,12 +82,12 @@ export function newConnectionRecord(
   target: Target,
   principal: Principal | undefined,
   connectedAt: number,
-  apiKeyOfTarget: string,
+  qualifiedContextOfTarget: string,
   access: { app?: { appId: string; appName: string }; holdsConnectionSlot?: boolean } = {},
 ): ConnectionRecord {
   return {
     connectionId,
-    apiKey: apiKeyOfTarget,
+    qualifiedContext: qualifiedContextOfTarget,
     apiId: target.api.id,
     channel: target.channel.name,
     topic: target.topic,

@@ -2,13 +2,11 @@
  * What a connection's events count against, and the rules that refuse access on it: one set of
  * refusals for the handshake (`$connect`) and for every later frame, so both say the same thing.
  */
+import type { SubscriptionStatus } from './applications.ts';
 import type { Principal } from './auth.ts';
 import type { ApiDef } from './catalog.ts';
 import { forbidden, GatewayError } from './errors.ts';
 import type { Plan } from './plans.ts';
-
-/** WSO2's subscription states the gateway acts on: only ACTIVE subscriptions pass. */
-export type SubscriptionStatus = 'ACTIVE' | 'BLOCKED';
 
 /** The application a token acts for (`appId` is the registry's id, `appName` its name). */
 export interface AppRef {

@@ -1,4 +1,4 @@
-import { type ApiDef, apiKey, type Catalog, type ChannelDef, DEFAULT_TENANT } from './catalog.ts';
+import { type ApiDef, type Catalog, type ChannelDef, DEFAULT_TENANT, qualifiedContext } from './catalog.ts';
 import {
   type CompiledTemplate,
   compileTemplate,
@@ -42,7 +42,7 @@ interface ApiCandidate {
 }
 
 export function topicKeyOf(api: ApiDef, topic: string): string {
-  return `${apiKey(api)}${topic === '/' ? '' : topic}`;
+  return `${qualifiedContext(api)}${topic === '/' ? '' : topic}`;
 }
 
 export function createTargetResolver(catalog: Catalog): TargetResolver {

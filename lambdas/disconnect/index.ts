@@ -5,7 +5,7 @@
  */
 import type { APIGatewayProxyStructuredResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { forgetConnection } from '../adapters/delivery.ts';
-import { type Catalog, findApiByKey, findChannel } from '../core/catalog.ts';
+import { type Catalog, findApiByQualifiedContext, findChannel } from '../core/catalog.ts';
 import type { ConnectionRecord } from '../core/connection.ts';
 import { catalog } from '../shared/catalog.ts';
 import { observed } from '../shared/middleware.ts';
@@ -36,7 +36,7 @@ export function createHandler({ catalog, forget, backends }: DisconnectDependenc
       wasRegistered: removed !== undefined,
     });
     // The channel's backend hears of it (asynchronously: nobody waits on a closing connection).
-    const api = removed ? findApiByKey(catalog, removed.apiKey) : undefined;
+    const api = removed ? findApiByQualifiedContext(catalog, removed.qualifiedContext) : undefined;
     const channel = api && removed ? findChannel(api, removed.channel) : undefined;
     if (removed && api && channel) await backends.onDisconnect(channel.backend, subjectOf(removed, api));
     metrics.addMetric('connectionsClosed', MetricUnit.Count, 1);

@@ -5,7 +5,7 @@
  */
 import type { Context } from 'aws-lambda';
 import type { MskEvent } from '../core/kafka-records.ts';
-import { flushMetrics, logger, MetricUnit, metrics } from '../shared/observability.ts';
+import { logger, MetricUnit, metrics } from '../shared/observability.ts';
 import { FanoutBatch, type FanoutBatchDependencies, type FanoutReport } from '../usecases/fanout-batch.ts';
 
 /** Time kept back from the function's timeout to checkpoint and report after posting, ms. */
@@ -38,5 +38,4 @@ function emit(report: FanoutReport): void {
   for (const [name, value] of counts) if (value) metrics.addMetric(name, MetricUnit.Count, value);
   if (report.recordAgeMs !== undefined)
     metrics.addMetric('recordAgeMs', MetricUnit.Milliseconds, report.recordAgeMs);
-  flushMetrics();
 }

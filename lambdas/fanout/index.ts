@@ -11,6 +11,7 @@ import { kafkaBindings } from '../core/kafka-records.ts';
 import { createTargetResolver } from '../core/target.ts';
 import { catalog } from '../shared/catalog.ts';
 import { ENV, RUNTIME_ENV } from '../shared/env.ts';
+import { observed } from '../shared/middleware.ts';
 import { logger } from '../shared/observability.ts';
 import {
   accessDirectory,
@@ -32,10 +33,7 @@ export function defaultDependencies(): FanoutBatchDependencies {
     bindings: kafkaBindings(catalog),
     resolver: createTargetResolver(catalog),
     // SUBSCRIBER_CACHE_MS (default 1 s): how long a topic instance's subscriber list is reused.
-    subscribers: cachedSubscribers(
-      (topicKey) => store.subscribers(topicKey),
-      ENV.subscriberCacheMs.read(),
-    ),
+    subscribers: cachedSubscribers((topicKey) => store.subscribers(topicKey), ENV.subscriberCacheMs.read()),
     checkpoints: new CheckpointStore(documentClient(), stateTable, RUNTIME_ENV.functionName.read()),
     transforms: (jobs) => runTransforms(jobs, transformState),
     deliverer: deliverer(store, connectionsApi(), throttleStore(), accessDirectory()),
@@ -45,4 +43,4 @@ export function defaultDependencies(): FanoutBatchDependencies {
   };
 }
 
-export const handler = createHandler(defaultDependencies());
+export const handler = observed(createHandler(defaultDependencies()));

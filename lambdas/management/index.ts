@@ -5,7 +5,8 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { catalog } from '../shared/catalog.ts';
 import { ENV } from '../shared/env.ts';
-import { flushMetrics, MetricUnit, metrics } from '../shared/observability.ts';
+import { observed } from '../shared/middleware.ts';
+import { MetricUnit, metrics } from '../shared/observability.ts';
 import {
   accessDirectory,
   connectionStore,
@@ -30,14 +31,9 @@ const api = createManagementApi({
   },
 });
 
-export const handler = async (
-  event: APIGatewayProxyEventV2,
-  context: Context,
-): Promise<APIGatewayProxyStructuredResultV2> => {
-  try {
-    return await api.handle(event, context);
-  } finally {
+export const handler = observed(
+  async (event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
     metrics.addMetric('managementRequests', MetricUnit.Count, 1);
-    flushMetrics();
-  }
-};
+    return api.handle(event, context);
+  },
+);

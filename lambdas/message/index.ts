@@ -6,7 +6,7 @@
  */
 import type { APIGatewayProxyStructuredResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
 import { HttpBackend } from '../adapters/http-backend.ts';
-import { type Catalog, findApiByKey } from '../core/catalog.ts';
+import { type Catalog, findApiByQualifiedContext } from '../core/catalog.ts';
 import { type ControlMessage, isControlAction, parseControlMessage } from '../core/control.ts';
 import { notFound } from '../core/errors.ts';
 import { createTargetResolver } from '../core/target.ts';
@@ -43,7 +43,7 @@ export function createHandler({ catalog, bindings, routes, refusals }: MessageDe
     let control: ControlMessage | undefined;
     try {
       const record = await bindings.get(connectionId);
-      const api = findApiByKey(catalog, record.apiKey);
+      const api = findApiByQualifiedContext(catalog, record.qualifiedContext);
       if (!api) throw notFound(`API ${record.apiId} is no longer deployed`);
       const body = event.body ?? '';
       const frame = event.isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body;

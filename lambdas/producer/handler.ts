@@ -7,7 +7,7 @@
 import type { Producer } from 'kafkajs';
 import type { ProducedRecord } from '../adapters/kafka-producer.ts';
 import type { OutgoingRecord } from '../core/kafka-publish.ts';
-import { flushMetrics, logger, MetricUnit, metrics } from '../shared/observability.ts';
+import { logger, MetricUnit, metrics } from '../shared/observability.ts';
 
 /** A connected Kafka producer: what the handler uses of kafkajs's. */
 export type KafkaSender = Pick<Producer, 'send' | 'disconnect'>;
@@ -61,9 +61,9 @@ export function createHandler(
       void stale?.then((p) => p.disconnect()).catch(() => undefined);
       metrics.addMetric('produceFailures', MetricUnit.Count, 1);
       logger.error('producing failed', error as Error);
-      throw new Error(`the Kafka cluster did not take the record (${(error as Error).message})`);
-    } finally {
-      flushMetrics();
+      throw new Error(`the Kafka cluster did not take the record (${(error as Error).message})`, {
+        cause: error,
+      });
     }
   };
 }

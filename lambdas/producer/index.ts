@@ -9,6 +9,7 @@ import { Kafka, type KafkaConfig, logLevel } from 'kafkajs';
 import { mskIamToken } from '../adapters/msk-iam-token.ts';
 import { brokerAccess } from '../core/kafka-brokers.ts';
 import { ENV, RUNTIME_ENV } from '../shared/env.ts';
+import { observed } from '../shared/middleware.ts';
 import { logger } from '../shared/observability.ts';
 import { createHandler, type ProducerDependencies } from './handler.ts';
 
@@ -54,4 +55,4 @@ export function defaultDependencies(): ProducerDependencies {
   };
 }
 
-export const handler = createHandler(defaultDependencies());
+export const handler = observed(createHandler(defaultDependencies()));

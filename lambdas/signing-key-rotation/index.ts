@@ -16,15 +16,15 @@ import type { SecretsManagerRotationEvent } from 'aws-lambda';
 import { CompactSign, compactVerify, exportJWK, generateKeyPair, importJWK } from 'jose';
 import { activeKey, parseKeySet, rotateKeySet, type SigningKey } from '../core/signing-keys.ts';
 import { ENV } from '../shared/env.ts';
+import { observed } from '../shared/middleware.ts';
 import { logger } from '../shared/observability.ts';
 
 const secrets = new SecretsManagerClient({});
 const maxTokenLifetime = ENV.tokenLifetimeSeconds.read();
 const activationSeconds = ENV.signingKeyActivationSeconds.read();
 
-export const handler = async (event: SecretsManagerRotationEvent): Promise<void> => {
+async function rotate(event: SecretsManagerRotationEvent): Promise<void> {
   const { Step, SecretId, ClientRequestToken } = event;
-  logger.appendKeys({ step: Step });
   const metadata = await secrets.send(new DescribeSecretCommand({ SecretId }));
   if (!metadata.RotationEnabled) throw new Error('rotation is not enabled on the signing key secret');
   const stages = metadata.VersionIdsToStages?.[ClientRequestToken];
@@ -45,7 +45,9 @@ export const handler = async (event: SecretsManagerRotationEvent): Promise<void>
     default:
       throw new Error(`unknown rotation step ${String(Step)}`);
   }
-};
+}
+
+export const handler = observed(rotate, { logKeys: (event) => ({ step: event.Step }) });
 
 async function createSecret(secretId: string, token: string): Promise<void> {
   try {

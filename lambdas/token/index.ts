@@ -9,7 +9,8 @@ import { Registry } from '../adapters/registry.ts';
 import { SigningKeyStore } from '../adapters/signing-key-store.ts';
 import { catalog } from '../shared/catalog.ts';
 import { ENV } from '../shared/env.ts';
-import { flushMetrics, recordConsumedCapacity } from '../shared/observability.ts';
+import { observed } from '../shared/middleware.ts';
+import { recordConsumedCapacity } from '../shared/observability.ts';
 import { createTokenEndpoint } from './endpoint.ts';
 
 const keyCacheSeconds = ENV.signingKeyCacheSeconds.read();
@@ -30,10 +31,6 @@ const endpoint = createTokenEndpoint({
   activationSeconds: ENV.signingKeyActivationSeconds.read(),
 });
 
-export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
-  try {
-    return await endpoint(event);
-  } finally {
-    flushMetrics();
-  }
-};
+export const handler = observed(
+  (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => endpoint(event),
+);

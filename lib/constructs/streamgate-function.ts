@@ -34,6 +34,12 @@ export interface StreamgateFunctionProps
    * @default - none
    */
   readonly aliases?: Record<string, string>;
+  /**
+   * Bundle the AWS SDK and @smithy packages instead of taking them from the Lambda runtime: for code
+   * that needs SDK packages the runtime does not ship (the MSK IAM signer's credential providers).
+   * @default false
+   */
+  readonly bundleSdk?: boolean;
   /** The compiled API catalog, inlined into the bundle. */
   readonly catalog: Catalog;
   /**
@@ -67,8 +73,17 @@ export interface StreamgateFunctionProps
  */
 export class StreamgateFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: StreamgateFunctionProps) {
-    const { handlerDir, catalog, withDefinitions, logRetention, serviceName, environment, aliases, ...rest } =
-      props;
+    const {
+      handlerDir,
+      catalog,
+      withDefinitions,
+      logRetention,
+      serviceName,
+      environment,
+      aliases,
+      bundleSdk,
+      ...rest
+    } = props;
     const inlined: Catalog = withDefinitions ? catalog : { apis: catalog.apis };
     const logGroup = new LogGroup(scope, `${id}Logs`, {
       retention: logRetention,
@@ -115,7 +130,7 @@ export class StreamgateFunction extends NodejsFunction {
         sourceMap: true,
         sourcesContent: false,
         // The Node.js 22 runtime provides AWS SDK v3 and the @smithy packages it is built on.
-        externalModules: ['@aws-sdk/*', '@smithy/*'],
+        externalModules: bundleSdk ? [] : ['@aws-sdk/*', '@smithy/*'],
         define: { __STREAMGATE_CATALOG__: JSON.stringify(inlined) },
         ...(aliases
           ? {

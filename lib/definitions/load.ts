@@ -16,7 +16,6 @@ import {
 import { parse as parseYaml } from 'yaml';
 import {
   type ApiDef,
-  apiKey,
   type Catalog,
   type ChannelBackend,
   type ChannelDef,
@@ -25,6 +24,7 @@ import {
   LIFECYCLE_STATES,
   type LifecycleState,
   type MessageFormat,
+  qualifiedContext,
 } from '../../lambdas/core/catalog.ts';
 import { templateParameters } from '../../lambdas/core/channel-template.ts';
 import { parseSiddhi, SiddhiError, type TransformDef } from '../../lambdas/core/transform/siddhi.ts';
@@ -613,7 +613,7 @@ function catalogProblems(apis: ApiDef[]): DefinitionProblem[] {
   const byKey = new Map<string, ApiDef>();
   const defaults = new Map<string, ApiDef>();
   for (const api of apis) {
-    const key = apiKey(api).toLowerCase();
+    const key = qualifiedContext(api).toLowerCase();
     const other = byKey.get(key);
     if (other) {
       problems.push({

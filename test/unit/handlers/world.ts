@@ -6,7 +6,7 @@ import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { vi } from 'vitest';
 import type { ConnectEvent } from '../../../lambdas/connect/index.ts';
 import type { Principal } from '../../../lambdas/core/auth.ts';
-import { apiKey, type Catalog } from '../../../lambdas/core/catalog.ts';
+import { type Catalog, qualifiedContext } from '../../../lambdas/core/catalog.ts';
 import type { HandlerInvocation, HandlerResult } from '../../../lambdas/core/channel-handler-api.ts';
 import { type ConnectionRecord, newConnectionRecord } from '../../../lambdas/core/connection.ts';
 import type { Entitlement } from '../../../lambdas/core/entitlement.ts';
@@ -86,7 +86,7 @@ export function entitlement(plan: Partial<Plan> = {}, status: Entitlement['statu
 export function connectionOn(topic: string, overrides: Partial<ConnectionRecord> = {}): ConnectionRecord {
   const target = resolver.resolveTopic(chats, topic);
   return {
-    ...newConnectionRecord(CONNECTION_ID, target, principal, 1796018400000, apiKey(chats), { app }),
+    ...newConnectionRecord(CONNECTION_ID, target, principal, 1796018400000, qualifiedContext(chats), { app }),
     ...overrides,
   };
 }
