@@ -73,7 +73,7 @@ export const handler = async (event: ConnectEvent): Promise<APIGatewayProxyResul
       requireTenant(principal, target.api);
       requireScopes(principal, connectScopes(target.channel), `connect to ${target.channel.name}`);
       entitlement = await entitlementOf(principal, target.api);
-      slot = await takeConnectionSlot(entitlement);
+      slot = await takeConnectionSlot(entitlement, connectionId);
     }
 
     await store.put(
@@ -105,7 +105,7 @@ export const handler = async (event: ConnectEvent): Promise<APIGatewayProxyResul
     metrics.addMetric('connectionsAccepted', MetricUnit.Count, 1);
     return { statusCode: 200 };
   } catch (error) {
-    if (slot) await throttle.releaseConnection(slot);
+    if (slot) await throttle.releaseConnection(slot, connectionId);
     if (!isGatewayError(error)) throw error;
     logger.warn('connection refused', { status: error.status, reason: error.message });
     metrics.addMetric('connectionsRefused', MetricUnit.Count, 1);
@@ -165,10 +165,13 @@ async function runConnectHandler(handler: string, invocation: HandlerInvocation)
 }
 
 /** A plan that caps concurrent connections: take a slot, or refuse with 429. */
-async function takeConnectionSlot(entitlement: Entitlement): Promise<string | undefined> {
+async function takeConnectionSlot(
+  entitlement: Entitlement,
+  connectionId: string,
+): Promise<string | undefined> {
   const max = entitlement.plan.maxConnections;
   if (max === undefined) return undefined;
-  if (!(await throttle.acquireConnection(entitlement.key, max))) {
+  if (!(await throttle.acquireConnection(entitlement.key, max, connectionId))) {
     throw new GatewayError(
       'too_many_requests',
       `application ${entitlement.appName} already holds the ${max} connections plan ${entitlement.plan.name} allows`,
