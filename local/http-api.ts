@@ -95,6 +95,8 @@ export class HttpApiServer {
     const local = this.localRoutes.get(`${method} ${url.pathname}`);
     if (local) return local(req, res, body);
 
+    // API Gateway answers a path whose percent-escapes do not decode with 400, before any route.
+    if (!decodes(url.pathname)) return json(res, 400, { message: 'Bad Request' });
     const match = this.match(method, url.pathname);
     if (!match?.route.functionId) return json(res, 404, { message: 'Not Found' });
     if (this.bucket && !this.bucket.take()) return json(res, 429, { message: 'Too Many Requests' });
@@ -187,6 +189,15 @@ export class HttpApiServer {
       return { route, params };
     }
     return fallback ? { route: fallback, params: {} } : undefined;
+  }
+}
+
+function decodes(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 

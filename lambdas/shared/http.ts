@@ -43,11 +43,18 @@ export function httpRefusal(error: GatewayError): HttpResult {
 
 /**
  * The JSON object of a request body (base64 bodies decoded; an empty body is `{}`).
- * @throws GatewayError bad_request when the body is not JSON or not an object
+ * @param maxBytes the largest body taken (bytes of its text)
+ * @throws GatewayError bad_request when the body is not JSON or not an object; payload_too_large
+ *   when it is longer than `maxBytes`
  */
-export function jsonBody(event: APIGatewayProxyEventV2): Record<string, unknown> {
+export function jsonBody(
+  event: APIGatewayProxyEventV2,
+  maxBytes = Number.POSITIVE_INFINITY,
+): Record<string, unknown> {
   const text = bodyText(event);
   if (!text) return {};
+  if (Buffer.byteLength(text) > maxBytes)
+    throw new GatewayError('payload_too_large', `the request body is larger than ${maxBytes} bytes`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
