@@ -32,6 +32,8 @@ export const LIMITS = {
    * item (~30 bytes), so 1,000 slots stay near 30 KB; plans that need more leave the cap out.
    */
   maxConnections: 1_000,
+  /** Arrays and objects nested in a published frame's JSON data. */
+  depth: 64,
   /** A request body, bytes (a publish carries up to 128 KB of data, JSON-escaped). */
   body: 1_048_576,
 } as const;
@@ -101,18 +103,18 @@ export const PlanInput = z
     description: text('description', LIMITS.description).optional(),
     events: z
       .number({ error: 'events must be a whole number of events per period' })
-      .int('events must be a whole number of events per period')
-      .min(0, 'events must be a whole number of events per period (0 or more)')
       .max(LIMITS.events, `events is at most ${LIMITS.events} per period`)
+      .min(0, 'events must be a whole number of events per period (0 or more)')
+      .int('events must be a whole number of events per period')
       .optional(),
     per: z
       .enum(PLAN_PERIODS as [string, ...string[]], `per must be one of ${PLAN_PERIODS.join(', ')}`)
       .optional(),
     maxConnections: z
       .number({ error: 'maxConnections must be a whole number of at least 1' })
-      .int('maxConnections must be a whole number of at least 1')
-      .min(1, 'maxConnections must be a whole number of at least 1')
       .max(LIMITS.maxConnections, `maxConnections is at most ${LIMITS.maxConnections}`)
+      .min(1, 'maxConnections must be a whole number of at least 1')
+      .int('maxConnections must be a whole number of at least 1')
       .optional(),
   })
   .superRefine((plan, context) => {
@@ -138,20 +140,41 @@ export const ChangeLifecycle = z.strictObject({
 /** POST /admin/tenants/{tenant}/apis/{api}/{version}/publish: the frame as text or JSON (≤ 128 KB, checked on its text). */
 export const Publish = z.strictObject({
   topic: required('topic', LIMITS.path),
-  data: z.union([z.string(), z.record(z.string(), z.unknown()), z.array(z.unknown())], {
-    error: (issue) =>
-      issue.input === undefined || issue.input === null
-        ? '"data" is required: the frame, as a string or JSON'
-        : '"data" is the frame: a string, a JSON object or an array',
-  }),
+  data: z
+    .union([z.string(), z.record(z.string(), z.unknown()), z.array(z.unknown())], {
+      error: (issue) =>
+        issue.input === undefined || issue.input === null
+          ? '"data" is required: the frame, as a string or JSON'
+          : '"data" is the frame: a string, a JSON object or an array',
+    })
+    .refine((data) => nestedWithin(data, LIMITS.depth), `"data" is nested more than ${LIMITS.depth} deep`),
 });
+
+/** Whether JSON nests at most `limit` arrays and objects deep (iteratively: deep input must not overflow the stack). */
+function nestedWithin(value: unknown, limit: number): boolean {
+  const pending: [unknown, number][] = [[value, 0]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [item, depth] = next;
+    if (typeof item !== 'object' || item === null) continue;
+    if (depth >= limit) return false;
+    for (const child of Object.values(item)) pending.push([child, depth + 1]);
+  }
+  return true;
+}
 
 /** Every route that takes no body and no query string. */
 export const NoInput = z.strictObject({});
 
-/** One line saying what is wrong with an input (the first problems, unknown fields by name). */
+/** One line saying what is wrong with an input: the first problem of each field, unknown fields by name. */
 export function describeIssues(error: z.ZodError): string {
+  const seen = new Set<string>();
   return error.issues
+    .filter((issue) => {
+      const field = issue.path.join('.');
+      if (seen.has(field) && issue.code !== 'unrecognized_keys') return false;
+      seen.add(field);
+      return true;
+    })
     .slice(0, 3)
     .map((issue) =>
       issue.code === 'unrecognized_keys'

@@ -140,15 +140,6 @@ function requestPath(event: APIGatewayProxyEventV2): string {
 /** A value from the request, quoted for a message (long values cut: messages are not an echo channel). */
 const quote = (value: string) => `"${value.length > 100 ? `${value.slice(0, 100)}…` : value}"`;
 
-/** JSON data as a frame's text; JSON nested too deep to write back is refused, not a 500. */
-function frameText(data: unknown): string {
-  try {
-    return JSON.stringify(data);
-  } catch (error) {
-    throw new GatewayError('bad_request', '"data" is nested too deeply', undefined, { cause: error });
-  }
-}
-
 /** Whether every percent-escape of the path decodes (to UTF-8): the router decodes its parameters. */
 function wellEncoded(path: string): boolean {
   try {
@@ -526,7 +517,7 @@ export function createManagementApi(deps: ManagementDependencies): ManagementApi
       const target = resolver.resolveTopic(api, request.topic);
       if (!target.channel.sub)
         throw badRequest(`topic ${target.topic} has no subscribers (it is publish only)`);
-      const data = typeof request.data === 'string' ? request.data : frameText(request.data);
+      const data = typeof request.data === 'string' ? request.data : JSON.stringify(request.data);
       if (Buffer.byteLength(data) > MAX_MESSAGE_BYTES)
         throw new GatewayError('payload_too_large', 'a frame is at most 128 KB');
       const outcome = await delivery.toSubscribers(
