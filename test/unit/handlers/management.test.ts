@@ -656,7 +656,7 @@ describe('hostile input (issue 11, class 6): every malformed request is a 4xx na
     ],
   ];
 
-  it.each(cases)('%s: %s %s', async (_what, method, path, body, status, error, message) => {
+  it.each(cases)('%s', async (_what, method, path, body, status, error, message) => {
     const writes = {
       createApplication: vi.fn(),
       putPlan: vi.fn(),

@@ -241,7 +241,7 @@ describe('hostile token requests (issue 11, class 6): RFC 6749 errors, never a 5
     ['binary garbage', '\u0000\u00ff\u0001=\u0002&&&=', {}, 400, 'invalid_request'],
   ];
 
-  it.each(cases)('%s → %i %s', async (_what, body, headers, status, error) => {
+  it.each(cases)('%s', async (_what, body, headers, status, error) => {
     const { endpoint, registry } = tokenEndpoint();
     const result = await endpoint(tokenRequest(body, headers));
     expect([result.statusCode, bodyOf(result).error]).toEqual([status, error]);
