@@ -1,4 +1,9 @@
-import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  UpdateCommand,
+  type UpdateCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import { isLimited, type Plan, windowOf } from '../core/plans.ts';
 import { conditionMet, unlessConditionFails } from './dynamo.ts';
 
@@ -56,30 +61,21 @@ export class ThrottleStore {
       values: { ':max': plan.events - ask },
     };
     for (let attempt = 0; attempt < MAX_RACE_RETRIES; attempt++) {
-      const failure = await unlessConditionFails(
-        this.db
-          .send(
-            new UpdateCommand({
-              TableName: this.tableName,
-              Key: key,
-              UpdateExpression:
-                'SET used = if_not_exists(used, :zero) + :n, throttled = if_not_exists(throttled, :zero) + :t, #limit = :limit, expiresAt = :exp',
-              ConditionExpression: condition.expression,
-              ExpressionAttributeNames: { '#limit': 'limit' },
-              ExpressionAttributeValues: {
-                ':n': ask,
-                ':t': events - ask,
-                ':zero': 0,
-                ':limit': plan.events,
-                ':exp': expiresAt,
-                ...condition.values,
-              },
-              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-            }),
-          )
-          .then(() => undefined),
-        (error) => error,
-      );
+      const failure = await this.updateUnlessRefused({
+        Key: key,
+        UpdateExpression:
+          'SET used = if_not_exists(used, :zero) + :n, throttled = if_not_exists(throttled, :zero) + :t, #limit = :limit, expiresAt = :exp',
+        ConditionExpression: condition.expression,
+        ExpressionAttributeNames: { '#limit': 'limit' },
+        ExpressionAttributeValues: {
+          ':n': ask,
+          ':t': events - ask,
+          ':zero': 0,
+          ':limit': plan.events,
+          ':exp': expiresAt,
+          ...condition.values,
+        },
+      });
       if (!failure) return { granted: ask, throttled: events - ask };
       const used = await this.usedAfterFailure(key, failure);
       const remaining = Math.max(0, plan.events - used);
@@ -146,39 +142,25 @@ export class ThrottleStore {
     const key = { pk: `CC#${subscription}`, sk: 'C' };
     for (let attempt = 0; attempt < MAX_RACE_RETRIES; attempt++) {
       // Room left, or the connection already holds a slot (a repeated $connect): take or renew it.
-      const refused = await unlessConditionFails(
-        this.db
-          .send(
-            new UpdateCommand({
-              TableName: this.tableName,
-              Key: key,
-              UpdateExpression: 'SET slots.#connection = :until, expiresAt = :until',
-              ConditionExpression:
-                'attribute_exists(slots) AND (size(slots) < :max OR attribute_exists(slots.#connection))',
-              ExpressionAttributeNames: { '#connection': connectionId },
-              ExpressionAttributeValues: { ':until': until, ':max': max },
-              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-            }),
-          )
-          .then(() => undefined),
-        (error) => error,
-      );
+      const refused = await this.updateUnlessRefused({
+        Key: key,
+        UpdateExpression: 'SET slots.#connection = :until, expiresAt = :until',
+        ConditionExpression:
+          'attribute_exists(slots) AND (size(slots) < :max OR attribute_exists(slots.#connection))',
+        ExpressionAttributeNames: { '#connection': connectionId },
+        ExpressionAttributeValues: { ':until': until, ':max': max },
+      });
       if (!refused) return true;
       const slots = refused.Item ? slotsOf(refused.Item) : await this.readSlots(key);
       if (!slots) {
         // No slot item yet (or a counter of the old `connections` shape, dropped here): create it.
         if (
-          await conditionMet(
-            this.db.send(
-              new UpdateCommand({
-                TableName: this.tableName,
-                Key: key,
-                UpdateExpression: 'SET slots = :slots, expiresAt = :until REMOVE connections',
-                ConditionExpression: 'attribute_not_exists(slots)',
-                ExpressionAttributeValues: { ':slots': { [connectionId]: until }, ':until': until },
-              }),
-            ),
-          )
+          await this.updated({
+            Key: key,
+            UpdateExpression: 'SET slots = :slots, expiresAt = :until REMOVE connections',
+            ConditionExpression: 'attribute_not_exists(slots)',
+            ExpressionAttributeValues: { ':slots': { [connectionId]: until }, ':until': until },
+          })
         )
           return true;
         continue;
@@ -192,27 +174,22 @@ export class ThrottleStore {
       // holds size - expired + 1 slots, at most max exactly when size < max + expired.
       const names = Object.fromEntries(expired.map((id, i) => [`#e${i}`, id]));
       if (
-        await conditionMet(
-          this.db.send(
-            new UpdateCommand({
-              TableName: this.tableName,
-              Key: key,
-              UpdateExpression: `REMOVE ${Object.keys(names)
-                .map((name) => `slots.${name}`)
-                .join(', ')} SET slots.#connection = :until, expiresAt = :until`,
-              ConditionExpression: [
-                'size(slots) < :room',
-                ...Object.keys(names).map((name) => `slots.${name} <= :now`),
-              ].join(' AND '),
-              ExpressionAttributeNames: { ...names, '#connection': connectionId },
-              ExpressionAttributeValues: {
-                ':until': until,
-                ':room': max + expired.length,
-                ':now': nowSeconds,
-              },
-            }),
-          ),
-        )
+        await this.updated({
+          Key: key,
+          UpdateExpression: `REMOVE ${Object.keys(names)
+            .map((name) => `slots.${name}`)
+            .join(', ')} SET slots.#connection = :until, expiresAt = :until`,
+          ConditionExpression: [
+            'size(slots) < :room',
+            ...Object.keys(names).map((name) => `slots.${name} <= :now`),
+          ].join(' AND '),
+          ExpressionAttributeNames: { ...names, '#connection': connectionId },
+          ExpressionAttributeValues: {
+            ':until': until,
+            ':room': max + expired.length,
+            ':now': nowSeconds,
+          },
+        })
       )
         return true;
     }
@@ -225,37 +202,27 @@ export class ThrottleStore {
    * every execution environment (a conditional write, made only on the refusal path).
    */
   claimNotice(connectionId: string, periodMs: number, now = Date.now()): Promise<boolean> {
-    return conditionMet(
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: `TN#${connectionId}`, sk: 'N' },
-          UpdateExpression: 'SET #until = :until, expiresAt = :exp',
-          ConditionExpression: 'attribute_not_exists(#until) OR #until < :now',
-          ExpressionAttributeNames: { '#until': 'until' },
-          ExpressionAttributeValues: {
-            ':until': now + periodMs,
-            ':now': now,
-            ':exp': Math.floor((now + periodMs) / 1000) + 3600,
-          },
-        }),
-      ),
-    );
+    return this.updated({
+      Key: { pk: `TN#${connectionId}`, sk: 'N' },
+      UpdateExpression: 'SET #until = :until, expiresAt = :exp',
+      ConditionExpression: 'attribute_not_exists(#until) OR #until < :now',
+      ExpressionAttributeNames: { '#until': 'until' },
+      ExpressionAttributeValues: {
+        ':until': now + periodMs,
+        ':now': now,
+        ':exp': Math.floor((now + periodMs) / 1000) + 3600,
+      },
+    });
   }
 
   /** Give a connection's slot back; releasing a slot it does not hold (any more) is a no-op. */
   async releaseConnection(subscription: string, connectionId: string): Promise<void> {
-    await conditionMet(
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: `CC#${subscription}`, sk: 'C' },
-          UpdateExpression: 'REMOVE slots.#connection',
-          ConditionExpression: 'attribute_exists(slots.#connection)',
-          ExpressionAttributeNames: { '#connection': connectionId },
-        }),
-      ),
-    );
+    await this.updated({
+      Key: { pk: `CC#${subscription}`, sk: 'C' },
+      UpdateExpression: 'REMOVE slots.#connection',
+      ConditionExpression: 'attribute_exists(slots.#connection)',
+      ExpressionAttributeNames: { '#connection': connectionId },
+    });
   }
 
   private async add(
@@ -280,6 +247,32 @@ export class ThrottleStore {
           ...(limit === undefined ? {} : { ':limit': limit }),
         },
       }),
+    );
+  }
+
+  /** Whether a conditional update of this table was made (false: its condition failed). */
+  private updated(input: Omit<UpdateCommandInput, 'TableName'>): Promise<boolean> {
+    return conditionMet(this.db.send(new UpdateCommand({ ...input, TableName: this.tableName })));
+  }
+
+  /**
+   * A conditional update of this table: undefined when made, the condition failure (with the old
+   * item, raw, in `Item` when it exists) when refused; other errors are thrown.
+   */
+  private updateUnlessRefused(
+    input: Omit<UpdateCommandInput, 'TableName' | 'ReturnValuesOnConditionCheckFailure'>,
+  ): Promise<undefined | (Error & { Item?: Record<string, unknown> })> {
+    return unlessConditionFails(
+      this.db
+        .send(
+          new UpdateCommand({
+            ...input,
+            TableName: this.tableName,
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        )
+        .then(() => undefined),
+      (error) => error,
     );
   }
 

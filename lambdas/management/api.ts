@@ -39,7 +39,7 @@ import {
 } from '../core/management-schemas.ts';
 import { PLAN_NAME, type Plan, subscriptionKey } from '../core/plans.ts';
 import { createTargetResolver } from '../core/target.ts';
-import { type HttpResult, header, httpRefusal, json, jsonBody } from '../shared/http.ts';
+import { decodablePath, type HttpResult, header, httpRefusal, json, jsonBody } from '../shared/http.ts';
 import { logger, MetricUnit, metrics } from '../shared/observability.ts';
 
 /** What the routes read and write; each is an adapter built once per execution environment. */
@@ -139,16 +139,6 @@ function requestPath(event: APIGatewayProxyEventV2): string {
 
 /** A value from the request, quoted for a message (long values cut: messages are not an echo channel). */
 const quote = (value: string) => `"${value.length > 100 ? `${value.slice(0, 100)}…` : value}"`;
-
-/** Whether every percent-escape of the path decodes (to UTF-8): the router decodes its parameters. */
-function wellEncoded(path: string): boolean {
-  try {
-    decodeURIComponent(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * A result as the router takes it: its type wants a body, a 204 has none (the router then answers
@@ -557,7 +547,7 @@ export function createManagementApi(deps: ManagementDependencies): ManagementApi
     routes,
     async handle(event, context) {
       // A percent-escape that does not decode is the caller's mistake, whatever the route or auth.
-      if (!wellEncoded(event.rawPath))
+      if (!decodablePath(event.rawPath))
         return httpRefusal(badRequest('the path is not percent-encoded correctly'));
       const response = await router.resolve(event, context);
       if (failures.has(event)) {

@@ -18,6 +18,19 @@ export function bodyText(event: APIGatewayProxyEventV2): string {
   return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
 }
 
+/**
+ * Whether every percent-escape of a path decodes (to UTF-8). API Gateway answers 400 to one that
+ * does not, and a router that decodes its parameters would throw a URIError on it.
+ */
+export function decodablePath(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function header(event: APIGatewayProxyEventV2, name: string): string | undefined {
   return event.headers?.[name.toLowerCase()];
 }
