@@ -13,6 +13,9 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           environment: 'node',
+          // Parsing every shipped definition with @asyncapi/parser takes seconds on a busy 2-core machine.
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
         },
       },
       {

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { decodablePath } from '../lambdas/shared/http.ts';
 import { requestTime } from './gateway/events.ts';
 import { type LocalCredentials, verifySigV4 } from './gateway/sigv4.ts';
 import { TokenBucket } from './gateway/token-bucket.ts';
@@ -95,6 +96,8 @@ export class HttpApiServer {
     const local = this.localRoutes.get(`${method} ${url.pathname}`);
     if (local) return local(req, res, body);
 
+    // API Gateway answers a path whose percent-escapes do not decode with 400, before any route.
+    if (!decodablePath(url.pathname)) return json(res, 400, { message: 'Bad Request' });
     const match = this.match(method, url.pathname);
     if (!match?.route.functionId) return json(res, 404, { message: 'Not Found' });
     if (this.bucket && !this.bucket.take()) return json(res, 429, { message: 'Too Many Requests' });

@@ -117,7 +117,7 @@ export async function forgetConnection(
 ): Promise<ConnectionRecord | undefined> {
   const record = await store.remove(connectionId);
   if (record?.holdsConnectionSlot && record.app) {
-    await throttle.releaseConnection(subscriptionKey(record.app.appId, record.apiId));
+    await throttle.releaseConnection(subscriptionKey(record.app.appId, record.apiId), connectionId);
   }
   return record;
 }

@@ -39,7 +39,7 @@ export function createHandler({ resolver, access, store, backends }: ConnectDepe
     let admission: Admission | undefined;
     try {
       const target = resolver.resolve(query.target ?? '');
-      admission = await access.admit(target, { headers: event.headers, query });
+      admission = await access.admit(target, { headers: event.headers, query, connectionId });
       const { principal, entitlement } = admission;
       const app = entitlement ? { appId: entitlement.appId, appName: entitlement.appName } : undefined;
       const record = newConnectionRecord(

@@ -22,10 +22,11 @@ export interface ClientKey {
 
 export const KEY_TYPES: readonly KeyType[] = ['PRODUCTION', 'SANDBOX'];
 
-const APP_NAME = /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}$/;
+/** An application name: starts with a letter or digit; letters, digits, spaces, ".", "_", "-"; at most 100. */
+export const APPLICATION_NAME = /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}$/;
 
 export function validApplicationName(name: string): boolean {
-  return APP_NAME.test(name);
+  return APPLICATION_NAME.test(name);
 }
 
 /** ACTIVE subscriptions grant access; BLOCKED ones are kept (with their plan) but refused. */

@@ -1,6 +1,14 @@
 /**
  * The OAuth2 token request (RFC 6749 §4.4, client credentials) and its errors (§5.2).
  */
+import { MAX_CLIENT_ID_LENGTH, MAX_CLIENT_SECRET_LENGTH, plausibleClientCredentials } from './credentials.ts';
+
+/** The largest token request body taken (bytes); a real one is under 300. */
+export const MAX_TOKEN_REQUEST_BYTES = 8_192;
+/** The longest `scope` parameter taken (characters). */
+export const MAX_SCOPE_LENGTH = 1_024;
+/** RFC 6749 §3.3: a scope token is NQCHAR (printable ASCII but `"` and `\`); tokens are space-separated. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 export type OAuthErrorCode =
   | 'invalid_request'
   | 'invalid_client'
@@ -32,6 +40,13 @@ export interface TokenRequest {
   scopes: string[];
 }
 
+/**
+ * A token request's parameters and client authentication, checked in this order: content type,
+ * size, repeated parameters, grant type (invalid_request, unsupported_grant_type), client
+ * credentials (invalid_client, or invalid_request when they cannot be credentials at all), scope
+ * (invalid_scope). Unknown parameters are ignored (RFC 6749 §3.2).
+ * @throws OAuthError
+ */
 export function parseTokenRequest(
   body: string,
   contentType: string | undefined,
@@ -40,12 +55,24 @@ export function parseTokenRequest(
   if (contentType && !contentType.toLowerCase().startsWith('application/x-www-form-urlencoded')) {
     throw new OAuthError('invalid_request', 'the token request must be application/x-www-form-urlencoded');
   }
+  if (Buffer.byteLength(body) > MAX_TOKEN_REQUEST_BYTES)
+    throw new OAuthError(
+      'invalid_request',
+      `the token request is larger than ${MAX_TOKEN_REQUEST_BYTES} bytes`,
+    );
   const form = new URLSearchParams(body);
   for (const name of ['grant_type', 'scope', 'client_id', 'client_secret']) {
     if (form.getAll(name).length > 1) throw new OAuthError('invalid_request', `${name} is repeated`);
   }
   const grantType = form.get('grant_type');
   if (!grantType) throw new OAuthError('invalid_request', 'grant_type is required');
+  // The grant type is known before the client is: an unsupported one needs no credentials to refuse.
+  if (grantType !== 'client_credentials') {
+    throw new OAuthError(
+      'unsupported_grant_type',
+      `grant_type ${JSON.stringify(grantType.slice(0, 64))} is not supported; use client_credentials`,
+    );
+  }
 
   let credentials:
     | { clientId: string; clientSecret: string; authMethod: TokenRequest['authMethod'] }
@@ -87,13 +114,18 @@ export function parseTokenRequest(
       true,
     );
   }
-  if (grantType !== 'client_credentials') {
+  if (!plausibleClientCredentials(credentials.clientId, credentials.clientSecret)) {
     throw new OAuthError(
-      'unsupported_grant_type',
-      `grant_type ${grantType} is not supported; use client_credentials`,
+      'invalid_request',
+      `client_id and client_secret are printable ASCII of at most ${MAX_CLIENT_ID_LENGTH} and ${MAX_CLIENT_SECRET_LENGTH} characters`,
     );
   }
-  const scopes = (form.get('scope') ?? '').split(' ').filter(Boolean);
+  const scope = form.get('scope') ?? '';
+  if (scope.length > MAX_SCOPE_LENGTH)
+    throw new OAuthError('invalid_scope', `scope is at most ${MAX_SCOPE_LENGTH} characters`);
+  const scopes = scope.split(' ').filter(Boolean);
+  if (!scopes.every((token) => SCOPE_TOKEN.test(token)))
+    throw new OAuthError('invalid_scope', 'scope is space-separated tokens of printable ASCII but " and \\');
   return { grantType, ...credentials, scopes: [...new Set(scopes)] };
 }
 

@@ -20,35 +20,10 @@ export const SUBSCRIPTIONLESS_PLAN = 'AsyncDefaultSubscriptionless';
 
 export const DEFAULT_PLANS: readonly Plan[] = (defaults as { plans: Plan[] }).plans;
 
-const PLAN_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+/** A plan name: letters, digits, "_" and "-", at most 64 (the management API's schemas check it). */
+export const PLAN_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 /** The windows a plan counts events in. */
 export const PLAN_PERIODS: readonly PlanPeriod[] = ['minute', 'hour', 'day', 'month'];
-
-/** A plan as sent to the management API; returns what is wrong, or the plan. */
-export function validatePlan(name: string, input: unknown): Plan | string {
-  if (!PLAN_NAME.test(name)) return 'a plan name holds letters, digits, "_" and "-" (at most 64)';
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) return 'a plan is a JSON object';
-  const { events, per, maxConnections, description, ...rest } = input as Record<string, unknown>;
-  const unknown = Object.keys(rest).filter((k) => k !== 'name');
-  if (unknown.length)
-    return `unknown plan field ${unknown[0]}; expected events, per, maxConnections, description`;
-  if (events !== undefined && (!Number.isInteger(events) || (events as number) < 0)) {
-    return 'events must be a whole number of events per period (0 or more)';
-  }
-  if (events !== undefined && !PLAN_PERIODS.includes(per as PlanPeriod))
-    return `per must be one of ${PLAN_PERIODS.join(', ')}`;
-  if (events === undefined && per !== undefined) return 'per needs events';
-  if (maxConnections !== undefined && (!Number.isInteger(maxConnections) || (maxConnections as number) < 1)) {
-    return 'maxConnections must be a whole number of at least 1';
-  }
-  if (description !== undefined && typeof description !== 'string') return 'description must be text';
-  return {
-    name,
-    ...(description ? { description: description as string } : {}),
-    ...(events !== undefined ? { events: events as number, per: per as PlanPeriod } : {}),
-    ...(maxConnections !== undefined ? { maxConnections: maxConnections as number } : {}),
-  };
-}
 
 export function isLimited(plan: Plan): plan is Plan & { events: number; per: PlanPeriod } {
   return plan.events !== undefined && plan.per !== undefined;

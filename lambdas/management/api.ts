@@ -8,31 +8,38 @@
 import { type HttpVerbs, ParameterValidationError, Router } from '@aws-lambda-powertools/event-handler/http';
 import type { HandlerResponse } from '@aws-lambda-powertools/event-handler/types';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { z } from 'zod';
 import type { Deliverer } from '../adapters/delivery.ts';
 import type { Registry } from '../adapters/registry.ts';
 import type { ThrottleStore } from '../adapters/throttle-store.ts';
 import {
   type Application,
   KEY_TYPES,
-  SUBSCRIPTION_STATUSES,
   type SubscriptionStatus,
   validApplicationName,
 } from '../core/applications.ts';
 import { exportAsyncApi, type PublicUrls } from '../core/asyncapi-export.ts';
 import type { KeyType } from '../core/auth.ts';
-import {
-  type ApiDef,
-  apiPath,
-  type Catalog,
-  LIFECYCLE_STATES,
-  type LifecycleState,
-} from '../core/catalog.ts';
-import { verifySecret } from '../core/credentials.ts';
+import { type ApiDef, apiPath, type Catalog, type LifecycleState } from '../core/catalog.ts';
+import { plausibleClientCredentials, verifySecret } from '../core/credentials.ts';
 import { badRequest, GatewayError, notFound } from '../core/errors.ts';
 import { MAX_MESSAGE_BYTES } from '../core/fanout-plan.ts';
-import { type Plan, subscriptionKey, validatePlan } from '../core/plans.ts';
+import {
+  ChangeLifecycle,
+  ChangeSubscription,
+  CreateApplication,
+  LIMITS,
+  MapExternalClient,
+  NoInput,
+  PlanInput,
+  Publish,
+  parseInput,
+  planFromInput,
+  Subscribe,
+} from '../core/management-schemas.ts';
+import { PLAN_NAME, type Plan, subscriptionKey } from '../core/plans.ts';
 import { createTargetResolver } from '../core/target.ts';
-import { type HttpResult, header, httpRefusal, json, jsonBody } from '../shared/http.ts';
+import { decodablePath, type HttpResult, header, httpRefusal, json, jsonBody } from '../shared/http.ts';
 import { logger, MetricUnit, metrics } from '../shared/observability.ts';
 
 /** What the routes read and write; each is an adapter built once per execution environment. */
@@ -66,10 +73,12 @@ export interface ManagementDependencies {
 
 type HttpMethod = keyof typeof HttpVerbs;
 
-/** One served route: method and path in the router's syntax (`:name` parameters). */
+/** One served route: method and path in the router's syntax (`:name` parameters), and its body. */
 export interface ManagementRoute {
   method: HttpMethod;
   path: `/${string}`;
+  /** The schema of the JSON body (core/management-schemas.ts); routes without one take none. */
+  body?: z.ZodType;
 }
 
 export interface ManagementApi {
@@ -89,16 +98,18 @@ type ParamsOf<P extends string> = P extends `${string}:${infer Name}/${infer Res
     ? { [K in Name]: string }
     : unknown;
 
-interface ApiRequest<P extends string> {
+interface ApiRequest<P extends string, B> {
   event: APIGatewayProxyEventV2;
-  /** The path's parameters, URL-decoded by the router. */
+  /** The path's parameters, URL-decoded by the router and checked (see `checkParameters`). */
   params: ParamsOf<P>;
-  /** The JSON object body (`{}` when empty); bad_request when it is not one. */
-  body: () => Record<string, unknown>;
+  /** The JSON body as the route's schema reads it; bad_request naming the field when it does not fit. */
+  body: () => B;
 }
 
-/** A tenant domain as WSO2 names tenants (`carbon.super`, `quantis.com`). */
-const TENANT = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/;
+/** A tenant domain as WSO2 names tenants (`carbon.super`, `quantis.com`), at most 253 characters (DNS). */
+const TENANT = /^(?=.{1,253}$)[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/;
+/** The tenant every WSO2 deployment has, whether or not an API belongs to it. */
+const SUPER_TENANT = 'carbon.super';
 /** Where a backend's publish must be delivered by (ms from now). */
 const PUBLISH_DEADLINE_MS = 10_000;
 
@@ -126,11 +137,8 @@ function requestPath(event: APIGatewayProxyEventV2): string {
   return event.rawPath.replace(/\/+$/, '') || '/';
 }
 
-function requireString(body: Record<string, unknown>, field: string): string {
-  const value = body[field];
-  if (typeof value !== 'string' || value.trim() === '') throw badRequest(`"${field}" is required`);
-  return value.trim();
-}
+/** A value from the request, quoted for a message (long values cut: messages are not an echo channel). */
+const quote = (value: string) => `"${value.length > 100 ? `${value.slice(0, 100)}…` : value}"`;
 
 /**
  * A result as the router takes it: its type wants a body, a 204 has none (the router then answers
@@ -145,34 +153,57 @@ export function createManagementApi(deps: ManagementDependencies): ManagementApi
   const { registry, throttle, delivery, catalog, publicUrls } = deps;
   const resolver = createTargetResolver(catalog);
   const router = new ManagementRouter({ logger });
+  /**
+   * The tenants administrators may manage: those the deployed APIs belong to, and carbon.super
+   * (WSO2's super tenant, always present). Tenants are defined by deploying APIs for them; a name
+   * nobody deployed for is refused rather than filled with applications and plans no API can use.
+   */
+  const tenants = new Set([SUPER_TENANT, ...catalog.apis.map((api) => api.tenant)]);
   const routes: ManagementRoute[] = [];
   /** Unexpected errors by event, rethrown after the router answered (it would answer 500 itself). */
   const failures = new WeakMap<object, unknown>();
 
-  function on<P extends `/${string}`>(
+  /** Serve a route; its body is read with `schema` (routes without one take no body). */
+  function on<P extends `/${string}`, S extends z.ZodType = typeof NoInput>(
     method: HttpMethod,
     path: P,
-    handler: (request: ApiRequest<P>) => Promise<HttpResult>,
+    handler: (request: ApiRequest<P, z.output<S>>) => Promise<HttpResult>,
+    schema?: S,
   ): void {
-    routes.push({ method, path });
+    routes.push({ method, path, ...(schema ? { body: schema } : {}) });
     router.route(
-      async ({ event, params }) =>
-        answer(
-          await handler({
-            event: event as APIGatewayProxyEventV2,
-            params: params as ParamsOf<P>,
-            body: () => jsonBody(event as APIGatewayProxyEventV2),
-          }),
-        ),
+      async ({ event: raw, params }) => {
+        const event = raw as APIGatewayProxyEventV2;
+        checkParameters(params);
+        const query = Object.keys(event.queryStringParameters ?? {});
+        if (query.length) throw badRequest(`unknown query parameter ${quote(query[0] as string)}`);
+        // An unread body is refused all the same when it holds anything (unknown fields).
+        const body = parseInput(schema ?? NoInput, jsonBody(event, LIMITS.body)) as z.output<S>;
+        return answer(await handler({ event, params: params as ParamsOf<P>, body: () => body }));
+      },
       { method, path },
     );
   }
 
-  router.use(async ({ reqCtx, next }) => {
-    const tenant = reqCtx.params.tenant;
-    if (tenant !== undefined && !TENANT.test(tenant)) throw badRequest(`"${tenant}" is not a tenant domain`);
-    await next();
-  });
+  /**
+   * The path's parameters must name something that can exist: a tenant the catalog knows, names
+   * within the lengths of the stored items' keys. A malformed one is refused before any lookup.
+   */
+  function checkParameters(params: Record<string, string>): void {
+    const { tenant, app, plan, api, version } = params;
+    if (tenant !== undefined) {
+      if (!TENANT.test(tenant)) throw badRequest(`${quote(tenant)} is not a tenant domain`);
+      if (!tenants.has(tenant))
+        throw notFound(`no tenant ${tenant}; the tenants are ${[...tenants].sort().join(', ')}`);
+    }
+    if (app !== undefined && !validApplicationName(app))
+      throw badRequest(`${quote(app)} is not an application name`);
+    if (plan !== undefined && !PLAN_NAME.test(plan))
+      throw badRequest('a plan name holds letters, digits, "_" and "-" (at most 64)');
+    if (api !== undefined && api.length > LIMITS.name) throw notFound(`no API ${quote(api)}`);
+    if (version !== undefined && version.length > LIMITS.version)
+      throw notFound(`no API version ${quote(version)}`);
+  }
 
   router.errorHandler(GatewayError, async (error, { event }) => {
     const { requestContext } = event as APIGatewayProxyEventV2;
@@ -219,8 +250,8 @@ export function createManagementApi(deps: ManagementDependencies): ManagementApi
   }
 
   /** An API named in a request body: its path (`/chats/1.0.0`) or `{"name","version"}`. */
-  function apiFromBody(tenant: string, body: Record<string, unknown>): ApiDef {
-    if (typeof body.api === 'string') {
+  function apiFromBody(tenant: string, body: z.output<typeof Subscribe>): ApiDef {
+    if (body.api !== undefined) {
       const path =
         body.api.startsWith('/t/') || tenant === 'carbon.super' ? body.api : `/t/${tenant}${body.api}`;
       let api: ApiDef;
@@ -234,7 +265,9 @@ export function createManagementApi(deps: ManagementDependencies): ManagementApi
       if (api.tenant !== tenant) throw notFound(`no API at ${body.api} in tenant ${tenant}`);
       return api;
     }
-    return apiOr404(tenant, requireString(body, 'name'), requireString(body, 'version'));
+    if (!body.name?.trim()) throw badRequest('"name" is required');
+    if (!body.version?.trim()) throw badRequest('"version" is required');
+    return apiOr404(tenant, body.name.trim(), body.version.trim());
   }
 
   async function planOr400(tenant: string, name: string, api: ApiDef): Promise<Plan> {
@@ -296,8 +329,13 @@ export function createManagementApi(deps: ManagementDependencies): ManagementApi
       throw new GatewayError('unauthorized', "send the application's client credentials as HTTP Basic");
     const decoded = Buffer.from(match[1] as string, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    const client = colon > 0 ? await registry.getClient(decoded.slice(0, colon)) : undefined;
-    if (!client || !verifySecret(decoded.slice(colon + 1), client.secretHash)) {
+    const [clientId, secret] = [decoded.slice(0, colon), decoded.slice(colon + 1)];
+    // Only what could be a client id reaches the registry (a key longer than DynamoDB's is a 500).
+    const client =
+      colon > 0 && plausibleClientCredentials(clientId, secret)
+        ? await registry.getClient(clientId)
+        : undefined;
+    if (!client || !verifySecret(secret, client.secretHash)) {
       throw new GatewayError('unauthorized', 'unknown client or wrong secret');
     }
     return applicationOr404(client.tenant, client.appName);
@@ -311,18 +349,21 @@ export function createManagementApi(deps: ManagementDependencies): ManagementApi
     json(200, { applications: await registry.listApplications(params.tenant) }),
   );
 
-  on('POST', `${T}/applications`, async ({ params, body }) => {
-    const input = body();
-    const name = requireString(input, 'name');
-    if (!validApplicationName(name))
-      throw badRequest(
-        'an application name starts with a letter or digit and holds letters, digits, spaces, ".", "_" and "-" (at most 100)',
-      );
-    const owner = typeof input.owner === 'string' ? input.owner : 'admin';
-    const { application, secrets } = await registry.createApplication({ tenant: params.tenant, name, owner });
-    logger.info('application created', { tenant: application.tenant, application: name });
-    return created({ application, keys: secrets });
-  });
+  on(
+    'POST',
+    `${T}/applications`,
+    async ({ params, body }) => {
+      const { name, owner = 'admin' } = body();
+      const { application, secrets } = await registry.createApplication({
+        tenant: params.tenant,
+        name,
+        owner,
+      });
+      logger.info('application created', { tenant: application.tenant, application: name });
+      return created({ application, keys: secrets });
+    },
+    CreateApplication,
+  );
 
   on('GET', `${T}/applications/:app`, async ({ params }) =>
     json(200, await applicationOr404(params.tenant, params.app)),
@@ -341,45 +382,53 @@ export function createManagementApi(deps: ManagementDependencies): ManagementApi
     return json(200, await registry.rotateSecret(params.tenant, params.app, keyType));
   });
 
-  on('POST', `${T}/applications/:app/external-clients`, async ({ params, body }) => {
-    const input = body();
-    const application = await applicationOr404(params.tenant, params.app);
-    const issuer = requireString(input, 'issuer');
-    const clientId = requireString(input, 'clientId');
-    await registry.mapExternalClient(issuer, clientId, application);
-    return created({ issuer, clientId, application: application.name });
-  });
+  on(
+    'POST',
+    `${T}/applications/:app/external-clients`,
+    async ({ params, body }) => {
+      const { issuer, clientId } = body();
+      const application = await applicationOr404(params.tenant, params.app);
+      await registry.mapExternalClient(issuer, clientId, application);
+      return created({ issuer, clientId, application: application.name });
+    },
+    MapExternalClient,
+  );
 
   on('GET', `${T}/applications/:app/subscriptions`, async ({ params }) => {
     const application = await applicationOr404(params.tenant, params.app);
     return json(200, { subscriptions: await registry.listSubscriptions(application.appId) });
   });
 
-  on('POST', `${T}/applications/:app/subscriptions`, async ({ params, body }) => {
-    const input = body();
-    const application = await applicationOr404(params.tenant, params.app);
-    const api = apiFromBody(params.tenant, input);
-    const plan = await planOr400(params.tenant, requireString(input, 'plan'), api);
-    const subscription = await registry.subscribe(application, api.id, plan.name);
-    logger.info('subscribed', { application: application.name, api: api.id, plan: plan.name });
-    return created(subscription);
-  });
+  on(
+    'POST',
+    `${T}/applications/:app/subscriptions`,
+    async ({ params, body }) => {
+      const input = body();
+      const application = await applicationOr404(params.tenant, params.app);
+      const api = apiFromBody(params.tenant, input);
+      const plan = await planOr400(params.tenant, input.plan, api);
+      const subscription = await registry.subscribe(application, api.id, plan.name);
+      logger.info('subscribed', { application: application.name, api: api.id, plan: plan.name });
+      return created(subscription);
+    },
+    Subscribe,
+  );
 
-  on('PATCH', `${T}/applications/:app/subscriptions/:api/:version`, async ({ params, body }) => {
-    const input = body();
-    const application = await applicationOr404(params.tenant, params.app);
-    const api = apiOr404(params.tenant, params.api, params.version);
-    const change: { plan?: string; status?: SubscriptionStatus } = {};
-    if (input.plan !== undefined)
-      change.plan = (await planOr400(params.tenant, requireString(input, 'plan'), api)).name;
-    if (input.status !== undefined) {
-      if (!SUBSCRIPTION_STATUSES.includes(input.status as SubscriptionStatus))
-        throw badRequest('status is ACTIVE or BLOCKED');
-      change.status = input.status as SubscriptionStatus;
-    }
-    if (!change.plan && !change.status) throw badRequest('nothing to change: send "plan" and/or "status"');
-    return json(200, await registry.updateSubscription(application.appId, api.id, change));
-  });
+  on(
+    'PATCH',
+    `${T}/applications/:app/subscriptions/:api/:version`,
+    async ({ params, body }) => {
+      const input = body();
+      const application = await applicationOr404(params.tenant, params.app);
+      const api = apiOr404(params.tenant, params.api, params.version);
+      const change: { plan?: string; status?: SubscriptionStatus } = {};
+      if (input.plan !== undefined) change.plan = (await planOr400(params.tenant, input.plan, api)).name;
+      if (input.status !== undefined) change.status = input.status as SubscriptionStatus;
+      if (!change.plan && !change.status) throw badRequest('nothing to change: send "plan" and/or "status"');
+      return json(200, await registry.updateSubscription(application.appId, api.id, change));
+    },
+    ChangeSubscription,
+  );
 
   on('DELETE', `${T}/applications/:app/subscriptions/:api/:version`, async ({ params }) => {
     const application = await applicationOr404(params.tenant, params.app);
@@ -398,13 +447,17 @@ export function createManagementApi(deps: ManagementDependencies): ManagementApi
     json(200, { plans: await registry.listPlans(params.tenant) }),
   );
 
-  on('PUT', `${T}/plans/:plan`, async ({ params, body }) => {
-    const plan = validatePlan(params.plan, body());
-    if (typeof plan === 'string') throw badRequest(plan);
-    await registry.putPlan(params.tenant, plan);
-    logger.info('plan saved', { tenant: params.tenant, plan: plan.name });
-    return json(200, plan);
-  });
+  on(
+    'PUT',
+    `${T}/plans/:plan`,
+    async ({ params, body }) => {
+      const plan = planFromInput(params.plan, body());
+      await registry.putPlan(params.tenant, plan);
+      logger.info('plan saved', { tenant: params.tenant, plan: plan.name });
+      return json(200, plan);
+    },
+    PlanInput,
+  );
 
   on('GET', `${T}/apis`, async ({ params }) => {
     const states = await registry.listLifecycles(params.tenant);
@@ -428,51 +481,54 @@ export function createManagementApi(deps: ManagementDependencies): ManagementApi
     return json(200, exportAsyncApi(document, api, publicUrls));
   });
 
-  on('PUT', `${T}/apis/:api/:version/lifecycle`, async ({ params, body }) => {
-    const api = apiOr404(params.tenant, params.api, params.version);
-    const state = requireString(body(), 'state').toUpperCase() as LifecycleState;
-    if (!LIFECYCLE_STATES.includes(state)) throw badRequest(`state is one of ${LIFECYCLE_STATES.join(', ')}`);
-    await registry.setLifecycle(api.tenant, api.id, state);
-    logger.info('lifecycle changed', { api: api.id, state });
-    return json(200, describeApi(api, state));
-  });
+  on(
+    'PUT',
+    `${T}/apis/:api/:version/lifecycle`,
+    async ({ params, body }) => {
+      const api = apiOr404(params.tenant, params.api, params.version);
+      const state = body().state as LifecycleState;
+      await registry.setLifecycle(api.tenant, api.id, state);
+      logger.info('lifecycle changed', { api: api.id, state });
+      return json(200, describeApi(api, state));
+    },
+    ChangeLifecycle,
+  );
 
   /**
    * A backend (an http backend's server, a producer of events) pushes a frame to every subscriber of
    * a topic instance, charged to their plans like any delivery.
    */
-  on('POST', `${T}/apis/:api/:version/publish`, async ({ params, body }) => {
-    const api = apiOr404(params.tenant, params.api, params.version);
-    const request = body();
-    const target = resolver.resolveTopic(api, requireString(request, 'topic'));
-    if (!target.channel.sub)
-      throw badRequest(`topic ${target.topic} has no subscribers (it is publish only)`);
-    const data =
-      typeof request.data === 'string'
-        ? request.data
-        : request.data !== undefined && request.data !== null
-          ? JSON.stringify(request.data)
-          : undefined;
-    if (data === undefined) throw badRequest('"data" is required: the frame, as a string or JSON');
-    if (Buffer.byteLength(data) > MAX_MESSAGE_BYTES)
-      throw new GatewayError('payload_too_large', 'a frame is at most 128 KB');
-    const outcome = await delivery.toSubscribers(
-      api,
-      target.topicKey,
-      data,
-      Date.now() + PUBLISH_DEADLINE_MS,
-    );
-    metrics.addMetric('backendPublished', MetricUnit.Count, outcome.sent);
-    logger.info('published for a backend', { api: api.id, topic: target.topic, sent: outcome.sent });
-    return json(200, {
-      topic: target.topic,
-      recipients: outcome.recipients,
-      delivered: outcome.sent,
-      throttled: outcome.throttledEvents,
-      gone: outcome.gone.length,
-      failed: outcome.failed.length,
-    });
-  });
+  on(
+    'POST',
+    `${T}/apis/:api/:version/publish`,
+    async ({ params, body }) => {
+      const api = apiOr404(params.tenant, params.api, params.version);
+      const request = body();
+      const target = resolver.resolveTopic(api, request.topic);
+      if (!target.channel.sub)
+        throw badRequest(`topic ${target.topic} has no subscribers (it is publish only)`);
+      const data = typeof request.data === 'string' ? request.data : JSON.stringify(request.data);
+      if (Buffer.byteLength(data) > MAX_MESSAGE_BYTES)
+        throw new GatewayError('payload_too_large', 'a frame is at most 128 KB');
+      const outcome = await delivery.toSubscribers(
+        api,
+        target.topicKey,
+        data,
+        Date.now() + PUBLISH_DEADLINE_MS,
+      );
+      metrics.addMetric('backendPublished', MetricUnit.Count, outcome.sent);
+      logger.info('published for a backend', { api: api.id, topic: target.topic, sent: outcome.sent });
+      return json(200, {
+        topic: target.topic,
+        recipients: outcome.recipients,
+        delivered: outcome.sent,
+        throttled: outcome.throttledEvents,
+        gone: outcome.gone.length,
+        failed: outcome.failed.length,
+      });
+    },
+    Publish,
+  );
 
   // --- an application's own view (client credentials) --------------------------------------------------
 
@@ -490,6 +546,9 @@ export function createManagementApi(deps: ManagementDependencies): ManagementApi
   return {
     routes,
     async handle(event, context) {
+      // A percent-escape that does not decode is the caller's mistake, whatever the route or auth.
+      if (!decodablePath(event.rawPath))
+        return httpRefusal(badRequest('the path is not percent-encoded correctly'));
       const response = await router.resolve(event, context);
       if (failures.has(event)) {
         const failure = failures.get(event);

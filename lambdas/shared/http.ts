@@ -18,6 +18,19 @@ export function bodyText(event: APIGatewayProxyEventV2): string {
   return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
 }
 
+/**
+ * Whether every percent-escape of a path decodes (to UTF-8). API Gateway answers 400 to one that
+ * does not, and a router that decodes its parameters would throw a URIError on it.
+ */
+export function decodablePath(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function header(event: APIGatewayProxyEventV2, name: string): string | undefined {
   return event.headers?.[name.toLowerCase()];
 }
@@ -43,11 +56,18 @@ export function httpRefusal(error: GatewayError): HttpResult {
 
 /**
  * The JSON object of a request body (base64 bodies decoded; an empty body is `{}`).
- * @throws GatewayError bad_request when the body is not JSON or not an object
+ * @param maxBytes the largest body taken (bytes of its text)
+ * @throws GatewayError bad_request when the body is not JSON or not an object; payload_too_large
+ *   when it is longer than `maxBytes`
  */
-export function jsonBody(event: APIGatewayProxyEventV2): Record<string, unknown> {
+export function jsonBody(
+  event: APIGatewayProxyEventV2,
+  maxBytes = Number.POSITIVE_INFINITY,
+): Record<string, unknown> {
   const text = bodyText(event);
   if (!text) return {};
+  if (Buffer.byteLength(text) > maxBytes)
+    throw new GatewayError('payload_too_large', `the request body is larger than ${maxBytes} bytes`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

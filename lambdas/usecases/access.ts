@@ -39,8 +39,8 @@ export interface AccessReads {
 export interface PlanCounters {
   remaining(subscription: string, plan: Plan): Promise<number>;
   reserve(subscription: string, plan: Plan, events: number): Promise<{ granted: number }>;
-  acquireConnection(subscription: string, max: number): Promise<boolean>;
-  releaseConnection(subscription: string): Promise<void>;
+  acquireConnection(subscription: string, max: number, connectionId: string): Promise<boolean>;
+  releaseConnection(subscription: string, connectionId: string): Promise<void>;
 }
 
 /** Verifies an access token (signature, issuer, audience, expiry) into a principal, or throws 401. */
@@ -48,8 +48,10 @@ export interface TokenVerification {
   verify(token: string): Promise<Principal>;
 }
 
-/** What a handshake carries that the decision reads: its headers and query string. */
+/** What a handshake carries that the decision reads: its headers and query string, and the connection id. */
 export interface HandshakeCredentials {
+  /** API Gateway's id of the connection being opened: a plan's connection slot is held in its name. */
+  connectionId?: string;
   headers?: Record<string, string | undefined> | undefined;
   query?: Record<string, string | undefined> | undefined;
 }
@@ -58,8 +60,8 @@ export interface HandshakeCredentials {
 export interface Admission {
   principal?: Principal;
   entitlement?: Entitlement;
-  /** The counter key of the connection slot taken (give it back with `release`). */
-  slot?: string;
+  /** The connection slot taken: the subscription's counter key and the connection (give it back with `release`). */
+  slot?: { subscription: string; connectionId: string };
 }
 
 /** What a connected client asks to do on a topic. */
@@ -101,13 +103,14 @@ export class AccessDecision {
     ) {
       throw planExhausted(entitlement, 'handshake');
     }
-    const slot = await this.takeConnectionSlot(entitlement);
+    const slot = await this.takeConnectionSlot(entitlement, credentials.connectionId);
     return { principal, entitlement, ...(slot ? { slot } : {}) };
   }
 
   /** Give back what `admit` took when the connection is not registered after all. */
   async release(admission: Admission | undefined): Promise<void> {
-    if (admission?.slot) await this.counters.releaseConnection(admission.slot);
+    if (admission?.slot)
+      await this.counters.releaseConnection(admission.slot.subscription, admission.slot.connectionId);
   }
 
   /** A token that expired while connected still receives, but may not act (401). */
@@ -157,12 +160,16 @@ export class AccessDecision {
   }
 
   /** A plan that caps concurrent connections: take a slot, or refuse with 429. */
-  private async takeConnectionSlot(entitlement: Entitlement): Promise<string | undefined> {
+  private async takeConnectionSlot(
+    entitlement: Entitlement,
+    connectionId: string | undefined,
+  ): Promise<Admission['slot']> {
     const max = entitlement.plan.maxConnections;
     if (max === undefined) return undefined;
-    if (!(await this.counters.acquireConnection(entitlement.key, max))) {
+    if (!connectionId) throw new GatewayError('internal_error', 'a connection slot needs the connection id');
+    if (!(await this.counters.acquireConnection(entitlement.key, max, connectionId))) {
       throw connectionSlotsTaken(entitlement, max);
     }
-    return entitlement.key;
+    return { subscription: entitlement.key, connectionId };
   }
 }

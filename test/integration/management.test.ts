@@ -297,3 +297,79 @@ describe('access control', () => {
     expect(await failure(admin().admin('GET', '/tenants/Bad_Tenant!/applications'))).toMatch(/^400/);
   });
 });
+
+describe('hostile input (issue 11, class 6): a 4xx with a JSON error, never a 5xx', () => {
+  it.each([
+    ['/.well-known/%E0%A4%A'],
+    ['/applications/%E0%A4%A'],
+    ['/admin/tenants/%E0%A4%A/applications'],
+    ['/admin/tenants/carbon.super/applications/%E0%A4%A'],
+  ])('an unauthenticated GET %s whose escapes do not decode is a 400', async (path) => {
+    const response = await fetch(`${stack.urls.http}${path}`);
+    expect(response.status).toBe(400);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    await response.json();
+  });
+
+  it('refuses plans beyond their ranges and lengths, and unknown fields, storing nothing', async () => {
+    const plan = unique('Hostile');
+    const put = (body: unknown) => failure(admin().admin('PUT', `/tenants/carbon.super/plans/${plan}`, body));
+    expect(await put({ events: 1e20, per: 'day' })).toBe(
+      '400 bad_request: events is at most 1000000000000 per period',
+    );
+    expect(await put({ maxConnections: 1e300 })).toBe('400 bad_request: maxConnections is at most 1000');
+    expect(await put({ events: 10, per: 'day', description: 'd'.repeat(390_000) })).toBe(
+      '400 bad_request: "description" is at most 1000 characters',
+    );
+    expect(await put({ events: 10, per: 'day', description: 'd'.repeat(500_000) })).toBe(
+      '400 bad_request: "description" is at most 1000 characters',
+    );
+    expect(await put({ events: 10, per: 'day', burst: 5 })).toBe('400 bad_request: unknown field "burst"');
+    const { plans } = await admin().admin<{ plans: { name: string }[] }>(
+      'GET',
+      '/tenants/carbon.super/plans',
+    );
+    expect(plans.map((p) => p.name)).not.toContain(plan);
+  });
+
+  it('refuses a 390 KB owner and an application of a tenant nobody defined', async () => {
+    const name = unique('hostile-app');
+    expect(
+      await failure(
+        admin().admin('POST', '/tenants/carbon.super/applications', { name, owner: 'o'.repeat(390_000) }),
+      ),
+    ).toBe('400 bad_request: "owner" is at most 100 characters');
+    expect(await failure(admin().admin('POST', '/tenants/evil.com/applications', { name }))).toMatch(
+      /^404 not_found: no tenant evil\.com; the tenants are (.+, )?carbon\.super(, .+)?$/,
+    );
+    expect(await failure(admin().admin('GET', `/tenants/carbon.super/applications/${name}`))).toMatch(/^404/);
+  });
+
+  it('answers malformed token requests with RFC 6749 errors', async () => {
+    const token = async (body: string) => {
+      const response = await fetch(`${stack.urls.http}/oauth2/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+      });
+      return [response.status, ((await response.json()) as { error: string }).error];
+    };
+    expect(await token('grant_type=password&username=a&password=b')).toEqual([400, 'unsupported_grant_type']);
+    // A client id longer than a DynamoDB key never reaches the registry.
+    expect(
+      await token(`grant_type=client_credentials&client_id=${'c'.repeat(4_000)}&client_secret=s`),
+    ).toEqual([400, 'invalid_request']);
+    expect(await token(`grant_type=client_credentials&padding=${'p'.repeat(10_000)}`)).toEqual([
+      400,
+      'invalid_request',
+    ]);
+    expect(await token('grant_type=client_credentials&client_id=a&client_secret=b&scope=%22x%22')).toEqual([
+      400,
+      'invalid_scope',
+    ]);
+  });
+
+  it('never lets an application credential longer than a key reach the registry', async () => {
+    expect(await failure(admin().asApplication('/self', 'c'.repeat(4_000), 'secret'))).toMatch(/^401/);
+  });
+});

@@ -1,9 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ManagementClient } from '../../cli/management-client.ts';
-import { DEFAULT_PLANS } from '../../lambdas/core/plans.ts';
+import { CONNECTION_SLOT_MS, ThrottleStore } from '../../lambdas/adapters/throttle-store.ts';
+import { DEFAULT_PLANS, subscriptionKey } from '../../lambdas/core/plans.ts';
 import {
   type Client,
   connect,
+  documentClient,
   json,
   kafkaProducer,
   refusal,
@@ -144,6 +146,47 @@ describe('connect-time checks', () => {
     first.close();
     await first.closed;
     await expect.poll(() => opens(room(), app.token), { timeout: 5_000 }).toBe('open');
+  });
+
+  it('free a slot whose $disconnect never came once it expires (API Gateway’s 2 h + 15 min)', async () => {
+    const app = await subscribedApp('AsyncBronze');
+    const { appId } = await admin().admin<{ appId: string }>(
+      'GET',
+      `/tenants/carbon.super/applications/${app.name}`,
+    );
+    // Two connections taken 2 h 16 min ago whose $disconnect AWS never delivered hold both slots.
+    const slots = new ThrottleStore(documentClient(), stack.tables.ThrottleTable as string);
+    const key = subscriptionKey(appId, 'carbon.super/TestChats/1.0.0');
+    const then = Date.now() - CONNECTION_SLOT_MS - 60_000;
+    expect(await slots.acquireConnection(key, 2, 'lost-connection-1', then)).toBe(true);
+    expect(await slots.acquireConnection(key, 2, 'lost-connection-2', then)).toBe(true);
+    expect(await slots.acquireConnection(key, 2, 'third', then)).toBe(false);
+    // Today: the leaked slots are taken back, and the cap still holds.
+    await track(connect(room(), { token: app.token }));
+    await track(connect(room(), { token: app.token }));
+    expect((await refusal(connect(room(), { token: app.token }))).status).toBe(429);
+  });
+
+  it('take connection slots exactly: 20 racing for 5 get 5, expired ones are pruned in the race', async () => {
+    const slots = new ThrottleStore(documentClient(), stack.tables.ThrottleTable as string);
+    const key = unique('slot-race');
+    const now = Date.now();
+    const race = (prefix: string, at: number) =>
+      Promise.all(
+        Array.from({ length: 20 }, (_, i) => slots.acquireConnection(key, 5, `${prefix}-${i}`, at)),
+      );
+    const first = await race('a', now);
+    expect(first.filter(Boolean)).toHaveLength(5);
+    // A held slot is renewed, not counted twice; a released one is free again (releasing twice is harmless).
+    const holder = `a-${first.indexOf(true)}`;
+    expect(await slots.acquireConnection(key, 5, holder, now + 1_000)).toBe(true);
+    await slots.releaseConnection(key, holder);
+    await slots.releaseConnection(key, holder);
+    expect(await slots.acquireConnection(key, 5, 'b-0', now + 2_000)).toBe(true);
+    expect(await slots.acquireConnection(key, 5, 'b-1', now + 2_000)).toBe(false);
+    // Past every slot's expiry, 20 new connections race again: exactly 5 get in.
+    const later = await race('c', now + CONNECTION_SLOT_MS + 5_000);
+    expect(later.filter(Boolean)).toHaveLength(5);
   });
 
   it('refuse a token of an external issuer whose client is not mapped to an application (403)', async () => {

@@ -110,7 +110,7 @@ describe('the $connect handler', () => {
     });
     expect(store.remove).toHaveBeenCalledWith(CONNECTION_ID);
     expect(store.byId.has(CONNECTION_ID)).toBe(false);
-    expect(counters.releaseConnection).toHaveBeenCalledWith(`app-1|${chats.id}`);
+    expect(counters.releaseConnection).toHaveBeenCalledWith(`app-1|${chats.id}`, CONNECTION_ID);
     expect(handlers.send).not.toHaveBeenCalled();
   });
 

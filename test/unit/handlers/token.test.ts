@@ -146,3 +146,120 @@ describe('token endpoint handler (HTTP API v2 events)', () => {
     expect(bodyOf(missing)).toEqual({ error: 'not_found', message: 'no route GET /oauth2/token' });
   });
 });
+
+describe('hostile token requests (issue 11, class 6): RFC 6749 errors, never a 5xx', () => {
+  /** A POST /oauth2/token with this form body; without the fixture's Basic credentials unless given. */
+  function tokenRequest(body: string, headers: Record<string, string> = {}) {
+    const event = httpEvent('http-token-request.json', { raw: body, headers });
+    if (!headers.authorization) delete event.headers.authorization;
+    return event;
+  }
+  const post = (rest: string) =>
+    `grant_type=client_credentials&client_id=client-id&client_secret=client-secret${rest}`;
+  const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+
+  /** [what, form body, headers, status, error] */
+  const cases: [string, string, Record<string, string>, number, string][] = [
+    ['password grant', 'grant_type=password&username=a&password=b', {}, 400, 'unsupported_grant_type'],
+    [
+      'JWT bearer grant',
+      'grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=x',
+      {},
+      400,
+      'unsupported_grant_type',
+    ],
+    ['grant type of 10 KB', `grant_type=${'g'.repeat(10_000)}`, {}, 400, 'invalid_request'],
+    [
+      'undecodable grant type',
+      'grant_type=%E0%A4%A&client_id=a&client_secret=b',
+      {},
+      400,
+      'unsupported_grant_type',
+    ],
+    ['no grant type', 'client_id=client-id&client_secret=client-secret', {}, 400, 'invalid_request'],
+    ['repeated grant type', `${post('')}&grant_type=client_credentials`, {}, 400, 'invalid_request'],
+    ['body over 8 KB', post(`&padding=${'p'.repeat(9_000)}`), {}, 400, 'invalid_request'],
+    [
+      'client id of 10 KB',
+      `grant_type=client_credentials&client_id=${'c'.repeat(10_000)}&client_secret=s`,
+      {},
+      400,
+      'invalid_request',
+    ],
+    [
+      'client secret of 1,000 characters',
+      `grant_type=client_credentials&client_id=client-id&client_secret=${'s'.repeat(1_000)}`,
+      {},
+      400,
+      'invalid_request',
+    ],
+    [
+      'client id with a NUL',
+      'grant_type=client_credentials&client_id=client%00id&client_secret=s',
+      {},
+      400,
+      'invalid_request',
+    ],
+    [
+      'client id not ASCII',
+      'grant_type=client_credentials&client_id=%C3%A9t%C3%A9&client_secret=s',
+      {},
+      400,
+      'invalid_request',
+    ],
+    [
+      'Basic client id of 10 KB',
+      'grant_type=client_credentials',
+      { authorization: basic('c'.repeat(10_000), 's') },
+      400,
+      'invalid_request',
+    ],
+    [
+      'Basic without a colon',
+      'grant_type=client_credentials',
+      { authorization: `Basic ${Buffer.from('nocolon').toString('base64')}` },
+      401,
+      'invalid_client',
+    ],
+    [
+      'Bearer instead of Basic',
+      'grant_type=client_credentials',
+      { authorization: 'Bearer abc' },
+      401,
+      'invalid_client',
+    ],
+    ['scope of 2,000 characters', post(`&scope=${'s'.repeat(2_000)}`), {}, 400, 'invalid_scope'],
+    ['scope with a quote', post('&scope=chat%3Aread%20%22x%22'), {}, 400, 'invalid_scope'],
+    ['scope with a control character', post('&scope=chat%3Aread%0A'), {}, 400, 'invalid_scope'],
+    [
+      'JSON body',
+      '{"grant_type":"client_credentials"}',
+      { 'content-type': 'application/json' },
+      400,
+      'invalid_request',
+    ],
+    ['binary garbage', '\u0000\u00ff\u0001=\u0002&&&=', {}, 400, 'invalid_request'],
+  ];
+
+  it.each(cases)('%s', async (_what, body, headers, status, error) => {
+    const { endpoint, registry } = tokenEndpoint();
+    const result = await endpoint(tokenRequest(body, headers));
+    expect([result.statusCode, bodyOf(result).error]).toEqual([status, error]);
+    expect(result.headers?.['cache-control']).toBe('no-store');
+    expect(registry.getClient).not.toHaveBeenCalled();
+  });
+
+  it('answers a path whose percent-escapes do not decode with 404 JSON', async () => {
+    const { endpoint } = tokenEndpoint();
+    const result = await endpoint(
+      httpEvent('http-token-request.json', { method: 'GET', path: '/.well-known/%E0%A4%A' }),
+    );
+    expect([result.statusCode, bodyOf(result).error]).toEqual([404, 'not_found']);
+  });
+
+  it('still ignores parameters it does not know (RFC 6749 §3.2) and takes the longest allowed fields', async () => {
+    const { endpoint } = tokenEndpoint();
+    const result = await endpoint(tokenRequest(post(`&audience=x&scope=${'a'.repeat(1_024)}`)));
+    expect(result.statusCode).toBe(200);
+  });
+});
