@@ -14,8 +14,11 @@ const HANDLER_FOLDERS =
 const NODE_IO_MODULES =
   '^(node:)?(fs|fs/promises|net|tls|dgram|dns|dns/promises|http|https|http2|child_process|worker_threads)$';
 
-/** Packages whose whole point is I/O: the AWS SDK and its Smithy runtime, Kafka, WebSockets. */
-const IO_PACKAGES = '(^|/)node_modules/(@aws-sdk/|@smithy/|kafkajs/|ws/)';
+/**
+ * Packages whose whole point is I/O: the AWS SDK and its Smithy runtime, Kafka, WebSockets, and
+ * Powertools (it writes logs and metrics).
+ */
+const IO_PACKAGES = '(^|/)node_modules/(@aws-sdk/|@smithy/|kafkajs/|ws/|@aws-lambda-powertools/)';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -39,13 +42,30 @@ module.exports = {
       to: { path: ['^lambdas/(adapters|shared|usecases)/', HANDLER_FOLDERS] },
     },
     {
-      name: 'adapters-must-not-import-handlers-or-shared',
+      name: 'adapters-must-not-import-handlers-shared-or-usecases',
       comment:
-        "lambdas/adapters/ must not import a handler's folder or lambdas/shared/ (handler-side wiring: " +
-        'environment, observability, service factories). Move shared types into core, inject callbacks.',
+        "lambdas/adapters/ must not import a handler's folder, lambdas/shared/ (handler-side wiring: " +
+        'environment, observability, service factories) or lambdas/usecases/ (the layer above). Move ' +
+        'shared types into core, inject callbacks.',
       severity: 'error',
       from: { path: '^lambdas/adapters/' },
-      to: { path: [HANDLER_FOLDERS, '^lambdas/shared/'] },
+      to: { path: [HANDLER_FOLDERS, '^lambdas/(shared|usecases)/'] },
+    },
+    {
+      name: 'handlers-must-not-import-other-handlers',
+      comment:
+        "A handler's folder must not import another handler's folder (that would run its module-level " +
+        'wiring): move what both need into usecases/, adapters/ or core/.',
+      severity: 'error',
+      from: { path: '^lambdas/([^/]+)/', pathNot: '^lambdas/(core|adapters|usecases|shared)/' },
+      to: { path: HANDLER_FOLDERS, pathNot: '^lambdas/$1/' },
+    },
+    {
+      name: 'shared-must-not-import-handlers',
+      comment: "lambdas/shared/ wires adapters for the handlers: it must not import a handler's folder.",
+      severity: 'error',
+      from: { path: '^lambdas/shared/' },
+      to: { path: HANDLER_FOLDERS },
     },
     {
       name: 'usecases-must-not-import-handlers',
@@ -57,11 +77,11 @@ module.exports = {
     {
       name: 'lambdas-must-not-import-tooling',
       comment:
-        'lambdas/ is what gets bundled and deployed: it must not import the CDK app (lib/), the local stack ' +
-        '(local/), the benchmarks (bench/) or the CLI (cli/).',
+        'lambdas/ and examples/ are what gets bundled and deployed: they must not import the CDK app (lib/), ' +
+        'the local stack (local/), the benchmarks (bench/), the CLI (cli/) or the tests (test/).',
       severity: 'error',
-      from: { path: '^lambdas/' },
-      to: { path: '^(lib|local|bench|cli)/' },
+      from: { path: '^(lambdas|examples)/' },
+      to: { path: '^(lib|local|bench|cli|test)/' },
     },
     {
       name: 'lib-must-not-import-local-or-bench',
@@ -90,7 +110,8 @@ module.exports = {
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '^(node_modules|cdk\\.out|\\.streamgate)/' },
+    // node_modules is not followed but must not be excluded: the I/O-package rule needs those edges.
+    exclude: { path: '(^|/)(cdk\\.out|\\.streamgate)/' },
     enhancedResolveOptions: {
       exportsFields: ['exports'],
       conditionNames: ['import', 'require', 'node', 'default', 'types'],

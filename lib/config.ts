@@ -31,7 +31,9 @@ const issuerSchema = z
     issuer: httpUrl.describe('The `iss` of the tokens this issuer signs.'),
     jwksUri: httpUrl.describe('Where the issuer publishes its public keys (JWKS).'),
     audience: z
-      .union([z.string().min(1), z.array(z.string())], { error: 'is required' })
+      .union([z.string().min(1), z.array(z.string().min(1)).min(1)], {
+        error: 'is required (one value or a non-empty list)',
+      })
       .describe('The `aud` tokens must carry (one value, or any of a list).'),
     clientIdClaim: z
       .string()

@@ -21,9 +21,6 @@ import { GatewayError } from '../core/errors.ts';
 import { DEFAULT_PLANS, type Plan } from '../core/plans.ts';
 import { queryAll, unlessConditionFails } from './dynamo.ts';
 
-/** @deprecated import them from core/applications.ts; kept until the other areas' imports move. */
-export type { Subscription, SubscriptionStatus } from '../core/applications.ts';
-
 export type Secrets = Record<KeyType, { clientId: string; clientSecret: string }>;
 
 /**

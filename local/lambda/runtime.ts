@@ -312,6 +312,8 @@ export class LambdaRuntime {
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
       AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${fn.name}`,
       AWS_EXECUTION_ENV: `AWS_Lambda_${fn.runtime}`,
+      // As Lambda sets it for on-demand functions: Powertools reads it to mark cold starts.
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
       LAMBDA_TASK_ROOT: fn.codeDir,
       ...fn.environment,
       ...(this.options.overrides ?? {}),

@@ -35,9 +35,8 @@ describe('docs/management-api.yaml', () => {
         .filter((k) => ['get', 'post', 'put', 'patch', 'delete'].includes(k))
         .map((method) => `${method.toUpperCase()} ${p}`),
     );
-    expect(routes).toHaveLength(21);
-    expect(new Set(served).size).toBe(served.length);
     expect(documented.sort()).toEqual(served.sort());
+    expect(new Set(served).size).toBe(served.length);
   });
 
   it("states each request body's limits as the router's schema checks them", () => {
