@@ -13,6 +13,20 @@ import {
   subscriberKey,
   topicPartition,
 } from '../core/connection.ts';
+import { GatewayError, unauthorized } from '../core/errors.ts';
+
+/** How often a subscription change that lost a race is decided again before answering 409. */
+const RACE_ATTEMPTS = 8;
+
+/** A transaction that lost to another write: a condition no longer held, or a concurrent transaction. */
+function isLostRace(error: unknown): boolean {
+  const name = (error as { name?: unknown } | null)?.name;
+  return (
+    name === 'TransactionCanceledException' ||
+    name === 'ConditionalCheckFailedException' ||
+    name === 'TransactionConflictException'
+  );
+}
 
 /**
  * The connection registry in DynamoDB. One table, two kinds of item:
@@ -51,61 +65,96 @@ export class ConnectionStore {
   }
 
   /**
-   * Add a topic to a connection. Returns false when the connection already receives it.
-   * The record's list and the subscriber item change in one transaction.
+   * Add a topic to a connection: 'added', 'already' (it receives the topic), or 'limit' (it holds
+   * MAX_TOPICS_PER_CONNECTION). The record's list and the subscriber item change in one conditional
+   * transaction; one that loses a race with another message of the same connection (a condition
+   * that no longer holds, a transaction conflict) reads the record again and decides again, so a
+   * burst of identical messages gets ordinary answers, never an exception.
    */
   async subscribe(record: ConnectionRecord, topicKey: string): Promise<'added' | 'already' | 'limit'> {
-    const current = await this.get(record.connectionId);
-    if (!current) throw new Error(`connection ${record.connectionId} is not registered`);
-    if (current.topicKeys.includes(topicKey)) return 'already';
-    if (current.topicKeys.length >= MAX_TOPICS_PER_CONNECTION) return 'limit';
-    await this.db.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Update: {
-              TableName: this.tableName,
-              Key: connectionKey(record.connectionId),
-              UpdateExpression: 'SET topicKeys = list_append(topicKeys, :added)',
-              ConditionExpression:
-                'attribute_exists(pk) AND NOT contains(topicKeys, :topic) AND size(topicKeys) < :max',
-              ExpressionAttributeValues: {
-                ':added': [topicKey],
-                ':topic': topicKey,
-                ':max': MAX_TOPICS_PER_CONNECTION,
+    return this.retryingRaces(record.connectionId, async (current) => {
+      if (current.topicKeys.includes(topicKey)) return 'already';
+      if (current.topicKeys.length >= MAX_TOPICS_PER_CONNECTION) return 'limit';
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: connectionKey(record.connectionId),
+                UpdateExpression: 'SET topicKeys = list_append(topicKeys, :added)',
+                ConditionExpression:
+                  'attribute_exists(pk) AND NOT contains(topicKeys, :topic) AND size(topicKeys) < :max',
+                ExpressionAttributeValues: {
+                  ':added': [topicKey],
+                  ':topic': topicKey,
+                  ':max': MAX_TOPICS_PER_CONNECTION,
+                },
               },
             },
-          },
-          { Put: { TableName: this.tableName, Item: this.subscriberItem(topicKey, current) } },
-        ],
-      }),
-    );
-    return 'added';
+            { Put: { TableName: this.tableName, Item: this.subscriberItem(topicKey, current) } },
+          ],
+        }),
+      );
+      return 'added';
+    });
   }
 
-  /** Remove a topic from a connection. Returns false when the connection did not receive it. */
+  /**
+   * Remove a topic from a connection. Returns false when the connection did not receive it. Races
+   * with other messages of the connection are decided again on a fresh read, as in `subscribe`.
+   */
   async unsubscribe(connectionId: string, topicKey: string): Promise<boolean> {
-    const current = await this.get(connectionId);
-    if (!current) throw new Error(`connection ${connectionId} is not registered`);
-    const index = current.topicKeys.indexOf(topicKey);
-    if (index < 0) return false;
-    await this.db.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Update: {
-              TableName: this.tableName,
-              Key: connectionKey(connectionId),
-              UpdateExpression: `REMOVE topicKeys[${index}]`,
-              ConditionExpression: `topicKeys[${index}] = :topic`,
-              ExpressionAttributeValues: { ':topic': topicKey },
+    return this.retryingRaces(connectionId, async (current) => {
+      const index = current.topicKeys.indexOf(topicKey);
+      if (index < 0) return false;
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: connectionKey(connectionId),
+                UpdateExpression: `REMOVE topicKeys[${index}]`,
+                ConditionExpression: `topicKeys[${index}] = :topic`,
+                ExpressionAttributeValues: { ':topic': topicKey },
+              },
             },
-          },
-          { Delete: { TableName: this.tableName, Key: subscriberKey(topicKey, connectionId, this.shards) } },
-        ],
-      }),
-    );
-    return true;
+            {
+              Delete: { TableName: this.tableName, Key: subscriberKey(topicKey, connectionId, this.shards) },
+            },
+          ],
+        }),
+      );
+      return true;
+    });
+  }
+
+  /**
+   * Read the record, decide and write; when the write loses a race (TransactionCanceledException:
+   * a failed condition or a conflicting transaction), read again and decide again, with jittered
+   * backoff, up to RACE_ATTEMPTS times; then 409 `conflict`. A connection no longer registered is 401.
+   */
+  private async retryingRaces<T>(
+    connectionId: string,
+    attempt: (current: ConnectionRecord) => Promise<T>,
+  ): Promise<T> {
+    for (let n = 0; ; n++) {
+      const current = await this.get(connectionId);
+      if (!current) throw unauthorized('this connection is not registered; connect again');
+      try {
+        return await attempt(current);
+      } catch (error) {
+        if (!isLostRace(error)) throw error;
+        if (n + 1 >= RACE_ATTEMPTS) {
+          throw new GatewayError(
+            'conflict',
+            'other messages of this connection changed its topics at the same time; try again',
+          );
+        }
+        await sleep(Math.random() * 20 * 2 ** n);
+      }
+    }
   }
 
   /**

@@ -6,6 +6,8 @@
  *   opened     (asynchronous, after $connect)   carry out onConnect's actions once the socket is open
  *   message    (synchronous, from $default)     run onMessage and carry out its actions
  *   disconnect (asynchronous, from $disconnect) run onDisconnect and carry out its publications
+ *   subscribe  (synchronous, from a control message to another topic instance) run onSubscribe,
+ *              else onConnect, for that instance; only a rejection counts, nothing is carried out
  */
 import { handler as userHandler } from 'streamgate-user-handler';
 import { type ApiDef, findApiById } from '../core/catalog.ts';
@@ -67,6 +69,11 @@ export const handler = observed(
       case 'connect':
         await userHandler.onConnect?.(ctx);
         return result;
+      case 'subscribe':
+        // An authorization question only: what the hook would reply or publish is dropped.
+        if (userHandler.onSubscribe) await userHandler.onSubscribe(ctx);
+        else await userHandler.onConnect?.(ctx);
+        return { ...(result.rejected ? { rejected: result.rejected } : {}), actions: [] };
       case 'opened':
         await carryOut(event, api, event.actions ?? [], true);
         return { actions: [] };

@@ -172,6 +172,38 @@ export function requireTenant(principal: Principal, api: ApiDef): void {
   }
 }
 
+/**
+ * A key type reaches only an environment the API serves (WSO2: a SANDBOX key needs a sandbox
+ * endpoint, a PRODUCTION key a production one). The API's `servers.production` / `servers.sandbox`
+ * name the environments it serves, whatever its channels' backends are (fanout, handler and kafka
+ * channels have no URL of their own, but the API still says which keys it takes). An API that names
+ * neither serves PRODUCTION keys only. 403 otherwise, at the handshake and on every frame.
+ */
+export function requireKeyTypeServed(
+  keyType: KeyType,
+  api: Pick<ApiDef, 'name' | 'version' | 'endpoints'>,
+): void {
+  const { production, sandbox } = api.endpoints;
+  const served =
+    keyType === 'SANDBOX' ? sandbox !== undefined : production !== undefined || sandbox === undefined;
+  if (!served) {
+    const environment = keyType === 'SANDBOX' ? 'sandbox' : 'production';
+    throw forbidden(
+      `API ${api.name} ${api.version} has no ${environment} endpoint: ${keyType} keys are refused (use the application's ${keyType === 'SANDBOX' ? 'PRODUCTION' : 'SANDBOX'} keys)`,
+    );
+  }
+}
+
+/**
+ * Whether an open connection may go on (WSO2 API lifecycle): PUBLISHED and DEPRECATED APIs serve
+ * their existing connections ("existing subscribers can continue to use it"); BLOCKED ("runtime
+ * calls are blocked"), RETIRED (undeployed) and CREATED do not, so the frame is refused with 403
+ * and the gateway closes the connection.
+ */
+export function lifecycleServesConnections(state: LifecycleState): boolean {
+  return state === 'PUBLISHED' || state === 'DEPRECATED';
+}
+
 /** Only PUBLISHED and DEPRECATED APIs take connections; others are refused as WSO2's gateway does. */
 export function requireLifecycleAllowsConnect(api: ApiDef, state: LifecycleState = api.lifecycle): void {
   switch (state) {

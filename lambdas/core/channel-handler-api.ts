@@ -25,6 +25,12 @@ export interface ChannelContext {
 
 export interface ChannelHandler {
   onConnect?(ctx: ChannelContext): void | Promise<void>;
+  /**
+   * A connection of this API asks, by control message, to subscribe or publish to a topic instance
+   * of this channel other than its own (`ctx.topic`, `ctx.params`): `ctx.reject` refuses. Optional:
+   * without it, onConnect is asked the same question (what it replies or publishes is dropped).
+   */
+  onSubscribe?(ctx: ChannelContext): void | Promise<void>;
   onMessage?(ctx: ChannelContext, message: string): void | Promise<void>;
   onDisconnect?(ctx: ChannelContext): void | Promise<void>;
 }
@@ -35,7 +41,8 @@ export type HandlerAction =
   | { type: 'publish'; topic: string; data: string; exceptSender: boolean };
 
 export interface HandlerInvocation {
-  phase: 'connect' | 'opened' | 'message' | 'disconnect';
+  /** `subscribe`: may the connection reach `topic` by control message (see ChannelHandler.onSubscribe)? */
+  phase: 'connect' | 'opened' | 'message' | 'disconnect' | 'subscribe';
   connectionId: string;
   apiId: string;
   topic: string;

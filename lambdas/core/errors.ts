@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'payload_too_large'
   | 'too_many_requests'
   | 'conflict'
+  | 'topic_limit'
   | 'bad_gateway'
   | 'gateway_timeout'
   | 'internal_error';
@@ -20,6 +21,7 @@ const STATUS: Record<ErrorCode, number> = {
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  topic_limit: 409,
   payload_too_large: 413,
   too_many_requests: 429,
   internal_error: 500,
@@ -42,12 +44,34 @@ export class GatewayError extends Error {
   }
 }
 
+/**
+ * A refusal after which the gateway closes the connection: the error frame saying why is sent
+ * first, then the connection is deleted (`@connections` DELETE: close code 1000 on AWS and locally,
+ * since API Gateway lets no other code be chosen). Used when the API was blocked or retired.
+ */
+export class ClosingRefusal extends GatewayError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('forbidden', message, { ...details, closing: true });
+    this.name = 'ClosingRefusal';
+  }
+}
+
 export const badRequest = (message: string, details?: Record<string, unknown>) =>
   new GatewayError('bad_request', message, details);
 export const unauthorized = (message: string, details?: Record<string, unknown>) =>
   new GatewayError('unauthorized', message, details);
 export const forbidden = (message: string, details?: Record<string, unknown>) =>
   new GatewayError('forbidden', message, details);
+/**
+ * 409 `topic_limit`: the connection already receives MAX_TOPICS_PER_CONNECTION topics. A code of its
+ * own (not `too_many_requests`), so it is answered every time, never behind the throttle-notice gate.
+ */
+export const topicLimit = (max: number, details?: Record<string, unknown>) =>
+  new GatewayError(
+    'topic_limit',
+    `a connection receives at most ${max} topics; unsubscribe from one first`,
+    details,
+  );
 export const notFound = (message: string, details?: Record<string, unknown>) =>
   new GatewayError('not_found', message, details);
 

@@ -29,11 +29,13 @@ import {
 export interface MessageDependencies {
   catalog: Catalog;
   bindings: Pick<ConnectionBindings, 'get'>;
+  /** What every frame passes before it is parsed: lifecycle and plan (`AccessDecision.admitFrame`). */
+  access: Pick<AccessDecision, 'admitFrame'>;
   routes: Record<RouteKey, Route>;
   refusals: Pick<RefusalAnswers, 'answer'>;
 }
 
-export function createHandler({ catalog, bindings, routes, refusals }: MessageDependencies) {
+export function createHandler({ catalog, bindings, access, routes, refusals }: MessageDependencies) {
   return async (
     event: APIGatewayProxyWebsocketEventV2,
     context: Context,
@@ -45,6 +47,8 @@ export function createHandler({ catalog, bindings, routes, refusals }: MessageDe
       const record = await bindings.get(connectionId);
       const api = findApiByQualifiedContext(catalog, record.qualifiedContext);
       if (!api) throw notFound(`API ${record.apiId} is no longer deployed`);
+      // Every frame counts, whatever it is and whether it is refused later (README: plans).
+      await access.admitFrame(record, api);
       const body = event.body ?? '';
       const frame = event.isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body;
       if (isControlAction(routeKey)) control = parseControlMessage(frame);
@@ -81,10 +85,11 @@ export function defaultDependencies(): MessageDependencies {
     producer: services.kafkaProducer(catalog),
     removeConnection: (id) => store.remove(id),
   });
-  const access = new AccessDecision(directory, throttle);
+  const access = new AccessDecision(directory, throttle, undefined, backends);
   return {
     catalog,
     bindings: new ConnectionBindings(store),
+    access,
     routes: createMessageRoutes({
       access,
       backends,
@@ -92,7 +97,7 @@ export function defaultDependencies(): MessageDependencies {
       resolver: createTargetResolver(catalog),
       reply,
     }),
-    refusals: new RefusalAnswers(new ThrottleNotices(throttle), reply),
+    refusals: new RefusalAnswers(new ThrottleNotices(throttle), reply, (id) => connections.disconnect(id)),
   };
 }
 

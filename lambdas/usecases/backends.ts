@@ -46,6 +46,11 @@ export interface BackendDriver<B extends ChannelBackend = ChannelBackend> {
   onConnect?(subject: InvocationSubject, backend: B): Promise<void>;
   /** A connection of such a channel went away (`$disconnect`; nobody waits on it). */
   onDisconnect?(subject: InvocationSubject, backend: B): Promise<void>;
+  /**
+   * A connection asks, by control message, for a topic instance other than its own (`subject.topic`):
+   * throw a GatewayError to refuse, as `onConnect` would refuse a handshake to it.
+   */
+  authorizeTopic?(subject: InvocationSubject, backend: B): Promise<void>;
 }
 
 /** One driver per backend type of the catalog. */
@@ -98,6 +103,12 @@ export class ChannelBackends {
 
   async onDisconnect(backend: ChannelBackend, subject: InvocationSubject): Promise<void> {
     await this.driverOf(backend)?.onDisconnect?.(subject, backend);
+  }
+
+  /** The target channel's veto on a topic instance a connection names by control message (TopicVeto). */
+  async authorizeTopic(record: ConnectionRecord, target: Target): Promise<void> {
+    const backend = target.channel.backend;
+    await this.driverOf(backend)?.authorizeTopic?.(subjectOf(record, target.api, target), backend);
   }
 }
 
@@ -248,6 +259,9 @@ export interface HandlerInvoker {
  * `handler`: the channel's handler function decides. onConnect may refuse the connection (its
  * record is then removed; the caller gives back the connection slot); what it wants sent goes out
  * asynchronously once the socket is open. onMessage may refuse a frame. onDisconnect is queued.
+ * A control message naming another topic instance is put to the handler as phase `subscribe`
+ * (its onSubscribe, else onConnect for that instance, with replies and publications dropped): a
+ * rejection refuses the message with the handler's status.
  */
 export function handlerDriver(
   handlers: HandlerInvoker,
@@ -281,6 +295,10 @@ export function handlerDriver(
     },
     async onDisconnect(subject, backend) {
       await handlers.send(backend.handler, handlerInvocation('disconnect', subject));
+    },
+    async authorizeTopic(subject, backend) {
+      const result = await handlers.call(backend.handler, handlerInvocation('subscribe', subject));
+      if (result.rejected) throw gatewayErrorForStatus(result.rejected.status, result.rejected.message);
     },
   };
 }

@@ -8,7 +8,7 @@ import { LRUCache } from 'lru-cache';
 import type { ApiDef } from '../core/catalog.ts';
 import { type ConnectionRecord, MAX_TOPICS_PER_CONNECTION } from '../core/connection.ts';
 import { ackFrame, type ControlAction, type ControlMessage } from '../core/control.ts';
-import { asError, GatewayError, notFound } from '../core/errors.ts';
+import { asError, ClosingRefusal, GatewayError, notFound, topicLimit } from '../core/errors.ts';
 import type { Target, TargetResolver } from '../core/target.ts';
 import { TtlCache } from '../core/ttl-cache.ts';
 import { logger, MetricUnit, metrics } from '../shared/observability.ts';
@@ -76,12 +76,8 @@ export function createMessageRoutes(deps: RouteDependencies): Record<RouteKey, R
       const { record, deadline } = request;
       await access.authorize(record, target, 'subscribe');
       const outcome = await subscriptions.subscribe(record, target.topicKey);
-      if (outcome === 'limit') {
-        throw new GatewayError(
-          'too_many_requests',
-          `a connection receives at most ${MAX_TOPICS_PER_CONNECTION} topics; unsubscribe from one first`,
-        );
-      }
+      // Its own code, answered every time (not a throttle notice): the client must unsubscribe first.
+      if (outcome === 'limit') throw topicLimit(MAX_TOPICS_PER_CONNECTION, { topic: target.topic });
       logger.info('subscribed', { api: request.api.id, topic: target.topic, already: outcome === 'already' });
       await reply(record.connectionId, ackFrame('subscribed', target.topic, control.id), deadline);
     },
@@ -134,12 +130,15 @@ export class ConnectionBindings {
 /**
  * How a refused message is answered: logged, counted, and sent back to the sender as one error
  * frame that echoes the control message — except that a throttled sender is told once a period.
+ * A ClosingRefusal (the API was blocked or retired) is always sent, then the connection is closed.
  * Returns the refusal's status (the route's result, which API Gateway does not forward).
  */
 export class RefusalAnswers {
   constructor(
     private readonly notices: Pick<ThrottleNotices, 'due'>,
     private readonly reply: Reply,
+    /** Closes a connection (`@connections` DELETE); a gone one is no error. */
+    private readonly close: (connectionId: string) => Promise<void> = async () => {},
   ) {}
 
   async answer(
@@ -158,6 +157,10 @@ export class RefusalAnswers {
       : {};
     if (refusal.code !== 'too_many_requests' || (await this.notices.due(connectionId))) {
       await this.reply(connectionId, toErrorFrame(refusal, echo), deadline);
+    }
+    if (refusal instanceof ClosingRefusal) {
+      await this.close(connectionId);
+      metrics.addMetric('connectionsClosed', MetricUnit.Count, 1);
     }
     return refusal.status;
   }

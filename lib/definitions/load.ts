@@ -468,8 +468,12 @@ function channelBackend(
           );
         }
       }
-      if (!endpoints.production) {
-        problems.add(['servers'], 'an http backend needs servers.production with the backend URL');
+      // A sandbox-only API is valid: it serves SANDBOX keys only (core/auth.ts requireKeyTypeServed).
+      if (!endpoints.production && !endpoints.sandbox) {
+        problems.add(
+          ['servers'],
+          'an http backend needs servers.production or servers.sandbox with the backend URL',
+        );
       }
       return { type: 'http', timeoutMs: timeoutMs as number };
     }

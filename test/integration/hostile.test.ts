@@ -372,8 +372,12 @@ describe('lifecycle changes reach live connections', () => {
         const said = unique('after-the-change');
         send(speaker, said);
         const closed = await Promise.race([speaker.closed, sleep(7_500).then(() => undefined)]);
+        const lastError = answers(speaker.received)
+          .filter((a) => a.type === 'error')
+          .at(-1);
         observed = {
           speaker: closed ? { code: closed.code, reason: closed.reason } : 'open',
+          errorFrame: lastError ? { status: lastError.status, closing: lastError.closing } : undefined,
           delivered: listener.received.includes(said),
           newConnection: await handshake(url, options).then((h) => ('open' in h ? 'open' : h.status)),
         };
@@ -383,7 +387,8 @@ describe('lifecycle changes reach live connections', () => {
       }
       if ('liveClosed' in c.expect) {
         expect(observed).toEqual({
-          speaker: { code: expect.any(Number), reason: expect.stringMatching(/\S/) },
+          speaker: { code: c.expect.closeCode, reason: expect.stringMatching(/\S/) },
+          errorFrame: c.expect.errorFrame,
           delivered: false,
           newConnection: c.expect.newConnection,
         });
@@ -486,6 +491,7 @@ describe('the topic cap', () => {
       answered: c.subscribes,
       errors: [expect.stringMatching(/^error 4\d\d (?!too_many_requests)\S+$/)],
     });
+    expect(errors).toEqual([`error ${c.expect.overCap.status} ${c.expect.overCap.error}`]);
   });
 });
 

@@ -69,7 +69,7 @@ describe('the same decision on the frames of an open connection', () => {
 
   it('says "no longer subscribed" once the subscription is gone, and charges nothing', async () => {
     const { access, counters } = decision({ entitlement: null });
-    expect((await refusal(access.authorize(record, room, 'publish'))).message).toBe(
+    expect((await refusal(access.admitFrame(record, chats))).message).toBe(
       'application Shop is no longer subscribed to API Chats 1.0.0',
     );
     expect(counters.reserve).not.toHaveBeenCalled();
@@ -77,7 +77,7 @@ describe('the same decision on the frames of an open connection', () => {
 
   it('refuses a blocked subscription with the words of the handshake', async () => {
     const { access } = decision({ entitlement: entitlement({}, 'BLOCKED') });
-    expect((await refusal(access.authorize(record, room, 'publish'))).message).toBe(
+    expect((await refusal(access.admitFrame(record, chats))).message).toBe(
       'the subscription of Shop to API Chats 1.0.0 is BLOCKED',
     );
   });
@@ -98,7 +98,7 @@ describe('the same decision on the frames of an open connection', () => {
 
   it('charges nothing for a connection on an open channel (no application)', async () => {
     const { access, counters } = decision();
-    await access.authorize({ ...record, app: undefined }, room, 'publish');
+    await access.admitFrame({ ...record, app: undefined }, chats);
     expect(counters.reserve).not.toHaveBeenCalled();
   });
 });

@@ -155,6 +155,26 @@ channels:
     );
   });
 
+  it('accepts an http API with only a sandbox endpoint (it serves SANDBOX keys only), refuses one with none', async () => {
+    const http = (servers: string) =>
+      minimal(`x-streamgate: {context: /sbx, backend: http}
+${servers}channels:
+  /a:
+    publish:
+      message:
+        contentType: text/plain
+`);
+    const sandboxOnly = await problemsOf(
+      http('servers:\n  sandbox:\n    url: http://sandbox.test/base\n    protocol: http\n'),
+    );
+    expect(sandboxOnly.problems).toEqual([]);
+    expect(sandboxOnly.api?.endpoints).toEqual({ sandbox: 'http://sandbox.test/base' });
+    const none = await problemsOf(http(''));
+    expect(none.problems.map((p) => p.message)).toContain(
+      'an http backend needs servers.production or servers.sandbox with the backend URL',
+    );
+  });
+
   it('takes a Kafka channel’s batching window in whole seconds from 0 to 300', async () => {
     const channel = (window: string) =>
       minimal(`x-streamgate: {context: /w}

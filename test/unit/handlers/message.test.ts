@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
+import type { LifecycleState } from '../../../lambdas/core/catalog.ts';
 import type { HandlerResult } from '../../../lambdas/core/channel-handler-api.ts';
 import type { ConnectionRecord } from '../../../lambdas/core/connection.ts';
 import { GatewayError } from '../../../lambdas/core/errors.ts';
@@ -43,6 +44,7 @@ interface Options {
   http?: Parameters<typeof fakeHttp>[0];
   handler?: HandlerResult;
   withoutProducer?: boolean;
+  lifecycle?: LifecycleState;
 }
 
 function world(options: Options = {}) {
@@ -64,17 +66,27 @@ function world(options: Options = {}) {
     producer: options.withoutProducer ? undefined : producer,
     removeConnection: (id) => store.remove(id),
   });
+  const access = new AccessDecision(
+    fakeReads({ entitlement: entitlement(), ...(options.lifecycle ? { lifecycle: options.lifecycle } : {}) }),
+    counters,
+    undefined,
+    backends,
+  );
+  const closed: string[] = [];
   const handler = createHandler({
     catalog,
     bindings: new ConnectionBindings(store),
+    access,
     routes: createMessageRoutes({
-      access: new AccessDecision(fakeReads({ entitlement: entitlement() }), counters),
+      access,
       backends,
       subscriptions: store,
       resolver,
       reply,
     }),
-    refusals: new RefusalAnswers(new ThrottleNotices(claims), reply),
+    refusals: new RefusalAnswers(new ThrottleNotices(claims), reply, async (id) => {
+      closed.push(id);
+    }),
   });
   const send = (body: string, routeKey = '$default', base64 = false) => {
     const event = routeKey === '$default' ? events.frame() : events.subscribe();
@@ -84,7 +96,7 @@ function world(options: Options = {}) {
     return handler(event, lambdaContext());
   };
   const frames = () => replies.map((r) => JSON.parse(r) as Record<string, unknown>);
-  return { send, frames, store, counters, delivery, http, handlers, producer, claims };
+  return { send, frames, store, counters, delivery, http, handlers, producer, claims, closed };
 }
 
 const control = (message: Record<string, unknown>) => JSON.stringify(message);
@@ -221,7 +233,8 @@ describe('the message handler: control routes', () => {
     const w = world();
     await w.send(control({ action: 'publish', topic: '/news', data: 'x' }), 'publish');
     expect(w.frames()[0]).toMatchObject({ status: 403, topic: '/news', action: 'publish' });
-    expect(w.counters.reserve).not.toHaveBeenCalled();
+    // Refused or not, a frame is one event of the sender's plan (issue 11: every frame counts).
+    expect(w.counters.reserve).toHaveBeenCalledTimes(1);
   });
 
   it('publish to another topic of the API fans out there and acknowledges with the id', async () => {

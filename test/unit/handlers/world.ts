@@ -6,7 +6,7 @@ import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { vi } from 'vitest';
 import type { ConnectEvent } from '../../../lambdas/connect/index.ts';
 import type { Principal } from '../../../lambdas/core/auth.ts';
-import { type Catalog, qualifiedContext } from '../../../lambdas/core/catalog.ts';
+import { type Catalog, type LifecycleState, qualifiedContext } from '../../../lambdas/core/catalog.ts';
 import type { HandlerInvocation, HandlerResult } from '../../../lambdas/core/channel-handler-api.ts';
 import { type ConnectionRecord, newConnectionRecord } from '../../../lambdas/core/connection.ts';
 import type { Entitlement } from '../../../lambdas/core/entitlement.ts';
@@ -93,10 +93,12 @@ export function connectionOn(topic: string, overrides: Partial<ConnectionRecord>
 
 /** The registry reads: one application, one subscription (change `current` to vary it). */
 export function fakeReads(
-  current: { entitlement: Entitlement | undefined } = { entitlement: entitlement() },
+  current: { entitlement: Entitlement | undefined; lifecycle?: LifecycleState } = {
+    entitlement: entitlement(),
+  },
 ) {
   return {
-    lifecycleOf: vi.fn<AccessReads['lifecycleOf']>(async (a) => a.lifecycle),
+    lifecycleOf: vi.fn<AccessReads['lifecycleOf']>(async (a) => current.lifecycle ?? a.lifecycle),
     applicationOf: vi.fn<AccessReads['applicationOf']>(async () => app),
     entitlement: vi.fn<AccessReads['entitlement']>(async () => current.entitlement),
   };
