@@ -1,7 +1,7 @@
 import type { ApiDef } from '../core/catalog.ts';
 import { mapWithConcurrency } from '../core/concurrency.ts';
 import type { ConnectionRecord } from '../core/connection.ts';
-import type { Recipient } from '../core/fanout-plan.ts';
+import { type Recipient, receivesDeliveries } from '../core/fanout-plan.ts';
 import { subscriptionKey } from '../core/plans.ts';
 import type { AccessDirectory } from './access.ts';
 import type { ConnectionStore } from './connection-store.ts';
@@ -18,12 +18,16 @@ export interface DeliveryOutcome {
   throttledEvents: number;
   /** Counter writes made (one per subscription, whatever the number of deliveries). */
   counterWrites: number;
+  /** Events dropped because their API is BLOCKED or RETIRED (not charged, not posted). */
+  lifecycleDroppedEvents: number;
 }
 
 /**
- * Delivery with business plans: recipients are grouped by subscription, each group's events are
- * reserved with one conditional write, frames beyond what the plan grants are dropped (and counted
- * as throttled), the rest are posted in order, and connections that are gone are removed.
+ * Delivery with business plans: recipients of APIs that take no traffic (BLOCKED, RETIRED: see
+ * `receivesDeliveries`, lifecycle read through the access directory's cache) are dropped and
+ * counted; the others are grouped by subscription, each group's events are reserved with one
+ * conditional write, frames beyond what the plan grants are dropped (and counted as throttled),
+ * the rest are posted in order, and connections that are gone are removed.
  */
 export class Deliverer {
   constructor(
@@ -33,7 +37,8 @@ export class Deliverer {
     private readonly access: AccessDirectory,
   ) {}
 
-  async deliver(recipients: Recipient[], deadline: number): Promise<DeliveryOutcome> {
+  async deliver(candidates: Recipient[], deadline: number): Promise<DeliveryOutcome> {
+    const { recipients, droppedEvents: lifecycleDroppedEvents } = await this.withLiveApis(candidates);
     const groups = new Map<string, Recipient[]>();
     const free: Recipient[] = [];
     for (const recipient of recipients) {
@@ -75,7 +80,26 @@ export class Deliverer {
     });
     const report = await this.connections.postQueues(allowed, deadline);
     if (report.gone.length) await mapWithConcurrency(report.gone, 16, (id) => this.forget(id));
-    return { ...report, throttledEvents, counterWrites: groups.size };
+    return { ...report, throttledEvents, counterWrites: groups.size, lifecycleDroppedEvents };
+  }
+
+  /** Recipients whose API takes traffic, and the events of those whose API does not. */
+  private async withLiveApis(
+    recipients: Recipient[],
+  ): Promise<{ recipients: Recipient[]; droppedEvents: number }> {
+    const apis = [...new Map(recipients.map((r) => [r.api.id, r.api])).values()];
+    const states = await Promise.all(apis.map((api) => this.access.lifecycleOf(api)));
+    const closed = new Set(
+      apis.filter((api, i) => !receivesDeliveries(api, states[i] ?? api.lifecycle)).map((api) => api.id),
+    );
+    if (!closed.size) return { recipients, droppedEvents: 0 };
+    let droppedEvents = 0;
+    const live = recipients.filter((r) => {
+      if (!closed.has(r.api.id)) return true;
+      droppedEvents += r.frames.reduce((n, f) => n + f.events, 0);
+      return false;
+    });
+    return { recipients: live, droppedEvents };
   }
 
   /**

@@ -6,6 +6,7 @@ import {
   emptyDocument,
   type StateDocument,
   stateExpiry,
+  type TransformFailure,
   type TransformItem,
   type TransformOutput,
 } from '../core/transform/state.ts';
@@ -29,8 +30,9 @@ export class TransformStateStore {
     scope: string,
     transform: TransformDef,
     itemsByState: Map<string, TransformItem[]>,
-  ): Promise<{ outputs: TransformOutput[]; writes: number }> {
+  ): Promise<{ outputs: TransformOutput[]; writes: number; failures: TransformFailure[] }> {
     let writes = 0;
+    const failures: TransformFailure[] = [];
     const results = await mapWithConcurrency([...itemsByState], 8, async ([stateKey, items]) => {
       const key = { pk: `AG#${scope}#${stateKey}`, sk: 'S' };
       for (let attempt = 0; attempt < MAX_RACE_RETRIES; attempt++) {
@@ -38,8 +40,13 @@ export class TransformStateStore {
           new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
         );
         const current = (Item?.state as StateDocument | undefined) ?? emptyDocument();
-        const { document, outputs, changed } = applyItems(transform, current, items);
-        if (!changed) return outputs; // everything was taken in before: only re-emitted outputs
+        const applied = applyItems(transform, current, items);
+        const { document, outputs, changed } = applied;
+        const keep = () => {
+          failures.push(...applied.failures);
+          return outputs;
+        };
+        if (!changed) return keep(); // everything was taken in before (or failed): nothing to write
         const expiresAt = stateExpiry(transform, stateKey, Date.now());
         try {
           await this.db.send(
@@ -52,7 +59,7 @@ export class TransformStateStore {
             }),
           );
           writes++;
-          return outputs;
+          return keep();
         } catch (error) {
           if ((error as { name?: string }).name !== 'ConditionalCheckFailedException') throw error;
         }
@@ -61,6 +68,6 @@ export class TransformStateStore {
         `transform state ${stateKey} kept changing under this batch; the batch will be retried`,
       );
     });
-    return { outputs: results.flat(), writes };
+    return { outputs: results.flat(), writes, failures };
   }
 }

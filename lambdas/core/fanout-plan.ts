@@ -4,9 +4,10 @@
  * records an earlier attempt already delivered (checkpoints), and then — once the subscribers are
  * known — the ordered frames each connection receives.
  */
-import type { ApiDef, MessageFormat } from './catalog.ts';
+import { requireLifecycleAllowsConnect } from './auth.ts';
+import type { ApiDef, LifecycleState, MessageFormat } from './catalog.ts';
 import type { Subscriber } from './connection.ts';
-import type { DecodedRecord, KafkaBinding } from './kafka-records.ts';
+import type { DecodedRecord, KafkaBinding, Routed } from './kafka-records.ts';
 import { routeRecord } from './kafka-records.ts';
 import type { TargetResolver } from './target.ts';
 import { integralAttributes, mapOutput } from './transform/engine.ts';
@@ -21,6 +22,7 @@ export interface Delivery {
   coalesce: boolean;
 }
 
+/** A record that cannot be delivered: it goes to the failure destination, and the partition goes on. */
 export interface PoisonRecord {
   record: DecodedRecord;
   /** Why it could not be delivered, per channel that reads its topic. */
@@ -30,7 +32,15 @@ export interface PoisonRecord {
 /** Records for a transformed channel, to run through its transform before delivery. */
 export interface TransformJob {
   binding: KafkaBinding;
-  items: (TransformItem & { topicKey: string })[];
+  /** Each with the record it came from: a record its transform throws on becomes poison. */
+  items: (TransformItem & { topicKey: string; record: DecodedRecord })[];
+}
+
+/** Where a record was: what logs and failure records name. */
+export interface RecordPosition {
+  topic: string;
+  partition: number;
+  offset: number;
 }
 
 /** Everything a batch becomes before the subscribers are known (see {@link planBatch}). */
@@ -42,15 +52,25 @@ export interface BatchPlan {
   unbound: number;
   /** Records a retried batch had already delivered. */
   skipped: number;
+  /** Records without a value (tombstones): not events, skipped and counted. */
+  tombstones: RecordPosition[];
   /** The newest record seen per partition: the checkpoint once the batch is delivered. */
   lastSeen: Map<string, { topic: string; partition: number; offset: number; timestamp: number }>;
 }
 
 /**
+ * Records larger than this are poison before any channel reads them: API Gateway could not post
+ * them (128 KB per message), and it bounds what a parser is given.
+ */
+export const MAX_RECORD_BYTES = 128 * 1024;
+
+/**
  * Plans a batch: each record (partitions in the order given, each in offset order) goes to every
- * channel that reads its topic. A record a channel cannot take (format, parameters) is poison for
- * that channel; the others still receive it. Records `alreadyDelivered` are counted and skipped,
- * but still advance the partition's checkpoint.
+ * channel that reads its topic. A record a channel cannot take (format, parameters, or anything
+ * that throws while it is read) is poison for that channel; the others still receive it. A record
+ * over {@link MAX_RECORD_BYTES} is poison for every channel. A tombstone is no event: counted and
+ * skipped. Records `alreadyDelivered` are counted and skipped. All of them still advance the
+ * partition's checkpoint. Never throws for a record.
  */
 export function planBatch(
   partitions: { partitionKey: string; records: DecodedRecord[] }[],
@@ -64,6 +84,7 @@ export function planBatch(
     poison: [],
     unbound: 0,
     skipped: 0,
+    tombstones: [],
     lastSeen: new Map(),
   };
   let order = 0;
@@ -79,19 +100,30 @@ export function planBatch(
         plan.skipped++;
         continue;
       }
+      if (record.tombstone) {
+        plan.tombstones.push({ topic: record.topic, partition: record.partition, offset: record.offset });
+        continue;
+      }
       const readers = bindings.get(record.topic);
       if (!readers?.length) {
         plan.unbound++;
         continue;
       }
       const reasons: PoisonRecord['reasons'] = [];
+      if (record.value.length > MAX_RECORD_BYTES) {
+        const reason = `the value is ${record.value.length} bytes, over the ${MAX_RECORD_BYTES}-byte limit of one WebSocket message`;
+        for (const binding of readers)
+          reasons.push({ api: binding.api.id, channel: binding.channel.name, reason });
+        plan.poison.push({ record, reasons });
+        continue;
+      }
       for (const binding of readers) {
-        const routed = routeRecord(record, binding);
+        const routed = readRecord(record, binding, resolver);
         if (!routed.ok) {
           reasons.push({ api: binding.api.id, channel: binding.channel.name, reason: routed.reason });
           continue;
         }
-        const target = resolver.topicFor(binding.api, binding.channel, routed.params);
+        const target = routed;
         if (routed.events) {
           const key = `${binding.api.id}|${binding.channel.name}`;
           const job = plan.transforms.get(key) ?? { binding, items: [] };
@@ -102,6 +134,7 @@ export function planBatch(
             events: routed.events,
             order: order++,
             topicKey: target.topicKey,
+            record,
           });
           plan.transforms.set(key, job);
           continue;
@@ -120,11 +153,35 @@ export function planBatch(
   return plan;
 }
 
+/** {@link routeRecord} and the topic instance, with anything thrown made a reason. */
+function readRecord(
+  record: DecodedRecord,
+  binding: KafkaBinding,
+  resolver: TargetResolver,
+): (Extract<Routed, { ok: true }> & { topicKey: string }) | Extract<Routed, { ok: false }> {
+  try {
+    const routed = routeRecord(record, binding);
+    if (!routed.ok) return routed;
+    return { ...routed, topicKey: resolver.topicFor(binding.api, binding.channel, routed.params).topicKey };
+  } catch (error) {
+    return { ok: false, reason: `the record could not be read: ${describeError(error)}` };
+  }
+}
+
+/** An exception's message, for a failure record (never its stack). */
+export function describeError(error: unknown): string {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return text.length > 500 ? `${text.slice(0, 500)}…` : text;
+}
+
 /**
  * A transformed channel's outputs as deliveries, in record order, each to the topic instance of the
  * record it came from, written in the channel's format.
  */
-export function transformedDeliveries(job: TransformJob, outputs: TransformOutput[]): Delivery[] {
+export function transformedDeliveries(
+  job: { binding: KafkaBinding; items: { order: number; topicKey: string }[] },
+  outputs: TransformOutput[],
+): Delivery[] {
   const { binding, items } = job;
   const transform = binding.backend.transform;
   if (!transform) return [];
@@ -195,6 +252,20 @@ export function topicKeysOf(plan: Pick<BatchPlan, 'deliveries' | 'transforms'>):
 export function withinMessageLimit(deliveries: Delivery[]): { deliveries: Delivery[]; oversized: number } {
   const fitting = deliveries.filter((d) => Buffer.byteLength(d.payload) <= MAX_MESSAGE_BYTES);
   return { deliveries: fitting, oversized: deliveries.length - fitting.length };
+}
+
+/**
+ * Whether an API in lifecycle `state` gets deliveries: the same rule as a handshake
+ * (`requireLifecycleAllowsConnect`: PUBLISHED and DEPRECATED only). WSO2 cuts the live connections
+ * of a BLOCKED API and undeploys a RETIRED one, so nothing more reaches their subscribers.
+ */
+export function receivesDeliveries(api: ApiDef, state: LifecycleState): boolean {
+  try {
+    requireLifecycleAllowsConnect(api, state);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A connection to post frames to, with the API and application its events count against. */

@@ -36,11 +36,18 @@ export interface DecodedRecord {
   offset: number;
   timestamp: number;
   key: Buffer | undefined;
+  /** The value's bytes (empty for a tombstone). */
   value: Buffer;
+  /**
+   * The record has no value (null or absent: a Kafka tombstone, which marks a key deleted in a
+   * compacted topic) or an empty one. Not an event: never delivered, never charged.
+   */
+  tombstone?: boolean;
   /** Header values as text; a repeated header keeps its last value. */
   headers: Record<string, string>;
 }
 
+/** A record as the fan-out reads it: key and value decoded from base64, headers as text. */
 export function decodeRecord(record: MskRecord): DecodedRecord {
   const headers: Record<string, string> = {};
   for (const header of record.headers ?? []) {
@@ -53,6 +60,7 @@ export function decodeRecord(record: MskRecord): DecodedRecord {
     timestamp: Number(record.timestamp),
     key: record.key === undefined || record.key === null ? undefined : Buffer.from(record.key, 'base64'),
     value: record.value ? Buffer.from(record.value, 'base64') : Buffer.alloc(0),
+    tombstone: !record.value,
     headers,
   };
 }

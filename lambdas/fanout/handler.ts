@@ -30,10 +30,12 @@ function emit(report: FanoutReport): void {
   metrics.addMetric('kafkaDeliveries', MetricUnit.Count, report.sent);
   const counts: [string, number][] = [
     ['poisonRecords', report.poison],
+    ['tombstonesSkipped', report.tombstones],
     ['redeliveredRecordsSkipped', report.skipped],
     ['staleConnectionsRemoved', report.gone],
     ['deliveriesFailed', report.failed],
     ['eventsThrottled', report.throttled],
+    ['lifecycleDroppedEvents', report.lifecycleDropped],
   ];
   for (const [name, value] of counts) if (value) metrics.addMetric(name, MetricUnit.Count, value);
   if (report.recordAgeMs !== undefined)

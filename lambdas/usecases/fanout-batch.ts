@@ -50,8 +50,13 @@ export interface FanoutBatchDependencies {
       checkpoints: { topic: string; partition: number; offset: number; timestamp: number }[],
     ): Promise<void>;
   };
-  /** Runs transformed channels' records through their transforms (`adapters/transform-runner.ts`). */
-  transforms(jobs: Iterable<TransformJob>): Promise<{ deliveries: Delivery[]; stateWrites: number }>;
+  /**
+   * Runs transformed channels' records through their transforms (`adapters/transform-runner.ts`);
+   * records a transform threw on come back as poison.
+   */
+  transforms(
+    jobs: Iterable<TransformJob>,
+  ): Promise<{ deliveries: Delivery[]; stateWrites: number; poison?: PoisonRecord[] }>;
   /** Posts frames within the recipients' plans (`Deliverer.deliver`). */
   deliverer: {
     deliver(
@@ -63,14 +68,18 @@ export interface FanoutBatchDependencies {
       failed: string[];
       throttledEvents: number;
       counterWrites: number;
+      lifecycleDroppedEvents?: number;
     }>;
   };
   /** The failure destination of poison records (`adapters/failure-destination.ts`). */
   failures: { send(poison: PoisonRecord[]): Promise<void> };
   /** Epoch milliseconds (record age). */
   now: () => number;
-  /** Where poison records and dropped deliveries are reported, as they are found. */
-  log: { warn(message: string, attributes: Record<string, unknown>): void };
+  /** Where poison records, tombstones and dropped deliveries are reported, as they are found. */
+  log: {
+    warn(message: string, attributes: Record<string, unknown>): void;
+    info?(message: string, attributes: Record<string, unknown>): void;
+  };
 }
 
 /** What a batch came to. Counts are of records, except where said. */
@@ -79,6 +88,8 @@ export interface FanoutReport {
   /** Records an earlier attempt of the batch had delivered. */
   skipped: number;
   poison: number;
+  /** Records without a value (Kafka tombstones): not events, skipped. */
+  tombstones: number;
   /** Records of topics no channel reads. */
   unbound: number;
   /** Deliveries dropped as larger than API Gateway's message limit. */
@@ -95,6 +106,8 @@ export interface FanoutReport {
   failed: number;
   /** Events not sent because a plan was exhausted or a subscription blocked. */
   throttled: number;
+  /** Events not sent because their API is BLOCKED or RETIRED (or otherwise takes no traffic). */
+  lifecycleDropped: number;
   counterWrites: number;
   transformStateWrites: number;
   /** Time spent in transforms, ms (0 when the batch had none). */
@@ -108,8 +121,10 @@ export class FanoutBatch {
   constructor(private readonly deps: FanoutBatchDependencies) {}
 
   /**
-   * Delivers `event`'s records, posting until `deadline` (epoch ms). Throws when the checkpoints,
-   * the failure destination or the subscriber lookups fail: the mapping then retries the batch.
+   * Delivers `event`'s records, posting until `deadline` (epoch ms). A record that cannot be read,
+   * is too large or makes a transform throw is poison (failure destination); a tombstone is skipped;
+   * neither ever fails the batch. Throws only when the checkpoints, the transform state, the failure
+   * destination or the subscriber lookups fail: the mapping then retries the batch.
    */
   async run(event: MskEvent, deadline: number): Promise<FanoutReport> {
     const { bindings, resolver, subscribers, checkpoints, log } = this.deps;
@@ -132,10 +147,18 @@ export class FanoutBatch {
       : 0;
     // Too big for API Gateway is poison too: it could never be posted.
     const { deliveries, oversized } = withinMessageLimit([...plan.deliveries, ...transformed.deliveries]);
-    if (oversized) log.warn('records larger than 128 KB dropped', { count: oversized });
+    // Records are poison before this (over 128 KB); only a transform's output can still be too big.
+    if (oversized) log.warn('transform outputs larger than 128 KB dropped', { count: oversized });
+    if (plan.tombstones.length) {
+      log.info?.('tombstones skipped: a record without a value is not an event', {
+        count: plan.tombstones.length,
+        records: plan.tombstones.slice(0, 20),
+      });
+    }
 
-    if (plan.poison.length) {
-      for (const { record, reasons } of plan.poison) {
+    const poison = [...plan.poison, ...(transformed.poison ?? [])];
+    if (poison.length) {
+      for (const { record, reasons } of poison) {
         log.warn('poison record', {
           topic: record.topic,
           partition: record.partition,
@@ -143,7 +166,7 @@ export class FanoutBatch {
           reasons: reasons.map((r) => `${r.channel}: ${r.reason}`),
         });
       }
-      await this.deps.failures.send(plan.poison);
+      await this.deps.failures.send(poison);
     }
 
     const topicKeys = [...new Set(deliveries.map((d) => d.topicKey))];
@@ -165,7 +188,8 @@ export class FanoutBatch {
     return {
       records,
       skipped: plan.skipped,
-      poison: plan.poison.length,
+      poison: poison.length,
+      tombstones: plan.tombstones.length,
       unbound: plan.unbound,
       oversized,
       topics: topicKeys.length,
@@ -174,6 +198,7 @@ export class FanoutBatch {
       gone: outcome.gone.length,
       failed: outcome.failed.length,
       throttled: outcome.throttledEvents,
+      lifecycleDropped: outcome.lifecycleDroppedEvents ?? 0,
       counterWrites: outcome.counterWrites,
       transformStateWrites: transformed.stateWrites,
       transformMs,

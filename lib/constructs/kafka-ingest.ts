@@ -38,6 +38,14 @@ export interface KafkaIngestProps {
  * consumer group and the failure queue as on-failure destination, on an existing MSK cluster or a
  * new MSK Serverless cluster (IAM auth) in a VPC of its own. The fan-out function may read those
  * topics and use those groups only.
+ *
+ * Retries (issue 11): the mappings run in on-demand poller mode. Maximum retry attempts, maximum
+ * record age, split-batch-on-error and partial batch responses exist for Kafka mappings only in
+ * provisioned mode, billed per event poller unit per hour whether records flow or not, so they are
+ * not set. No setting is needed for a bad record: the fan-out isolates it (failure queue) and the
+ * batch succeeds. A batch fails only on infrastructure errors (DynamoDB, SQS); with the on-failure
+ * destination set, the mapping then retries it at most 10 times (not forever) and sends the batch's
+ * metadata (topic, partitions, offsets) to the failure queue. `local/kafka-poller.ts` does the same.
  */
 export class KafkaIngest extends Construct {
   /** The MSK cluster the mappings read: given, or the one created here. */
@@ -79,6 +87,7 @@ export class KafkaIngest extends Construct {
             config.startingPosition === 'TRIM_HORIZON'
               ? StartingPosition.TRIM_HORIZON
               : StartingPosition.LATEST,
+          // On-demand mode: with a destination, 10 retries then metadata (see the class comment).
           onFailure: new SqsDlq(props.failureQueue),
         }),
       );

@@ -48,6 +48,27 @@ describe('KafkaIngest', () => {
     }
   });
 
+  it('stays in on-demand poller mode: no retry settings that need provisioned pollers, the failure queue bounds retries', () => {
+    const { stack } = ingestStack();
+    const mappings = Object.values(
+      Template.fromStack(stack).findResources('AWS::Lambda::EventSourceMapping'),
+    );
+    expect(mappings).toHaveLength(2);
+    for (const { Properties: properties } of mappings) {
+      // Provisioned mode bills by the hour; the function isolates bad records instead.
+      for (const provisionedOnly of [
+        'ProvisionedPollerConfig',
+        'MaximumRetryAttempts',
+        'MaximumRecordAgeInSeconds',
+        'BisectBatchOnFunctionError',
+        'FunctionResponseTypes',
+      ])
+        expect(properties).not.toHaveProperty(provisionedOnly);
+      // With an on-failure destination AWS retries a failed batch 10 times, not forever.
+      expect(properties.DestinationConfig?.OnFailure?.Destination).toBeDefined();
+    }
+  });
+
   it('creates MSK Serverless with IAM auth in isolated subnets without NAT, with flow logs', () => {
     const { stack } = ingestStack();
     const template = Template.fromStack(stack);

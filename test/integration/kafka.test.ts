@@ -2,6 +2,7 @@ import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Producer } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ManagementClient } from '../../cli/management-client.ts';
 import {
   type Client,
   connect,
@@ -155,6 +156,37 @@ describe('Kafka records reach the subscribers of their topic instance (seed 002)
     await client.waitFor((m) => m.includes('hello'));
     await expect.poll(() => store.get(ghost), { timeout: 5_000 }).toBeUndefined();
     expect(await connectionIdsOn(topicKey(train))).toEqual([id]);
+  });
+});
+
+describe('lifecycle on the fan-out path (issue 11)', () => {
+  const setLifecycle = (state: string) =>
+    new ManagementClient(stack.urls.http).admin(
+      'PUT',
+      '/tenants/quantis.com/apis/TrainRealLocationAPI/1.0.0/lifecycle',
+      { state },
+    );
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('a BLOCKED or RETIRED API gets no Kafka deliveries (within the registry cache time); published again, it does', async () => {
+    const train = unique('lifecycle');
+    const client = await subscribe(train);
+    await send(train, '{"before":1}');
+    await client.waitFor((m) => m.includes('before'));
+    try {
+      for (const state of ['BLOCKED', 'RETIRED']) {
+        await setLifecycle(state);
+        await sleep(2_500); // the registry cache is 1 s in the tests
+        await send(train, JSON.stringify({ state }));
+        expect(await client.quietFor(3_000), state).toEqual([]);
+      }
+    } finally {
+      await setLifecycle('PUBLISHED');
+    }
+    await sleep(2_500);
+    const again = await subscribe(train);
+    await send(train, '{"back":1}');
+    expect(await again.waitFor((m) => m.includes('back'))).toBeTruthy();
   });
 });
 

@@ -218,8 +218,8 @@ describe('the fan-out handler', () => {
 });
 
 describe('the fan-out batch', () => {
-  it('reports records of topics no channel reads, and deliveries too large to post', async () => {
-    const { deps, posted } = fakes(subscribed);
+  it('reports records of topics no channel reads, and sends records too large to post to the failure destination', async () => {
+    const { deps, posted, poison } = fakes(subscribed);
     const record = fixture.records['train-locations-0']?.[0] as NonNullable<
       MskEvent['records'][string][number]
     >;
@@ -233,12 +233,16 @@ describe('the fan-out batch', () => {
     expect(result).toMatchObject({
       records: 2,
       unbound: 1,
-      oversized: 2,
+      poison: 1,
+      oversized: 0,
       topics: 0,
       connections: 0,
       sent: 0,
     });
     expect(posted[0]?.recipients).toEqual([]);
+    expect(poison.flat().map((p) => [p.record.topic, p.record.offset, p.reasons[0]?.reason])).toEqual([
+      ['train-locations', record.offset, expect.stringMatching(/over the 131072-byte limit/)],
+    ]);
   });
 
   it('reports no record age for an empty batch', async () => {
