@@ -110,7 +110,7 @@ export class HttpBackendSigning extends StackArea {
     super(scope, id);
     const hasHttp = props.catalog.apis.some((api) => api.channels.some((c) => c.backend.type === 'http'));
     if (!hasHttp) return;
-    this.secret = new Secret(this, 'Secret', {
+    this.secret = new Secret(this, 'HttpBackendSigningSecret', {
       description: 'streamgate: signs requests to http channel backends (x-streamgate-signature)',
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
     });

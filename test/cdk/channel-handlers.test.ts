@@ -148,12 +148,12 @@ describe('HttpBackendSigning', () => {
       Environment: {
         Variables: Match.objectLike({
           POWERTOOLS_SERVICE_NAME: 'message',
-          HTTP_BACKEND_SECRET: { Ref: Match.stringLikeRegexp('^SigningSecret') },
+          HTTP_BACKEND_SECRET: { Ref: Match.stringLikeRegexp('HttpBackendSigningSecret') },
         }),
       },
     });
     expect(JSON.stringify(statementsOf(template, 'GatewayMessageRole'))).toMatch(
-      /secretsmanager:GetSecretValue.*SigningSecret/,
+      /secretsmanager:GetSecretValue.*HttpBackendSigningSecret/,
     );
     for (const role of ['GatewayConnectRole', 'GatewayDisconnectRole'])
       expect(JSON.stringify(statementsOf(template, role))).not.toContain('secretsmanager');
