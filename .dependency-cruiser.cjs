@@ -8,7 +8,7 @@
 
 /** The Lambda handlers' folders: entry points, never imported by the layers below them. */
 const HANDLER_FOLDERS =
-  '^lambdas/(connect|message|disconnect|fanout|management|token|producer|channel-handler|signing-key-rotation)/';
+  '^lambdas/(connect|message|disconnect|fanout|management|token|producer|channel-handler|signing-key-rotation|handler-follow-up)/';
 
 /** Node.js modules that do I/O (files, sockets, HTTP, processes, threads). */
 const NODE_IO_MODULES =

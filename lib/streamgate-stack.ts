@@ -5,7 +5,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { type Catalog, kafkaTopics } from '../lambdas/core/catalog.ts';
 import type { StreamgateConfig } from './config.ts';
-import { ChannelHandlerFunctions } from './constructs/channel-handlers.ts';
+import { ChannelHandlerFunctions, HttpBackendSigning } from './constructs/channel-handlers.ts';
 import { batchingWindows, KafkaIngest } from './constructs/kafka-ingest.ts';
 import { retentionOf } from './constructs/logging.ts';
 import { ManagementApi } from './constructs/management-api.ts';
@@ -68,6 +68,7 @@ export class StreamgateStack extends Stack {
     this.webSocketApi = gateway.webSocketApi;
     this.stage = gateway.stage;
     new ChannelHandlerFunctions(this, 'ChannelHandlers', { catalog, gateway, logRetention });
+    new HttpBackendSigning(this, 'HttpBackendSigning', { catalog, gateway });
     if (kafkaTopics(catalog).length) this.addKafka(catalog, config, tables, gateway, logRetention);
     const edge = config.edge ? new WebSocketEdge(this, 'WebSocketEdge', { stage: gateway.stage }) : undefined;
     new ManagementApi(this, 'ManagementApi', {

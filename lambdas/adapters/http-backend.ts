@@ -1,3 +1,5 @@
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SIGNATURE_HEADER, signatureHeader } from '../core/backend-signature.ts';
 import { GatewayError } from '../core/errors.ts';
 
 export interface BackendReply {
@@ -18,20 +20,57 @@ export interface FrameContext {
   contentType: string;
 }
 
+/** The backend signing secret: read when needed (cached by the provider). */
+export type SecretProvider = () => Promise<string>;
+
 /**
- * Posts published frames to http backends. A slow backend is cut off at the channel's timeout, an
- * unreachable or failing one is reported: both as GatewayErrors the sender receives as error frames.
+ * Reads a secret string from Secrets Manager and keeps it for `ttlMs`, so a changed secret reaches
+ * every execution environment within that time.
+ */
+export function cachedSecret(
+  secrets: SecretsManagerClient,
+  secretId: string,
+  ttlMs = 300_000,
+): SecretProvider {
+  let cached: { value: string; until: number } | undefined;
+  return async () => {
+    if (cached && cached.until > Date.now()) return cached.value;
+    const { SecretString } = await secrets.send(new GetSecretValueCommand({ SecretId: secretId }));
+    if (!SecretString) throw new Error(`the backend signing secret ${secretId} is empty`);
+    cached = { value: SecretString, until: Date.now() + ttlMs };
+    return SecretString;
+  };
+}
+
+/**
+ * Posts published frames to http backends, each request signed (`x-streamgate-signature`, see
+ * core/backend-signature.ts) when a secret is given. A slow backend is cut off at the channel's
+ * timeout, an unreachable or failing one is reported: both as GatewayErrors the sender receives as
+ * error frames that say nothing of the backend's address or network (the reason is the error's
+ * `cause`, for the log only).
  */
 export class HttpBackend {
-  constructor(private readonly fetchImpl: typeof fetch = fetch) {}
+  constructor(
+    private readonly fetchImpl: typeof fetch = fetch,
+    private readonly secret?: SecretProvider,
+  ) {}
 
   async post(url: string, frame: string, context: FrameContext, timeoutMs: number): Promise<BackendReply> {
     const started = performance.now();
+    const headers = frameHeaders(context);
+    if (this.secret) {
+      const target = new URL(url);
+      headers[SIGNATURE_HEADER] = signatureHeader(
+        await this.secret(),
+        { method: 'POST', path: `${target.pathname}${target.search}`, body: frame },
+        Math.floor(Date.now() / 1000),
+      );
+    }
     let response: Response;
     try {
       response = await this.fetchImpl(url, {
         method: 'POST',
-        headers: frameHeaders(context),
+        headers,
         body: frame,
         signal: AbortSignal.timeout(timeoutMs),
         redirect: 'manual',
@@ -45,12 +84,9 @@ export class HttpBackend {
           { cause: error },
         );
       }
-      throw new GatewayError(
-        'bad_gateway',
-        `the backend could not be reached (${reasonOf(error)})`,
-        undefined,
-        { cause: error },
-      );
+      throw new GatewayError('bad_gateway', 'the backend could not be reached', undefined, {
+        cause: error,
+      });
     }
     let body: string;
     try {
@@ -61,7 +97,7 @@ export class HttpBackend {
         timedOut ? 'gateway_timeout' : 'bad_gateway',
         timedOut
           ? `the backend did not finish its reply within ${timeoutMs} ms`
-          : `the backend's reply broke off (${reasonOf(error)})`,
+          : "the backend's reply broke off",
         undefined,
         { cause: error },
       );
@@ -94,10 +130,4 @@ function frameHeaders(context: FrameContext): Record<string, string> {
     ...(context.keyType ? { 'x-streamgate-key-type': context.keyType } : {}),
   };
   return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, headerValue(value)]));
-}
-
-/** undici hides the network reason in `cause` (ECONNREFUSED, ENOTFOUND…). */
-function reasonOf(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } })?.cause;
-  return cause?.code ?? cause?.message ?? (error as Error)?.message ?? String(error);
 }

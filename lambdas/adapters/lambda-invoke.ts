@@ -2,8 +2,9 @@ import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { GatewayError } from '../core/errors.ts';
 
 /**
- * Invoke a function and wait for its result. A function error becomes a 502 GatewayError that names
- * what failed (`what`), with the function's own message.
+ * Invoke a function and wait for its result. A function error becomes a 502 GatewayError that says
+ * only what failed (`what`): the function's own message (user code's, or a broker's host name) is
+ * the error's `cause`, for the log, never for the client.
  */
 export async function invokeForResult<T>(
   lambda: LambdaClient,
@@ -26,7 +27,9 @@ export async function invokeForResult<T>(
     } catch {
       detail = undefined;
     }
-    throw new GatewayError('bad_gateway', `${what} failed${detail ? `: ${detail}` : ''}`);
+    throw new GatewayError('bad_gateway', `${what} failed`, undefined, {
+      cause: new Error(`${functionName}: ${detail ?? response.FunctionError}`),
+    });
   }
   return JSON.parse(text) as T;
 }

@@ -5,7 +5,6 @@
  * connection away.
  */
 import type { APIGatewayProxyStructuredResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
-import { HttpBackend } from '../adapters/http-backend.ts';
 import { type Catalog, findApiByQualifiedContext } from '../core/catalog.ts';
 import { type ControlMessage, isControlAction, parseControlMessage } from '../core/control.ts';
 import { notFound } from '../core/errors.ts';
@@ -15,7 +14,7 @@ import { observed } from '../shared/middleware.ts';
 import { logger } from '../shared/observability.ts';
 import * as services from '../shared/services.ts';
 import { AccessDecision } from '../usecases/access.ts';
-import { createChannelBackends } from '../usecases/backends.ts';
+import { createChannelBackends, HandlerActions } from '../usecases/backends.ts';
 import {
   ConnectionBindings,
   createMessageRoutes,
@@ -80,8 +79,11 @@ export function defaultDependencies(): MessageDependencies {
   };
   const backends = createChannelBackends({
     delivery,
-    http: new HttpBackend(),
+    http: services.httpBackend(catalog),
     handlers: services.channelHandlers(),
+    handlerActions: new HandlerActions(delivery, createTargetResolver(catalog), (id) =>
+      connections.isOpen(id),
+    ),
     producer: services.kafkaProducer(catalog),
     removeConnection: (id) => store.remove(id),
   });

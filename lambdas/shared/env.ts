@@ -92,6 +92,10 @@ export const ENV = {
   deliveryConcurrency: integer('DELIVERY_CONCURRENCY', 64),
   /** Channel handler function names by handler module (JSON object); none when unset. */
   handlerFunctions: optionalJson<Record<string, string>>('HANDLER_FUNCTIONS', {}),
+  /** The function that carries out channel handlers' follow-ups (set where handlers exist). */
+  handlerFollowUpFunction: optional('HANDLER_FOLLOW_UP_FUNCTION'),
+  /** The secret (ARN) http backend requests are signed with (set where some channel has an http backend). */
+  httpBackendSecret: required('HTTP_BACKEND_SECRET'),
   /** The Kafka producer function's name (set when some channel publishes to Kafka). */
   producerFunction: required('PRODUCER_FUNCTION'),
   /** Trusted token issuers, the built-in one first (JSON array of IssuerConfig). */

@@ -3,6 +3,7 @@
  * (handlers call these at module scope, so missing configuration fails the cold start).
  */
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AccessDirectory } from '../adapters/access.ts';
 import { ChannelHandlers } from '../adapters/channel-handlers.ts';
@@ -10,6 +11,7 @@ import { ConnectionStore } from '../adapters/connection-store.ts';
 import { ConnectionsApi, createConnectionsClient } from '../adapters/connections-api.ts';
 import { Deliverer } from '../adapters/delivery.ts';
 import { createDocumentClient } from '../adapters/dynamo.ts';
+import { cachedSecret, HttpBackend } from '../adapters/http-backend.ts';
 import { KafkaProducer } from '../adapters/kafka-producer.ts';
 import { Registry } from '../adapters/registry.ts';
 import { ThrottleStore } from '../adapters/throttle-store.ts';
@@ -49,9 +51,26 @@ export function connectionsApi(): ConnectionsApi {
   });
 }
 
-/** Channel handler functions by handler module (HANDLER_FUNCTIONS, JSON; none when absent). */
+/**
+ * Channel handler functions by handler module (HANDLER_FUNCTIONS, JSON; none when absent) and the
+ * follow-up function (HANDLER_FOLLOW_UP_FUNCTION, where handlers exist).
+ */
 export function channelHandlers(): ChannelHandlers {
-  return new ChannelHandlers(new LambdaClient({}), ENV.handlerFunctions.read());
+  return new ChannelHandlers(
+    new LambdaClient({}),
+    ENV.handlerFunctions.read(),
+    ENV.handlerFollowUpFunction.read(),
+  );
+}
+
+/**
+ * The http backend poster. Where some channel has an http backend, its requests are signed with the
+ * secret HTTP_BACKEND_SECRET names (required then: a missing one fails the cold start).
+ */
+export function httpBackend(catalog: Catalog): HttpBackend {
+  const hasHttp = catalog.apis.some((api) => api.channels.some((c) => c.backend.type === 'http'));
+  if (!hasHttp) return new HttpBackend();
+  return new HttpBackend(fetch, cachedSecret(new SecretsManagerClient({}), ENV.httpBackendSecret.read()));
 }
 
 /**

@@ -16,16 +16,20 @@ import type {
   MessageFormat,
 } from '../core/catalog.ts';
 import {
+  checkHandlerResult,
+  type HandlerAction,
+  type HandlerFollowUp,
   type HandlerInvocation,
   type HandlerResult,
   handlerInvocation,
   type InvocationSubject,
 } from '../core/channel-handler-api.ts';
+import { sleep } from '../core/concurrency.ts';
 import type { ConnectionRecord } from '../core/connection.ts';
 import { forbidden, GatewayError, gatewayErrorForStatus, isGatewayError } from '../core/errors.ts';
 import { MAX_MESSAGE_BYTES } from '../core/fanout-plan.ts';
 import { type OutgoingRecord, recordForFrame } from '../core/kafka-publish.ts';
-import type { Target } from '../core/target.ts';
+import type { Target, TargetResolver } from '../core/target.ts';
 import { logger, MetricUnit, metrics } from '../shared/observability.ts';
 
 /** A client frame on its way to a backend: who sent it, to which topic, by when it must be done. */
@@ -224,6 +228,11 @@ export function httpDriver(http: HttpPoster, delivery: FrameDelivery): BackendDr
           MetricUnit.Count,
           1,
         );
+        // The sender hears a generic 502/504; the address and the network reason go to the log only.
+        logger.warn('the http backend failed', {
+          url,
+          reason: networkReason(isGatewayError(error) ? (error.cause ?? error) : error),
+        });
         throw error;
       }
       metrics.addMetric('backendLatency', MetricUnit.Milliseconds, answer.elapsedMs);
@@ -249,36 +258,114 @@ export function httpDriver(http: HttpPoster, delivery: FrameDelivery): BackendDr
   };
 }
 
+/** undici hides the network reason in `cause` (ECONNREFUSED, ENOTFOUND…). */
+function networkReason(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } } | undefined)?.cause;
+  return cause?.code ?? cause?.message ?? (error as Error | undefined)?.message ?? String(error);
+}
+
 /** Invokes channel handler functions (`adapters/channel-handlers.ts` ChannelHandlers). */
 export interface HandlerInvoker {
+  /** Run a hook and return its checked answer. */
   call(handler: string, invocation: HandlerInvocation): Promise<HandlerResult>;
-  send(handler: string, invocation: HandlerInvocation): Promise<void>;
+  /** Queue work for the follow-up function (after the gateway answered API Gateway). */
+  followUp(event: HandlerFollowUp): Promise<void>;
+}
+
+/** Whether a connection's socket is open yet (`adapters/connections-api.ts` ConnectionsApi). */
+export type OpenCheck = (connectionId: string) => Promise<boolean>;
+
+/** After $connect, the socket opens within moments: onConnect's replies wait that long for it. */
+const OPEN_WAIT_MS = 5_000;
+
+/**
+ * Carries out what a channel handler answered, with the gateway's rights and within the
+ * invocation's scope: a reply goes to the invocation's own connection only, a publication to a topic
+ * of the invocation's API only (resolved here, so a handler cannot name another API's or tenant's
+ * topic key). Every frame is charged to the recipient's plan like any other.
+ */
+export class HandlerActions {
+  constructor(
+    private readonly delivery: FrameDelivery,
+    private readonly resolver: Pick<TargetResolver, 'resolveTopic'>,
+    private readonly isOpen: OpenCheck,
+  ) {}
+
+  async carryOut(
+    api: Target['api'],
+    subject: InvocationSubject,
+    actions: readonly HandlerAction[],
+    options: { deadline: number; waitForOpen: boolean },
+  ): Promise<void> {
+    for (const action of actions) {
+      if (action.type === 'reply') {
+        if (options.waitForOpen && !(await this.opened(subject.connectionId))) {
+          logger.warn('reply not delivered: the connection did not open');
+          continue;
+        }
+        await this.delivery.deliver(
+          [
+            {
+              connectionId: subject.connectionId,
+              api,
+              ...(subject.app ? { app: subject.app } : {}),
+              frames: [{ data: action.data, events: 1 }],
+            },
+          ],
+          options.deadline,
+        );
+        continue;
+      }
+      const target = this.resolver.resolveTopic(api, action.topic);
+      const report = await this.delivery.toSubscribers(
+        api,
+        target.topicKey,
+        action.data,
+        options.deadline,
+        action.exceptSender ? subject.connectionId : undefined,
+      );
+      metrics.addMetric('handlerPublished', MetricUnit.Count, report.sent);
+    }
+  }
+
+  /** Right after $connect the socket is still opening (and answers as gone): wait for it a little. */
+  private async opened(connectionId: string): Promise<boolean> {
+    const until = Date.now() + OPEN_WAIT_MS;
+    for (let attempt = 0; ; attempt++) {
+      if (await this.isOpen(connectionId)) return true;
+      if (Date.now() >= until) return false;
+      await sleep(Math.min(250, 10 * 2 ** attempt));
+    }
+  }
 }
 
 /**
- * `handler`: the channel's handler function decides. onConnect may refuse the connection (its
- * record is then removed; the caller gives back the connection slot); what it wants sent goes out
- * asynchronously once the socket is open. onMessage may refuse a frame. onDisconnect is queued.
- * A control message naming another topic instance is put to the handler as phase `subscribe`
- * (its onSubscribe, else onConnect for that instance, with replies and publications dropped): a
- * rejection refuses the message with the handler's status.
+ * `handler`: the channel's handler function decides, the gateway acts. onConnect may refuse the
+ * connection (its record is then removed; the caller gives back the connection slot); what it wants
+ * sent goes to the follow-up function, which sends it once the socket is open. onMessage may refuse
+ * a frame; what it wants sent is sent by the message function (`actions`). onDisconnect runs in the
+ * follow-up function. Connect and disconnect need no `actions`: they never send.
  */
 export function handlerDriver(
   handlers: HandlerInvoker,
   removeConnection: (connectionId: string) => Promise<unknown>,
+  actions?: HandlerActions,
 ): BackendDriver<HandlerBackend> {
   return {
-    async publish({ sender, target }, frame, backend) {
-      const result = await handlers.call(
-        backend.handler,
-        handlerInvocation('message', subjectOf(sender, target.api, target), { message: frame }),
+    async publish({ sender, target, deadline }, frame, backend) {
+      if (!actions)
+        throw new GatewayError('internal_error', 'this function does not carry out handler actions');
+      const subject = subjectOf(sender, target.api, target);
+      const result = await logged(
+        handlers.call(backend.handler, handlerInvocation('message', subject, { message: frame })),
       );
       if (result.rejected) throw gatewayErrorForStatus(result.rejected.status, result.rejected.message);
+      await actions.carryOut(target.api, subject, result.actions, { deadline, waitForOpen: false });
     },
     async onConnect(subject, backend) {
       let result: HandlerResult;
       try {
-        result = await handlers.call(backend.handler, handlerInvocation('connect', subject));
+        result = await logged(handlers.call(backend.handler, handlerInvocation('connect', subject)));
       } catch (error) {
         await removeConnection(subject.connectionId);
         throw error;
@@ -288,19 +375,64 @@ export function handlerDriver(
         throw gatewayErrorForStatus(result.rejected.status, result.rejected.message);
       }
       if (result.actions.length)
-        await handlers.send(
-          backend.handler,
-          handlerInvocation('opened', subject, { actions: result.actions }),
-        );
+        await handlers.followUp({
+          kind: 'opened',
+          handler: backend.handler,
+          subject: narrowed(subject),
+          actions: result.actions,
+        });
     },
     async onDisconnect(subject, backend) {
-      await handlers.send(backend.handler, handlerInvocation('disconnect', subject));
+      await handlers.followUp({ kind: 'disconnect', handler: backend.handler, subject: narrowed(subject) });
     },
     async authorizeTopic(subject, backend) {
       const result = await handlers.call(backend.handler, handlerInvocation('subscribe', subject));
       if (result.rejected) throw gatewayErrorForStatus(result.rejected.status, result.rejected.message);
     },
   };
+}
+
+/** A subject with only what a handler may learn of the principal (its client id and key type). */
+function narrowed(subject: InvocationSubject): InvocationSubject {
+  const { principal, ...rest } = subject;
+  return {
+    ...rest,
+    ...(principal ? { principal: { clientId: principal.clientId, keyType: principal.keyType } } : {}),
+  };
+}
+
+/** A failed handler answers the client with a plain 502; what failed goes to the log. */
+async function logged<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    if (isGatewayError(error) && error.cause)
+      logger.warn('the channel handler failed', {
+        reason: String((error.cause as Error).message ?? error.cause),
+      });
+    throw error;
+  }
+}
+
+/**
+ * The follow-up function's work: onConnect's actions once the socket is open, or onDisconnect and
+ * its publications. `api` is the subject's API as this deployment knows it.
+ */
+export async function runFollowUp(
+  event: HandlerFollowUp,
+  api: Target['api'],
+  handlers: Pick<HandlerInvoker, 'call'>,
+  actions: HandlerActions,
+  deadline: number,
+): Promise<void> {
+  if (event.kind === 'opened') {
+    const checked = checkHandlerResult({ actions: event.actions });
+    await actions.carryOut(api, event.subject, checked.actions, { deadline, waitForOpen: true });
+    return;
+  }
+  const result = await logged(handlers.call(event.handler, handlerInvocation('disconnect', event.subject)));
+  const publications = result.actions.filter((a) => a.type === 'publish');
+  await actions.carryOut(api, event.subject, publications, { deadline, waitForOpen: false });
 }
 
 /** Produces records through the producer function (`adapters/kafka-producer.ts` KafkaProducer). */
@@ -326,6 +458,8 @@ export interface BackendDependencies {
   delivery: FrameDelivery;
   http: HttpPoster;
   handlers: HandlerInvoker;
+  /** Carries out what handlers answer (the message function's). */
+  handlerActions: HandlerActions;
   /** Absent when no channel takes client frames to Kafka. */
   producer: RecordProducer | undefined;
   removeConnection(connectionId: string): Promise<unknown>;
@@ -336,7 +470,7 @@ export function createChannelBackends(deps: BackendDependencies): ChannelBackend
   return new ChannelBackends({
     fanout: fanoutDriver(deps.delivery),
     http: httpDriver(deps.http, deps.delivery),
-    handler: handlerDriver(deps.handlers, deps.removeConnection),
+    handler: handlerDriver(deps.handlers, deps.removeConnection, deps.handlerActions),
     kafka: kafkaDriver(deps.producer),
   });
 }

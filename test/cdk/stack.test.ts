@@ -63,15 +63,14 @@ describe('the WebSocket API', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', PROD_STAGE);
   });
 
-  it('grants @connections on the prod stage only, to the functions that post (message, fan-out, channel handlers, management)', () => {
+  it('grants @connections on the prod stage only, to the functions that post (message, fan-out, the handlers’ follow-up, management; never a channel handler)', () => {
     const policies = template.findResources('AWS::IAM::Policy');
     const granting = Object.values(policies).filter((p) =>
       JSON.stringify(p.Properties.PolicyDocument).includes('execute-api:ManageConnections'),
     ) as { Properties: { Roles: { Ref: string }[]; PolicyDocument: { Statement: unknown[] } } }[];
     expect(granting.map((p) => p.Properties.Roles[0]?.Ref.replace(/Role.*/, '')).sort()).toEqual([
       'Fanout',
-      'HandlerExamplesChatBackend',
-      'HandlerExamplesEcho',
+      'FollowUp',
       'Management',
       'Message',
     ]);
@@ -87,7 +86,7 @@ describe('the WebSocket API', () => {
 describe('the functions', () => {
   it('run Node.js 22 on arm64 from the house construct, each with its own log group and role', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
-    expect(functions).toHaveLength(9);
+    expect(functions).toHaveLength(10);
     for (const fn of functions) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs22.x',

@@ -269,3 +269,14 @@ export async function poisonReasons(topic: string): Promise<(string | undefined)
     .filter((f) => f.kind === 'poison-record' && f.topic === topic)
     .map((f) => (f.reasons as { reason: string }[])[0]?.reason);
 }
+
+/** The stack's http backend signing secret (its current value in the local Secrets Manager's state). */
+export function httpBackendSigningSecret(): string {
+  const state = JSON.parse(readFileSync(path.join(stack.stateDir, 'secrets.json'), 'utf8')) as {
+    secrets: { name: string; versions: { secretString: string; stages: string[] }[] }[];
+  };
+  const secret = state.secrets.find((s) => s.name.includes('HttpBackendSigningSecret'));
+  const current = secret?.versions.find((v) => v.stages.includes('AWSCURRENT'));
+  if (!current) throw new Error('no http backend signing secret in the local stack');
+  return current.secretString;
+}

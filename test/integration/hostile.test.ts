@@ -6,7 +6,7 @@
  * stack log has no ERROR line or stack trace from any of it.
  */
 import { createPublicKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import path from 'node:path';
@@ -761,6 +761,156 @@ describe('the local @connections endpoint', () => {
         stillOpen: true,
       });
     }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Class 7 (privilege): channel handlers run user code with no rights of their own; http backends
+// can tell the gateway's requests from forgeries; a backend's network errors stay in the log.
+
+/** The deployed template (the one the local stack runs) and its stack name. */
+function deployedTemplate(): {
+  name: string;
+  resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+} {
+  const file = readdirSync(stack.assemblyDir).find((f) => f.endsWith('.template.json'));
+  if (!file) throw new Error(`no template in ${stack.assemblyDir}`);
+  const template = JSON.parse(readFileSync(path.join(stack.assemblyDir, file), 'utf8'));
+  return { name: file.replace(/\.template\.json$/, ''), resources: template.Resources };
+}
+
+/** Logical id of the function of a channel handler module. */
+function handlerFunctionOf(
+  resources: ReturnType<typeof deployedTemplate>['resources'],
+  module: string,
+): string {
+  const entry = Object.entries(resources).find(
+    ([, r]) =>
+      r.Type === 'AWS::Lambda::Function' &&
+      JSON.stringify(r.Properties?.Environment ?? {}).includes(`"POWERTOOLS_SERVICE_NAME":"${module}"`),
+  );
+  if (!entry) throw new Error(`no function for ${module}`);
+  return entry[0];
+}
+
+describe('least privilege and backends', () => {
+  it('a channel handler function holds no table, @connections, invoke or secret rights, nor their addresses', () => {
+    const { resources } = deployedTemplate();
+    const fnId = handlerFunctionOf(resources, 'examples/chat-backend');
+    const fn = resources[fnId];
+    const role = fn?.Properties?.Role as { 'Fn::GetAtt': [string, string] } | undefined;
+    const roleId = role?.['Fn::GetAtt'][0] ?? '';
+    expect(roleId).not.toBe('');
+    const statements = Object.values(resources)
+      .filter(
+        (r) =>
+          r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties?.Roles ?? []).includes(`"${roleId}"`),
+      )
+      .concat(resources[roleId] ? [resources[roleId]] : [])
+      .map((r) => JSON.stringify(r.Properties ?? {}));
+    expect(statements.join('\n')).not.toMatch(/dynamodb:|execute-api:|lambda:Invoke|secretsmanager:|sqs:/);
+    expect(JSON.stringify(fn?.Properties?.Environment ?? {})).not.toMatch(
+      /CONNECTIONS_TABLE|THROTTLE_TABLE|REGISTRY_TABLE|CALLBACK_URL/,
+    );
+  });
+
+  it('a handler invoked outside the gateway only answers: it writes and delivers nothing itself', async () => {
+    const token = await tokenFor('carbon.super', 'chat:read chat:write');
+    const room = 'room2';
+    const listener = await track(connect(wsUrl(`/chats/1.0.0/rooms/${room}`), { token }));
+    await listener.waitFor((m) => m === `You joined ${room}!`);
+    const { name, resources } = deployedTemplate();
+    const { LambdaClient, InvokeCommand } = await import('@aws-sdk/client-lambda');
+    const lambda = new LambdaClient({
+      endpoint: stack.urls.aws,
+      region: 'us-east-1',
+      credentials: stack.credentials,
+    });
+    const chatsId = 'carbon.super/Chats/1.0.0';
+    // What a compromised handler would try: broadcast into a room it was not asked about.
+    const response = await lambda.send(
+      new InvokeCommand({
+        FunctionName: `${name}-${handlerFunctionOf(resources, 'examples/chat-backend')}`,
+        Payload: Buffer.from(
+          JSON.stringify({
+            phase: 'message',
+            connectionId: 'AAAAAAAAAAAAAAA=',
+            apiId: chatsId,
+            topic: `/rooms/${room}`,
+            params: { roomID: room },
+            message: 'forged broadcast',
+          }),
+        ),
+      }),
+    );
+    const answer = JSON.parse(Buffer.from(response.Payload ?? []).toString('utf8'));
+    expect(answer).toEqual({
+      actions: [{ type: 'publish', topic: `/rooms/${room}`, data: 'forged broadcast', exceptSender: true }],
+    });
+    await sleep(1_500);
+    expect(listener.received).not.toContain('forged broadcast');
+  });
+
+  it('a request without a valid signature is told from a genuine one by the verifier', async () => {
+    const { verifyBackendSignature, signatureHeader } = await import(
+      '../../lambdas/core/backend-signature.ts'
+    );
+    const { httpBackendSigningSecret } = await import('./helpers.ts');
+    const { createServer } = await import('node:http');
+    const requests: { url: string; headers: Record<string, unknown>; body: string }[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => {
+        body += c.toString('utf8');
+      });
+      req.on('end', () => {
+        requests.push({ url: req.url ?? '', headers: req.headers, body });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(19096, '127.0.0.1', resolve));
+    try {
+      const token = await tokenFor('carbon.super', '');
+      const client = await track(connect(wsUrl(`/httprooms/1.0.0/rooms/${unique('r')}`), { token }));
+      client.ws.send('genuine frame');
+      for (let i = 0; i < 50 && requests.length === 0; i++) await sleep(100);
+      const genuine = requests[0];
+      expect(genuine).toBeDefined();
+      if (!genuine) return;
+      const secret = httpBackendSigningSecret();
+      const signed = { method: 'POST', path: genuine.url, body: genuine.body };
+      const header = genuine.headers['x-streamgate-signature'] as string;
+      expect(verifyBackendSignature(header, signed, secret)).toMatchObject({ valid: true });
+      // Forgeries: the same unsigned x-streamgate-* headers, no signature / another body / a guessed
+      // secret / a replay after the tolerance.
+      expect(verifyBackendSignature(undefined, signed, secret)).toEqual({ valid: false, reason: 'missing' });
+      expect(verifyBackendSignature(header, { ...signed, body: 'forged' }, secret)).toEqual({
+        valid: false,
+        reason: 'mismatch',
+      });
+      const guessed = signatureHeader('guessed', signed, Math.floor(Date.now() / 1000));
+      expect(verifyBackendSignature(guessed, signed, secret)).toEqual({ valid: false, reason: 'mismatch' });
+      expect(
+        verifyBackendSignature(header, signed, secret, { now: Math.floor(Date.now() / 1000) + 3_600 }),
+      ).toEqual({ valid: false, reason: 'expired' });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('a refused backend connection answers 502 without a host name, port or network reason', async () => {
+    // Nothing listens on the HttpRooms backend port now: the connection is refused.
+    const token = await tokenFor('carbon.super', '');
+    const client = await track(connect(wsUrl(`/httprooms/1.0.0/rooms/${unique('r')}`), { token }));
+    client.ws.send('anyone there?');
+    const frame = await client.waitFor(() => true, 5_000);
+    expect(json(frame)).toEqual({
+      type: 'error',
+      status: 502,
+      error: 'bad_gateway',
+      message: 'the backend could not be reached',
+    });
+    expect(frame).not.toMatch(/127\.0\.0\.1|localhost|19096|ECONNREFUSED/);
   });
 });
 

@@ -1,7 +1,17 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CliError, ManagementClient } from '../../cli/management-client.ts';
-import { type Client, connect, json, stack, tokenFor, unique, wsUrl } from './helpers.ts';
+import { verifyBackendSignature } from '../../lambdas/core/backend-signature.ts';
+import {
+  type Client,
+  connect,
+  httpBackendSigningSecret,
+  json,
+  stack,
+  tokenFor,
+  unique,
+  wsUrl,
+} from './helpers.ts';
 
 /** The backend the HttpRooms fixture API points at (servers.production / servers.sandbox). */
 const BACKEND_PORT = 19096;
@@ -91,7 +101,18 @@ describe('http backend', () => {
         'x-streamgate-key-type': 'PRODUCTION',
         'x-streamgate-client-id': expect.any(String),
         'x-streamgate-connection-id': expect.stringMatching(/^[A-Za-z0-9+_-]{15}=$/),
+        'x-streamgate-signature': expect.stringMatching(/^t=\d+,v1=[0-9a-f]{64}$/),
       },
+    });
+    // Signed with the stack's secret over method, path and query, and body: the backend can check it.
+    const signed = { method: request.method, path: request.url, body: request.body };
+    const secret = httpBackendSigningSecret();
+    expect(verifyBackendSignature(request.headers['x-streamgate-signature'], signed, secret)).toMatchObject({
+      valid: true,
+    });
+    expect(verifyBackendSignature(request.headers['x-streamgate-signature'], signed, 'guess')).toEqual({
+      valid: false,
+      reason: 'mismatch',
     });
   });
 
@@ -146,12 +167,10 @@ describe('http backend', () => {
 
     const broken = await join('broken');
     broken.ws.send('anyone?');
-    expect(json(await broken.waitFor(() => true))).toMatchObject({
-      type: 'error',
-      status: 502,
-      error: 'bad_gateway',
-      message: expect.stringMatching(/^the backend could not be reached \(.+\)$/),
-    });
+    // Whether the socket broke before or during the reply, the client learns nothing of the network.
+    const answer = json(await broken.waitFor(() => true));
+    expect(answer).toMatchObject({ type: 'error', status: 502, error: 'bad_gateway' });
+    expect(answer.message).toMatch(/^(the backend could not be reached|the backend's reply broke off)$/);
     broken.ws.send('still here');
     await broken.waitFor(() => broken.received.length === 2);
   });

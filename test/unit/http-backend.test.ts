@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { HttpBackend } from '../../lambdas/adapters/http-backend.ts';
+import { SIGNATURE_HEADER, verifyBackendSignature } from '../../lambdas/core/backend-signature.ts';
 import { refusal } from '../helpers/refusal.ts';
 
 const context = {
@@ -26,13 +27,75 @@ describe('the http backend adapter', () => {
     });
   });
 
-  it('an unreachable backend is a 502 that names the network reason and keeps the error as its cause', async () => {
-    const failure = new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } });
+  it('an unreachable backend is a 502 that names neither the host nor the network reason (the cause keeps them)', async () => {
+    const failure = new TypeError('fetch failed', {
+      cause: { code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 10.0.3.7:8443' },
+    });
     const error = await refusal(
-      new HttpBackend(async () => Promise.reject(failure)).post('http://backend.test', 'x', context, 1_000),
+      new HttpBackend(async () => Promise.reject(failure)).post(
+        'http://internal.corp:8443',
+        'x',
+        context,
+        1_000,
+      ),
     );
-    expect([error.status, error.message]).toEqual([502, 'the backend could not be reached (ECONNREFUSED)']);
+    expect([error.status, error.message, error.details]).toEqual([
+      502,
+      'the backend could not be reached',
+      undefined,
+    ]);
+    expect(JSON.stringify({ message: error.message, details: error.details })).not.toMatch(
+      /ECONNREFUSED|internal\.corp|10\.0\.3\.7/,
+    );
     expect(error.cause).toBe(failure);
+  });
+
+  it('a reply that breaks off is a 502 without the network reason', async () => {
+    const broken = new Response(
+      new ReadableStream({
+        start(controller) {
+          controller.error(new TypeError('terminated', { cause: { code: 'ECONNRESET' } }));
+        },
+      }),
+      { status: 200 },
+    );
+    const error = await refusal(
+      new HttpBackend(async () => broken).post('http://backend.test', 'x', context, 1_000),
+    );
+    expect([error.status, error.message]).toEqual([502, "the backend's reply broke off"]);
+  });
+
+  it('signs each request (t=…,v1=… over method, path and query, body) so the backend can tell it from a forgery', async () => {
+    const fetchImpl = vi.fn(async () => new Response(null, { status: 204 }));
+    const secret = 'per-stack-secret';
+    await new HttpBackend(fetchImpl, async () => secret).post(
+      'http://backend.test/prod?room=a',
+      '{"n":1}',
+      context,
+      1_000,
+    );
+    const headers = (fetchImpl.mock.calls[0] as unknown as [string, RequestInit])[1].headers as Record<
+      string,
+      string
+    >;
+    const header = headers[SIGNATURE_HEADER];
+    expect(header).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+    const request = { method: 'POST', path: '/prod?room=a', body: '{"n":1}' };
+    expect(verifyBackendSignature(header, request, secret)).toMatchObject({ valid: true });
+    expect(verifyBackendSignature(header, { ...request, body: '{"n":2}' }, secret)).toEqual({
+      valid: false,
+      reason: 'mismatch',
+    });
+    expect(verifyBackendSignature(header, { ...request, path: '/prod?room=b' }, secret)).toMatchObject({
+      valid: false,
+    });
+  });
+
+  it('sends no signature without a secret (no http channel in the catalog)', async () => {
+    const fetchImpl = vi.fn(async () => new Response(null, { status: 204 }));
+    await new HttpBackend(fetchImpl).post('http://backend.test/x', 'ping', context, 1_000);
+    const init = (fetchImpl.mock.calls[0] as unknown as [string, RequestInit])[1];
+    expect(Object.keys(init.headers as object)).not.toContain(SIGNATURE_HEADER);
   });
 
   it('a backend that does not answer in time is a 504', async () => {

@@ -111,17 +111,19 @@ describe('the $connect handler', () => {
     expect(store.remove).toHaveBeenCalledWith(CONNECTION_ID);
     expect(store.byId.has(CONNECTION_ID)).toBe(false);
     expect(counters.releaseConnection).toHaveBeenCalledWith(`app-1|${chats.id}`, CONNECTION_ID);
-    expect(handlers.send).not.toHaveBeenCalled();
+    expect(handlers.followUp).not.toHaveBeenCalled();
   });
 
   it("sends what the handler's onConnect asked for once the socket is open", async () => {
     const actions = [{ type: 'reply' as const, data: 'welcome' }];
     const { handler, handlers } = world({ handler: { actions } });
     expect(await handler(connectTo('/chats/1.0.0/bot'))).toEqual({ statusCode: 200 });
-    expect(handlers.send).toHaveBeenCalledWith(
-      'examples/echo',
-      expect.objectContaining({ phase: 'opened', connectionId: CONNECTION_ID, actions }),
-    );
+    expect(handlers.followUp).toHaveBeenCalledWith({
+      kind: 'opened',
+      handler: 'examples/echo',
+      subject: expect.objectContaining({ connectionId: CONNECTION_ID, topic: '/bot' }),
+      actions,
+    });
   });
 
   it('refuses an application whose subscription is blocked', async () => {

@@ -33,14 +33,17 @@ describe('the $disconnect handler', () => {
     const { handler, store, handlers } = world('/bot');
     expect(await handler(events.disconnect())).toEqual({ statusCode: 200 });
     expect(store.remove).toHaveBeenCalledWith(CONNECTION_ID);
-    expect(handlers.send).toHaveBeenCalledWith('examples/echo', {
-      phase: 'disconnect',
-      connectionId: CONNECTION_ID,
-      apiId: chats.id,
-      topic: '/bot',
-      params: {},
-      principal: { clientId: 'client-1', keyType: 'PRODUCTION' },
-      app,
+    expect(handlers.followUp).toHaveBeenCalledWith({
+      kind: 'disconnect',
+      handler: 'examples/echo',
+      subject: {
+        connectionId: CONNECTION_ID,
+        apiId: chats.id,
+        topic: '/bot',
+        params: {},
+        principal: { clientId: 'client-1', keyType: 'PRODUCTION' },
+        app,
+      },
     });
     expect(handlers.call).not.toHaveBeenCalled();
   });
@@ -48,12 +51,12 @@ describe('the $disconnect handler', () => {
   it('tells no one of a fanout connection', async () => {
     const { handler, handlers } = world('/rooms/room1');
     await handler(events.disconnect());
-    expect(handlers.send).not.toHaveBeenCalled();
+    expect(handlers.followUp).not.toHaveBeenCalled();
   });
 
   it('answers 200 for a connection it never registered (AWS retries nothing)', async () => {
     const { handler, handlers } = world(undefined);
     expect(await handler(events.disconnect())).toEqual({ statusCode: 200 });
-    expect(handlers.send).not.toHaveBeenCalled();
+    expect(handlers.followUp).not.toHaveBeenCalled();
   });
 });

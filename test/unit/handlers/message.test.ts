@@ -4,7 +4,7 @@ import type { HandlerResult } from '../../../lambdas/core/channel-handler-api.ts
 import type { ConnectionRecord } from '../../../lambdas/core/connection.ts';
 import { GatewayError } from '../../../lambdas/core/errors.ts';
 import { AccessDecision } from '../../../lambdas/usecases/access.ts';
-import { createChannelBackends } from '../../../lambdas/usecases/backends.ts';
+import { createChannelBackends, HandlerActions } from '../../../lambdas/usecases/backends.ts';
 import {
   ConnectionBindings,
   createMessageRoutes,
@@ -63,6 +63,7 @@ function world(options: Options = {}) {
     delivery,
     http,
     handlers,
+    handlerActions: new HandlerActions(delivery, resolver, async () => true),
     producer: options.withoutProducer ? undefined : producer,
     removeConnection: (id) => store.remove(id),
   });
@@ -177,6 +178,30 @@ describe('the message handler: backends', () => {
       message: 'hi bot',
     });
     expect(w.frames()[0]).toMatchObject({ status: 400, error: 'bad_request', message: 'say please' });
+  });
+
+  it('handler: the message function itself sends what the handler answered, within its API', async () => {
+    const w = world({
+      topic: '/bot',
+      handler: {
+        actions: [
+          { type: 'reply', data: 'hello you' },
+          { type: 'publish', topic: '/rooms/room1', data: 'bot spoke', exceptSender: false },
+        ],
+      },
+    });
+    expect(await w.send('hi bot')).toEqual({ statusCode: 200 });
+    expect(w.delivery.deliver).toHaveBeenCalledWith(
+      [expect.objectContaining({ connectionId: CONNECTION_ID, frames: [{ data: 'hello you', events: 1 }] })],
+      expect.any(Number),
+    );
+    expect(w.delivery.toSubscribers).toHaveBeenCalledWith(
+      expect.objectContaining({ id: chats.id }),
+      expect.stringMatching(/\/chats\/1\.0\.0\/rooms\/room1$/),
+      'bot spoke',
+      expect.any(Number),
+      undefined,
+    );
   });
 
   it('kafka: the frame becomes a record keyed by the topic parameter', async () => {

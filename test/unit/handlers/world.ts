@@ -7,7 +7,11 @@ import { vi } from 'vitest';
 import type { ConnectEvent } from '../../../lambdas/connect/index.ts';
 import type { Principal } from '../../../lambdas/core/auth.ts';
 import { type Catalog, type LifecycleState, qualifiedContext } from '../../../lambdas/core/catalog.ts';
-import type { HandlerInvocation, HandlerResult } from '../../../lambdas/core/channel-handler-api.ts';
+import type {
+  HandlerFollowUp,
+  HandlerInvocation,
+  HandlerResult,
+} from '../../../lambdas/core/channel-handler-api.ts';
 import { type ConnectionRecord, newConnectionRecord } from '../../../lambdas/core/connection.ts';
 import type { Entitlement } from '../../../lambdas/core/entitlement.ts';
 import { unauthorized } from '../../../lambdas/core/errors.ts';
@@ -154,7 +158,7 @@ export function fakeHttp(answer: Partial<Awaited<ReturnType<HttpPoster['post']>>
 export function fakeHandlers(result: HandlerResult = { actions: [] }) {
   return {
     call: vi.fn(async (_handler: string, _invocation: HandlerInvocation) => result),
-    send: vi.fn(async (_handler: string, _invocation: HandlerInvocation) => undefined),
+    followUp: vi.fn(async (_event: HandlerFollowUp) => undefined),
   };
 }
 
