@@ -1,5 +1,11 @@
 import { CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  type CfnStage,
+  HttpApi,
+  HttpMethod,
+  HttpStage,
+  LogGroupLogDestination,
+} from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -23,11 +29,19 @@ export interface TokenIssuerProps {
   /** How long the functions' (and access) logs are kept. */
   readonly logRetention: RetentionDays;
   /**
-   * Steady-state and burst limits of the HTTP API's stage, in requests per second.
-   * @default { rateLimit: 100, burstLimit: 50 }
+   * Limits of the HTTP API, in requests per second: `rateLimit`/`burstLimit` the stage default
+   * (shared by the token endpoint and administration), `publicDocuments` the well-known route's own.
+   * @default { rateLimit: 100, burstLimit: 50, publicDocuments: { rateLimit: 1000, burstLimit: 500 } }
    */
-  readonly throttle?: { rateLimit: number; burstLimit: number };
+  readonly throttle?: {
+    rateLimit: number;
+    burstLimit: number;
+    publicDocuments?: { rateLimit: number; burstLimit: number };
+  };
 }
+
+/** Route key of the public documents (JWKS, authorization server metadata). */
+export const PUBLIC_DOCUMENTS_ROUTE = 'GET /.well-known/{document}';
 
 /**
  * The built-in OAuth2 token issuer: signing keys in a Secrets Manager secret that only its rotation
@@ -102,19 +116,37 @@ export class TokenIssuer extends StackArea {
       'Administration routes use IAM authorization; OAuth2 and application self-service routes authenticate client credentials themselves (client_secret_basic/post); the JWKS and metadata are public by design.',
     );
     this.httpApi.addRoutes({ path: '/oauth2/token', methods: [HttpMethod.POST], integration });
-    this.httpApi.addRoutes({ path: '/.well-known/{document}', methods: [HttpMethod.GET], integration });
+    const publicRoutes = this.httpApi.addRoutes({
+      path: '/.well-known/{document}',
+      methods: [HttpMethod.GET],
+      integration,
+    });
 
     const logs = new LogGroup(this, 'HttpApiAccessLogs', {
       retention: logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    new HttpStage(this, 'HttpApiStage', {
+    const throttle = props.throttle ?? { rateLimit: 100, burstLimit: 50 };
+    const publicDocuments = throttle.publicDocuments ?? { rateLimit: 1000, burstLimit: 500 };
+    const stage = new HttpStage(this, 'HttpApiStage', {
       httpApi: this.httpApi,
       stageName: '$default',
       autoDeploy: true,
-      throttle: props.throttle ?? { rateLimit: 100, burstLimit: 50 },
+      throttle: { rateLimit: throttle.rateLimit, burstLimit: throttle.burstLimit },
       accessLogSettings: { destination: new LogGroupLogDestination(logs), format: accessLogFormat('http') },
     });
+    // Public documents get a route setting of their own: anonymous JWKS readers never spend the
+    // budget of the token endpoint and administration (the stage default). Clients and CDNs cache
+    // them (`cache-control: public, max-age=300` from the token function).
+    const cfnStage = stage.node.defaultChild as CfnStage;
+    cfnStage.routeSettings = {
+      [PUBLIC_DOCUMENTS_ROUTE]: {
+        throttlingRateLimit: publicDocuments.rateLimit,
+        throttlingBurstLimit: publicDocuments.burstLimit,
+      },
+    };
+    // A route setting may name only a route that exists.
+    for (const route of publicRoutes) cfnStage.node.addDependency(route);
     new CfnOutput(this, 'HttpApiUrl', { value: this.issuerUrl, description: 'Token endpoint and JWKS' });
   }
 
