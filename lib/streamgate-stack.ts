@@ -67,6 +67,7 @@ export class StreamgateStack extends Stack {
       jwksCooldownSeconds: config.jwksCooldownSeconds,
       apiGatewayAccountRole: config.apiGatewayAccountRole,
     });
+    issuer.grantPublicKeys(gateway.connectFunction);
     this.webSocketApi = gateway.webSocketApi;
     this.stage = gateway.stage;
     new ChannelHandlerFunctions(this, 'ChannelHandlers', { catalog, gateway, logRetention });

@@ -108,6 +108,11 @@ export const ENV = {
   tokenAudience: required('TOKEN_AUDIENCE'),
   /** Lifetime of the built-in issuer's tokens, seconds (config `token.lifetimeSeconds`). */
   tokenLifetimeSeconds: integer('TOKEN_TTL_SECONDS', 3600),
+  /**
+   * ARN of the secret the rotation publishes the built-in issuer's PUBLIC keys (JWKS) to; `$connect`
+   * reads them there. Unset: the rotation publishes nothing, `$connect` reads the JWKS over HTTP.
+   */
+  publicJwksSecret: optional('PUBLIC_JWKS_SECRET'),
   /** ARN of the Secrets Manager secret holding the signing keys. */
   signingKeySecret: required('SIGNING_KEY_SECRET'),
   /** Seconds the token function reuses the signing keys (config `token.signingKeyCacheSeconds`). */

@@ -58,6 +58,8 @@ export class TokenIssuer extends StackArea {
   readonly tokenFunction: StreamgateFunction;
   /** Rotates the signing keys (Secrets Manager rotation). */
   readonly rotationFunction: StreamgateFunction;
+  /** The issuer's public keys (JWKS) as the rotation publishes them. */
+  private readonly publicKeys: Secret;
 
   constructor(scope: Construct, id: string, props: TokenIssuerProps) {
     super(scope, id);
@@ -67,6 +69,17 @@ export class TokenIssuer extends StackArea {
         'streamgate token issuer signing keys (private JWKs); written only by the rotation function',
       generateSecretString: { secretStringTemplate: '{"keys":[]}', generateStringKey: 'unused' },
     });
+    // The public half only, published by the rotation for `$connect` (which may not read the keys).
+    this.publicKeys = new Secret(this, 'PublicJwks', {
+      description:
+        'streamgate token issuer PUBLIC keys (JWKS), published by the signing-key rotation for $connect',
+      generateSecretString: { secretStringTemplate: '{"keys":[]}', generateStringKey: 'unused' },
+    });
+    acknowledge(
+      this.publicKeys,
+      'AwsSolutions-SMG4',
+      'Public keys, not a credential: rewritten by the signing-key rotation each time the keys rotate.',
+    );
     this.rotationFunction = new StreamgateFunction(this, 'SigningKeyRotation', {
       handlerDir: 'signing-key-rotation',
       catalog,
@@ -75,8 +88,10 @@ export class TokenIssuer extends StackArea {
       environment: {
         tokenLifetimeSeconds: String(token.lifetimeSeconds),
         signingKeyActivationSeconds: String(token.signingKeyActivationSeconds),
+        publicJwksSecret: this.publicKeys.secretArn,
       },
     });
+    this.publicKeys.grantWrite(this.rotationFunction);
     acknowledge(
       this.rotationFunction.role as Construct,
       'AwsSolutions-IAM5[Resource::*]',
@@ -148,6 +163,15 @@ export class TokenIssuer extends StackArea {
     // A route setting may name only a route that exists.
     for (const route of publicRoutes) cfnStage.node.addDependency(route);
     new CfnOutput(this, 'HttpApiUrl', { value: this.issuerUrl, description: 'Token endpoint and JWKS' });
+  }
+
+  /**
+   * Let `fn` verify the built-in issuer's tokens without an HTTP round trip: read the published
+   * public keys (GetSecretValue on that secret only; never the signing keys).
+   */
+  grantPublicKeys(fn: StreamgateFunction): void {
+    this.publicKeys.grantRead(fn);
+    fn.setEnvironment({ publicJwksSecret: this.publicKeys.secretArn });
   }
 
   /** The token endpoint (`POST`, client credentials grant). */
