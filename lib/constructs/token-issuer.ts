@@ -156,8 +156,9 @@ export class TokenIssuer extends StackArea {
     const cfnStage = stage.node.defaultChild as CfnStage;
     cfnStage.routeSettings = {
       [PUBLIC_DOCUMENTS_ROUTE]: {
-        throttlingRateLimit: publicDocuments.rateLimit,
-        throttlingBurstLimit: publicDocuments.burstLimit,
+        // RouteSettings is JSON to CloudFormation as written (no key conversion): its own casing.
+        ThrottlingRateLimit: publicDocuments.rateLimit,
+        ThrottlingBurstLimit: publicDocuments.burstLimit,
       },
     };
     // A route setting may name only a route that exists.
