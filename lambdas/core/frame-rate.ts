@@ -44,7 +44,8 @@ export interface FrameBucket {
 export type FrameVerdict = 'admit' | 'refuse' | 'close';
 
 /**
- * Takes one frame from a connection's bucket at `now` (epoch ms). A missing bucket is a full one.
+ * Takes one frame from a connection's bucket at `now` (epoch ms: when the frame was received). A
+ * missing bucket is a full one.
  * Returns the verdict and the bucket to keep. `close` is returned once, on the refused frame that
  * reaches `closeAfterRefused`; later frames of the same connection are refused.
  */
@@ -54,10 +55,12 @@ export function takeFrame(
   now: number,
 ): { verdict: FrameVerdict; bucket: FrameBucket } {
   const previous = bucket ?? { tokens: limits.burst, at: now, refusedInRow: 0 };
-  const elapsedMs = Math.max(0, now - previous.at);
+  // Frames may be taken out of order (concurrent invocations): time never runs back in a bucket.
+  const at = Math.max(previous.at, now);
+  const elapsedMs = at - previous.at;
   const tokens = Math.min(limits.burst, previous.tokens + (elapsedMs / 1000) * limits.framesPerSecond);
-  if (tokens >= 1) return { verdict: 'admit', bucket: { tokens: tokens - 1, at: now, refusedInRow: 0 } };
-  return refuseFrame({ tokens, at: now, refusedInRow: previous.refusedInRow }, limits);
+  if (tokens >= 1) return { verdict: 'admit', bucket: { tokens: tokens - 1, at, refusedInRow: 0 } };
+  return refuseFrame({ tokens, at, refusedInRow: previous.refusedInRow }, limits);
 }
 
 /**

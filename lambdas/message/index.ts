@@ -57,6 +57,7 @@ export function createHandler({ catalog, bindings, routes, refusals }: MessageDe
         api,
         frame,
         deadline,
+        receivedAt: event.requestContext.requestTimeEpoch,
         ...(control ? { control } : {}),
       });
       return { statusCode: 200 };

@@ -55,10 +55,12 @@ export class ConnectionRate {
   /**
    * Admits one frame of `record`'s connection, or throws: a GatewayError `too_many_requests` when
    * the frame is over the limit (after closing the connection when that made it abusive).
+   * `receivedAt` (epoch ms, API Gateway's `requestTimeEpoch`): frames are judged by when the client
+   * sent them, not by when an execution environment got to them (a backlog would hide a flood).
    */
-  async admit(record: ConnectionRecord, deadline: number): Promise<void> {
+  async admit(record: ConnectionRecord, deadline: number, receivedAt?: number): Promise<void> {
     const { connectionId } = record;
-    const now = this.now();
+    const now = receivedAt ?? this.now();
     let { verdict, bucket } = takeFrame(this.buckets.get(connectionId), this.config, now);
     if (verdict === 'admit' && !(await this.sharedAdmits(record, now))) {
       ({ verdict, bucket } = refuseFrame(bucket, this.config));
@@ -102,7 +104,10 @@ export class ConnectionRate {
  * The route table with the rate limit in front of every route: the one hook `messaging.ts` calls.
  * Without a limiter (tests, tools) the routes are returned as they are.
  */
-export function rateLimited<K extends string, R extends { record: ConnectionRecord; deadline: number }>(
+export function rateLimited<
+  K extends string,
+  R extends { record: ConnectionRecord; deadline: number; receivedAt?: number },
+>(
   rate: Pick<ConnectionRate, 'admit'> | undefined,
   routes: Record<K, (request: R) => Promise<void>>,
 ): Record<K, (request: R) => Promise<void>> {
@@ -110,7 +115,7 @@ export function rateLimited<K extends string, R extends { record: ConnectionReco
   const limited = {} as Record<K, (request: R) => Promise<void>>;
   for (const [key, route] of Object.entries(routes) as [K, (request: R) => Promise<void>][]) {
     limited[key] = async (request) => {
-      await rate.admit(request.record, request.deadline);
+      await rate.admit(request.record, request.deadline, request.receivedAt);
       return route(request);
     };
   }

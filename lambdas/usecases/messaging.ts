@@ -30,6 +30,8 @@ export interface RouteRequest {
   control?: ControlMessage;
   /** Epoch ms: the invocation's time budget. */
   deadline: number;
+  /** Epoch ms API Gateway received the frame (`requestTimeEpoch`): the rate limit's clock. */
+  receivedAt?: number;
 }
 
 export type Route = (request: RouteRequest) => Promise<void>;

@@ -64,6 +64,12 @@ describe('the per-connection frame rate (core/frame-rate)', () => {
     expect(take(200, 0, undefined, { ...limits, closeAfterRefused: 0 }).verdicts).not.toContain('close');
   });
 
+  it('judges frames by when they were received: a backlog does not hide a flood, late ones do not refill twice', () => {
+    const { bucket } = take(20, 1_000);
+    // An older frame handled late: no time passed for the bucket.
+    expect(takeFrame(bucket, limits, 900)).toMatchObject({ verdict: 'refuse', bucket: { at: 1_000 } });
+  });
+
   it('a frame the shared counter refuses counts as refused in a row', () => {
     expect(refuseFrame({ tokens: 3, at: 0, refusedInRow: 3 }, limits)).toEqual({
       verdict: 'refuse',
@@ -138,6 +144,13 @@ describe('ConnectionRate (usecases/connection-rate)', () => {
     const off = rateWith({ exact: false }, () => false);
     expect(await outcome(off.rate.admit(record(), 0))).toBe('admitted');
     expect(off.taken).toEqual([]);
+  });
+
+  it('uses the time API Gateway received the frame, not the time it is handled', async () => {
+    const { rate, at } = rateWith({ framesPerSecond: 1, burst: 1, closeAfterRefused: 0, exact: false });
+    at(60_000); // handled a minute later: a bucket on the handler's clock would have refilled
+    expect(await outcome(rate.admit(record(), 0, 1_000))).toBe('admitted');
+    expect(await outcome(rate.admit(record(), 0, 1_001))).toBe('429 too_many_requests');
   });
 
   it('rateLimited puts the limit in front of every route', async () => {
