@@ -76,7 +76,7 @@ export class ConnectionRate {
     if (verdict !== 'close') throw refusal;
     logger.warn('connection closed for flooding', { refusedInRow: bucket.refusedInRow });
     metrics.addMetric('connectionsClosedForFlooding', MetricUnit.Count, 1);
-    await this.closer.close(
+    await this.close(
       connectionId,
       JSON.stringify({
         type: 'error',
@@ -88,6 +88,15 @@ export class ConnectionRate {
       deadline,
     );
     throw refusal;
+  }
+
+  /** Ends the connection; a failure to do so is logged, the frame is refused all the same. */
+  private async close(connectionId: string, lastFrame: string, deadline: number): Promise<void> {
+    try {
+      await this.closer.close(connectionId, lastFrame, deadline);
+    } catch (error) {
+      logger.warn('could not close a flooding connection', { error: (error as Error).message });
+    }
   }
 
   /** The exact layer: the connection's (and the application's) shared window counters. */
