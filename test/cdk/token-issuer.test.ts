@@ -1,7 +1,8 @@
+import type { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { StreamgateTables } from '../../lib/constructs/tables.ts';
-import { TokenIssuer } from '../../lib/constructs/token-issuer.ts';
+import { TokenIssuer, type TokenIssuerProps } from '../../lib/constructs/token-issuer.ts';
 import {
   catalog,
   DEFAULT_CONFIG,
@@ -12,7 +13,11 @@ import {
   variablesOf,
 } from './construct-fixtures.ts';
 
-function issuerStack(token = DEFAULT_CONFIG.token) {
+function issuerStack(
+  token = DEFAULT_CONFIG.token,
+  more: Partial<TokenIssuerProps> = {},
+  before: (issuer: TokenIssuer, stack: Stack) => void = () => {},
+) {
   const stack = testStack();
   const tables = new StreamgateTables(stack, 'Tables');
   const issuer = new TokenIssuer(stack, 'Issuer', {
@@ -20,7 +25,9 @@ function issuerStack(token = DEFAULT_CONFIG.token) {
     registry: tables.registry,
     token,
     logRetention,
+    ...more,
   });
+  before(issuer, stack);
   return { issuer, template: Template.fromStack(stack) };
 }
 
@@ -88,16 +95,9 @@ describe('TokenIssuer', () => {
   });
 
   it('takes the HTTP limits from config, the public documents’ apart', () => {
-    const stack = testStack();
-    const tables = new StreamgateTables(stack, 'Tables');
-    new TokenIssuer(stack, 'Issuer', {
-      catalog,
-      registry: tables.registry,
-      token: DEFAULT_CONFIG.token,
-      logRetention,
+    const { template } = issuerStack(DEFAULT_CONFIG.token, {
       throttle: { rateLimit: 20, burstLimit: 10, publicDocuments: { rateLimit: 300, burstLimit: 200 } },
     });
-    const template = Template.fromStack(stack);
     const [stage] = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'));
     expect(stage?.Properties).toMatchObject({
       DefaultRouteSettings: { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 10 },
@@ -110,17 +110,9 @@ describe('TokenIssuer', () => {
   });
 
   it('publishes the public keys for $connect: the rotation writes them, a granted reader only reads them', () => {
-    const stack = testStack();
-    const tables = new StreamgateTables(stack, 'Tables');
-    const issuer = new TokenIssuer(stack, 'Issuer', {
-      catalog,
-      registry: tables.registry,
-      token: DEFAULT_CONFIG.token,
-      logRetention,
-    });
-    const reader = testFunction(stack, 'Reader');
-    issuer.grantPublicKeys(reader);
-    const template = Template.fromStack(stack);
+    const { template } = issuerStack(DEFAULT_CONFIG.token, {}, (issuer, stack) =>
+      issuer.grantPublicKeys(testFunction(stack, 'Reader')),
+    );
     expect(variablesOf(template, 'signing-key-rotation')).toMatchObject({
       PUBLIC_JWKS_SECRET: { Ref: expect.stringMatching(/PublicJwks/) },
     });
