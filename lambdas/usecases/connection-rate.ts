@@ -61,9 +61,14 @@ export class ConnectionRate {
   async admit(record: ConnectionRecord, deadline: number, receivedAt?: number): Promise<void> {
     const { connectionId } = record;
     const now = receivedAt ?? this.now();
-    let { verdict, bucket } = takeFrame(this.buckets.get(connectionId), this.config, now);
+    const previous = this.buckets.get(connectionId);
+    let { verdict, bucket } = takeFrame(previous, this.config, now);
     if (verdict === 'admit' && !(await this.sharedAdmits(record, now))) {
-      ({ verdict, bucket } = refuseFrame(bucket, this.config));
+      // Refused after all: it extends the refusals in a row that the local admission reset.
+      ({ verdict, bucket } = refuseFrame(
+        { ...bucket, refusedInRow: previous?.refusedInRow ?? 0 },
+        this.config,
+      ));
     }
     this.buckets.set(connectionId, bucket);
     if (verdict === 'admit') return;

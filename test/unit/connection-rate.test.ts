@@ -146,6 +146,12 @@ describe('ConnectionRate (usecases/connection-rate)', () => {
     expect(off.taken).toEqual([]);
   });
 
+  it('frames the shared counter refuses add up to a close, though this environment admits them', async () => {
+    const { rate, closed } = rateWith({ closeAfterRefused: 3 }, () => false);
+    for (let i = 0; i < 3; i++) await outcome(rate.admit(record(), 0));
+    expect(closed).toHaveLength(1);
+  });
+
   it('uses the time API Gateway received the frame, not the time it is handled', async () => {
     const { rate, at } = rateWith({ framesPerSecond: 1, burst: 1, closeAfterRefused: 0, exact: false });
     at(60_000); // handled a minute later: a bucket on the handler's clock would have refilled
