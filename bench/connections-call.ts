@@ -9,8 +9,9 @@
  *  - the AWS SDK v3 client (as lambdas/adapters/connections-api.ts uses it) with an http.Agent
  *    keep-alive on/off × maxSockets ∈ {1, 10, 50, ∞}, exactly maxSockets calls in flight (200 for ∞);
  *  - a raw `http.request` baseline signed with @smithy/signature-v4 (no SDK), keep-alive, 50 in
- *    flight: the SDK's own overhead is the difference; and the same unsigned (the emulator accepts
- *    unsigned calls locally), to show what SigV4 costs both sides;
+ *    flight: the SDK's own overhead is the difference; and the same unsigned (the emulator serves
+ *    unsigned calls with --allow-unsigned-connections, which this bench sets), to show what SigV4
+ *    costs both sides;
  *  - a "direct send" baseline: a plain `ws` server (bench/lib/raw-ws-server.ts, its own process)
  *    that writes the frames with ws.send — what one frame costs without the HTTP hop at all.
  * One WebSocket client receives every frame and checks each sequence number arrived (reach).
@@ -419,7 +420,12 @@ export async function run(options: { calls?: number; rounds?: number } = {}): Pr
   const warmupRound = Math.min(500, calls);
   const pinned = pinSelf('1');
   process.stdout.write(`load process ${pinned ? 'pinned to CPU 1' : 'not pinned (no taskset)'}\n`);
-  const stack = await startStackProcess({ basePort: BASE_PORT, cpu: '0', name: 'calls' });
+  const stack = await startStackProcess({
+    basePort: BASE_PORT,
+    cpu: '0',
+    name: 'calls',
+    allowUnsignedConnections: true,
+  });
   const measured = new Map<string, Row[]>();
   const sockets: WebSocket[] = [];
   let rawServer: Awaited<ReturnType<typeof startRawServer>> | undefined;

@@ -124,6 +124,59 @@ const tokenSchema = z
   })
   .describe('The built-in OAuth2 token issuer.');
 
+const throttleSettings = (rate: number, burst: number) =>
+  z.strictObject({
+    rateLimit: integer(1, Number.MAX_SAFE_INTEGER).default(rate).describe('Requests per second, steady.'),
+    burstLimit: integer(1, Number.MAX_SAFE_INTEGER).default(burst).describe('Requests at once (burst).'),
+  });
+
+const httpThrottleSchema = throttleSettings(100, 50)
+  .extend({
+    publicDocuments: throttleSettings(1000, 500)
+      .prefault({})
+      .describe(
+        'Limits of `GET /.well-known/{document}` (JWKS, authorization server metadata), a route setting of its own: anonymous readers never spend the token endpoint’s and administration’s budget.',
+      ),
+  })
+  .describe(
+    'Limits of the HTTP API (token endpoint, management API, well-known documents), in requests per second. `rateLimit`/`burstLimit`: the stage default, which the token endpoint and administration share.',
+  );
+
+const connectionRateSchema = z
+  .strictObject({
+    framesPerSecond: integer(1, 10_000)
+      .default(100)
+      .describe('Frames one connection may send per second, steady (raw frames and control messages alike).'),
+    burst: integer(1, 100_000)
+      .default(200)
+      .describe(
+        'Frames one connection may send at once; also the most it may send in any one second over all execution environments (`exact`). At least `framesPerSecond`.',
+      ),
+    closeAfterRefused: integer(0, 1_000_000)
+      .default(50)
+      .describe(
+        'A connection that goes on sending this many refused frames in a row is closed (policy violation, 1008 in its last error frame). 0: never closed.',
+      ),
+    applicationFramesPerSecond: integer(0, 1_000_000)
+      .default(0)
+      .describe(
+        'Frames one application may send per second over all its connections (a shared DynamoDB counter). 0: no such limit (business plans still count every frame).',
+      ),
+    exact: z
+      .boolean({ error: 'must be true or false' })
+      .default(true)
+      .describe(
+        'Hold `burst` per second across execution environments with a DynamoDB counter (one write per admitted frame). false: per execution environment only.',
+      ),
+  })
+  .refine((rate) => rate.burst >= rate.framesPerSecond, {
+    error: 'burst must be at least framesPerSecond',
+    path: ['burst'],
+  })
+  .describe(
+    'Per-connection rate limit of client frames, enforced by the Message function (one client cannot starve everyone).',
+  );
+
 /** The schema of `streamgate.config.json` (input: what the file may hold; output: every default filled). */
 export const configSchema = z
   .strictObject({
@@ -140,6 +193,8 @@ export const configSchema = z
       })
       .prefault({})
       .describe('Steady-state and burst limits of the stage, in requests per second.'),
+    httpThrottle: httpThrottleSchema.prefault({}),
+    connectionRate: connectionRateSchema.prefault({}),
     topicShards: integer(1, 64)
       .default(4)
       .describe(
@@ -193,6 +248,12 @@ export interface StreamgateConfig extends ParsedConfig {
 export type TokenConfig = Required<z.output<typeof tokenSchema>>;
 
 export type KafkaConfig = StreamgateConfig['kafka'];
+
+/** The per-connection rate limit (`connectionRate`), every default filled. */
+export type ConnectionRateSettings = StreamgateConfig['connectionRate'];
+
+/** The HTTP API's limits (`httpThrottle`), every default filled. */
+export type HttpThrottleSettings = StreamgateConfig['httpThrottle'];
 
 export class ConfigError extends Error {
   constructor(message: string, options?: ErrorOptions) {

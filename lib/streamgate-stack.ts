@@ -49,6 +49,7 @@ export class StreamgateStack extends Stack {
       registry: tables.registry,
       token: config.token,
       logRetention,
+      throttle: config.httpThrottle,
     });
     this.httpApi = issuer.httpApi;
     const gateway = new WebSocketGateway(this, 'WebSocketGateway', {
@@ -59,12 +60,14 @@ export class StreamgateStack extends Stack {
       logRetention,
       stageName: config.stageName,
       throttle: config.throttle,
+      connectionRate: config.connectionRate,
       topicShards: config.topicShards,
       deliveryConcurrency: config.deliveryConcurrency,
       registryCacheSeconds: config.registryCacheSeconds,
       jwksCooldownSeconds: config.jwksCooldownSeconds,
       apiGatewayAccountRole: config.apiGatewayAccountRole,
     });
+    issuer.grantPublicKeys(gateway.connectFunction);
     this.webSocketApi = gateway.webSocketApi;
     this.stage = gateway.stage;
     new ChannelHandlerFunctions(this, 'ChannelHandlers', { catalog, gateway, logRetention });

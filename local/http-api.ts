@@ -1,7 +1,8 @@
 /**
  * The local API Gateway for the template's HTTP API (payload format 2.0): route keys such as
  * `POST /oauth2/token`, `GET /.well-known/{document}`, `ANY /{proxy+}` and `$default`, Lambda proxy
- * responses, stage throttling. The local stack's own endpoints (health) are added in front.
+ * responses, stage throttling (the stage default, and each route's own where the stage's
+ * `RouteSettings` set one, as API Gateway enforces them). The local stack's own endpoints (health) are added in front.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -35,6 +36,7 @@ export class HttpApiServer {
   private server: Server | undefined;
   private readonly routes: CompiledRoute[];
   private readonly bucket: TokenBucket | undefined;
+  private readonly routeBuckets = new Map<string, TokenBucket>();
   private readonly localRoutes = new Map<string, LocalRouteHandler>();
 
   constructor(
@@ -51,6 +53,18 @@ export class HttpApiServer {
     this.bucket = options.api?.throttle
       ? new TokenBucket(options.api.throttle.rateLimit, options.api.throttle.burstLimit)
       : undefined;
+    for (const [key, limit] of Object.entries(options.api?.routeThrottles ?? {})) {
+      this.routeBuckets.set(key, new TokenBucket(limit.rateLimit, limit.burstLimit));
+    }
+  }
+
+  /**
+   * The bucket a route's request takes from: the route's own where the stage's `RouteSettings`
+   * throttle it (so public documents never spend the token endpoint's budget), else the stage's
+   * default, which the routes without settings share.
+   */
+  private bucketOf(routeKey: string): TokenBucket | undefined {
+    return this.routeBuckets.get(routeKey) ?? this.bucket;
   }
 
   /** A local-only endpoint such as `GET /health`, answered before the API's routes. */
@@ -100,7 +114,8 @@ export class HttpApiServer {
     if (!decodablePath(url.pathname)) return json(res, 400, { message: 'Bad Request' });
     const match = this.match(method, url.pathname);
     if (!match?.route.functionId) return json(res, 404, { message: 'Not Found' });
-    if (this.bucket && !this.bucket.take()) return json(res, 429, { message: 'Too Many Requests' });
+    const bucket = this.bucketOf(match.route.key);
+    if (bucket && !bucket.take()) return json(res, 429, { message: 'Too Many Requests' });
     let iamIdentity: Record<string, string> | undefined;
     if (match.route.iam) {
       // IAM authorization: a valid SigV4 signature with the stack's credentials, as AWS checks it.

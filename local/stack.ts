@@ -59,6 +59,8 @@ export interface LocalStackOptions {
   idleTimeoutMs?: number;
   /** Added to every `@connections` call (see GatewayOptions). */
   connectionsLatencyMs?: number;
+  /** Serve unsigned `@connections` calls (loopback hosts only; see GatewayOptions). */
+  allowUnsignedConnections?: boolean;
   maxConnectionMs?: number;
   /**
    * Use this Kafka (bootstrap servers) instead of starting a broker. Its consumer groups then get
@@ -265,6 +267,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...(options.idleTimeoutMs ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
       ...(options.connectionsLatencyMs ? { connectionsLatencyMs: options.connectionsLatencyMs } : {}),
       ...(options.maxConnectionMs ? { maxConnectionMs: options.maxConnectionMs } : {}),
+      ...(options.allowUnsignedConnections ? { allowUnsignedConnections: true } : {}),
     });
     await gateway.start();
     stopActions.push(() => gateway.stop());

@@ -4,13 +4,18 @@
  *   npm start -- --verbose --ws-port 9099 --wss-port 8099 --http-port 9090 --dynamodb-port 8000 \
  *                --aws-port 9091 --kafka-port 9092 --kafka-controller-port 9093 --host 127.0.0.1 \
  *                --no-persist --state-dir .streamgate --concurrency 4 --kafka <bootstrap servers> \
- *                --apis <more definition folders, comma-separated> --connections-latency-ms 0
+ *                --apis <more definition folders, comma-separated> --connections-latency-ms 0 \
+ *                --allow-unsigned-connections
+ *
+ * `--allow-unsigned-connections` serves unsigned `@connections` calls (curl without SigV4); it is
+ * refused with a non-loopback `--host`. Without it the endpoint is as strict as execute-api's.
  */
 
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DefinitionError } from '../lib/definitions/problems.ts';
+import { isLoopbackHost } from './gateway/server.ts';
 import { MissingToolError } from './java.ts';
 import { LogSink } from './log.ts';
 import { DEFAULT_PORTS, type LocalPorts, startLocalStack } from './stack.ts';
@@ -34,6 +39,7 @@ const { values } = parseArgs({
     'connections-latency-ms': { type: 'string', default: '0' },
     'state-dir': { type: 'string' },
     apis: { type: 'string' },
+    'allow-unsigned-connections': { type: 'boolean', default: false },
   },
   allowPositionals: false,
 });
@@ -51,6 +57,8 @@ function port(name: keyof LocalPorts, flag: string | undefined): number {
 const log = new LogSink({ out: process.stdout, verbose: values.verbose, color: process.stdout.isTTY });
 
 async function main(): Promise<void> {
+  if (values['allow-unsigned-connections'] && !isLoopbackHost(values.host))
+    throw new Error(`--allow-unsigned-connections is refused with a non-loopback --host (${values.host})`);
   const ports: LocalPorts = {
     ws: port('ws', values['ws-port']),
     wss: port('wss', values['wss-port']),
@@ -74,6 +82,7 @@ async function main(): Promise<void> {
     persist: !values['no-persist'],
     lambdaConcurrency: Number(values.concurrency),
     connectionsLatencyMs,
+    ...(values['allow-unsigned-connections'] ? { allowUnsignedConnections: true } : {}),
     ...(values.kafka ? { kafkaBrokers: values.kafka.split(',').map((b) => b.trim()) } : {}),
     ...(values.apis ? { extraApiDirs: values.apis.split(',').map((dir) => path.resolve(dir.trim())) } : {}),
   });

@@ -61,6 +61,8 @@ export interface LocalHttpApi {
   apiId: string;
   routes: { method: string; path: string; functionId: string | undefined; iam: boolean }[];
   throttle?: { rateLimit: number; burstLimit: number };
+  /** The stage's `RouteSettings` throttles, by route key (`GET /.well-known/{document}`). */
+  routeThrottles?: Record<string, { rateLimit: number; burstLimit: number }>;
 }
 
 export interface LocalTable {
@@ -423,6 +425,7 @@ export class LocalTemplate {
             };
           }),
           ...(stage ? throttleOf(stage) : {}),
+          ...(stage ? routeThrottlesOf(stage) : {}),
         };
       });
   }
@@ -539,6 +542,19 @@ function throttleOf(stage: CfnResource): { throttle?: { rateLimit: number; burst
     | undefined;
   if (settings?.ThrottlingRateLimit === undefined || settings.ThrottlingBurstLimit === undefined) return {};
   return { throttle: { rateLimit: settings.ThrottlingRateLimit, burstLimit: settings.ThrottlingBurstLimit } };
+}
+
+function routeThrottlesOf(stage: CfnResource): Pick<LocalHttpApi, 'routeThrottles'> {
+  const settings = (stage.Properties?.RouteSettings ?? {}) as Record<
+    string,
+    { ThrottlingRateLimit?: number; ThrottlingBurstLimit?: number }
+  >;
+  const entries = Object.entries(settings).flatMap(([key, s]) =>
+    s.ThrottlingRateLimit === undefined || s.ThrottlingBurstLimit === undefined
+      ? []
+      : [[key, { rateLimit: s.ThrottlingRateLimit, burstLimit: s.ThrottlingBurstLimit }] as const],
+  );
+  return entries.length ? { routeThrottles: Object.fromEntries(entries) } : {};
 }
 
 /** A stable, AWS-looking API id (10 lower-case alphanumerics) per logical id. */

@@ -32,6 +32,8 @@ export async function startStackProcess(
     concurrency?: number;
     /** Added to every `@connections` call: a network round trip as on AWS. */
     connectionsLatencyMs?: number;
+    /** Serve unsigned `@connections` calls (`--allow-unsigned-connections`; the bench compares both). */
+    allowUnsignedConnections?: boolean;
     apiDirs?: string[];
     /** Function debug logs and EMF metrics in the stack log too. */
     verbose?: boolean;
@@ -77,6 +79,7 @@ export async function startStackProcess(
     String(ports.kafkaController),
     ...(options.apiDirs?.length ? ['--apis', options.apiDirs.join(',')] : []),
     ...(options.verbose ? ['--verbose'] : []),
+    ...(options.allowUnsignedConnections ? ['--allow-unsigned-connections'] : []),
   ];
   const pinned = options.cpu !== undefined && hasTaskset();
   const child: ChildProcess = pinned

@@ -1,9 +1,11 @@
 import {
+  createLocalJWKSet,
   createRemoteJWKSet,
   decodeJwt,
   decodeProtectedHeader,
   errors,
   type JWTPayload,
+  type JWTVerifyGetKey,
   jwtVerify,
   type ProtectedHeaderParameters,
 } from 'jose';
@@ -19,12 +21,22 @@ import {
 } from '../core/auth.ts';
 import { DEFAULT_TENANT } from '../core/catalog.ts';
 import { unauthorized } from '../core/errors.ts';
+import type { PublishedJwks } from './signing-key-store.ts';
 
-type KeySet = ReturnType<typeof createRemoteJWKSet>;
+type KeySet = JWTVerifyGetKey;
+
+/** Where the built-in issuer's public keys are read without HTTP (`signing-key-store.ts`). */
+export interface PublishedKeys {
+  /** The issuer (`iss`) whose keys these are: the built-in one. */
+  issuer: string;
+  source: Pick<PublishedJwks, 'keys'>;
+}
 
 /**
  * Verifies access tokens against the configured issuers. Each issuer's JWKS is fetched once and
- * cached in the execution environment (jose refetches on an unknown `kid`, at most every 30 s).
+ * cached in the execution environment (jose refetches on an unknown `kid`, at most every 30 s); the
+ * built-in issuer's keys are read where its rotation publishes them (no HTTP round trip to its own
+ * JWKS, so a throttled HTTP API never makes `$connect` refuse valid tokens).
  * Checks, in order: a JWT, a trusted `iss`, an accepted algorithm and a key of that issuer, the
  * signature, `typ` (where the issuer requires one), `aud` (or `client_id`, see
  * `IssuerConfig.clientIdAsAudience`), `exp` (required), `nbf`, Cognito's `token_use` and `iat` (within
@@ -35,12 +47,15 @@ export class TokenVerifier {
 
   /**
    * `clockToleranceSeconds`: the clock skew allowed on `exp`, `nbf` and `iat`. `cooldownMs`: how soon an
-   * unknown `kid` may make jose fetch an issuer's JWKS again.
+   * unknown `kid` may make jose fetch an issuer's JWKS again. `published`: the built-in issuer's
+   * keys as its rotation publishes them, used before its JWKS URL (which stays the fallback for a
+   * `kid` not published there, e.g. before the first rotation that publishes).
    */
   constructor(
     private readonly issuers: IssuerConfig[],
     private readonly clockToleranceSeconds = 5,
     private readonly cooldownMs = 30_000,
+    private readonly published?: PublishedKeys,
   ) {}
 
   /**
@@ -83,13 +98,30 @@ export class TokenVerifier {
   private keySet(issuer: IssuerConfig): KeySet {
     let keySet = this.keySets.get(issuer.issuer);
     if (!keySet) {
-      keySet = createRemoteJWKSet(new URL(issuer.jwksUri), {
+      const remote = createRemoteJWKSet(new URL(issuer.jwksUri), {
         cooldownDuration: this.cooldownMs,
         cacheMaxAge: 600_000,
       });
+      keySet =
+        this.published?.issuer === issuer.issuer ? this.publishedFirst(this.published, remote) : remote;
       this.keySets.set(issuer.issuer, keySet);
     }
     return keySet;
+  }
+
+  /** The published keys where they hold the token's `kid`; the JWKS URL otherwise. */
+  private publishedFirst({ source }: PublishedKeys, remote: KeySet): KeySet {
+    return async (header, token) => {
+      const document = await source.keys(header.kid).catch(() => undefined);
+      if (document) {
+        try {
+          return await createLocalJWKSet(document)(header, token);
+        } catch (error) {
+          if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
+        }
+      }
+      return remote(header, token);
+    };
   }
 }
 

@@ -4,7 +4,10 @@
  * 400/401/403/404/429 with the reason (also logged). API Gateway completes the WebSocket upgrade
  * only on 2xx.
  */
+
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyStructuredResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
+import { PublishedJwks } from '../adapters/signing-key-store.ts';
 import { TokenVerifier } from '../adapters/token-verifier.ts';
 import { qualifiedContext } from '../core/catalog.ts';
 import { type ConnectionRecord, newConnectionRecord } from '../core/connection.ts';
@@ -80,7 +83,16 @@ export function createHandler({ resolver, access, store, backends }: ConnectDepe
 export function defaultDependencies(): ConnectDependencies {
   const store = connectionStore();
   const throttle = throttleStore();
-  const verifier = new TokenVerifier(ENV.tokenIssuers.read(), 5, ENV.jwksCooldownSeconds.read() * 1000);
+  const cooldownMs = ENV.jwksCooldownSeconds.read() * 1000;
+  // The built-in issuer's keys from where its rotation publishes them: no HTTP round trip.
+  const publishedSecret = ENV.publicJwksSecret.read();
+  const published = publishedSecret
+    ? {
+        issuer: ENV.builtinIssuer.read(),
+        source: new PublishedJwks(new SecretsManagerClient({}), publishedSecret, cooldownMs),
+      }
+    : undefined;
+  const verifier = new TokenVerifier(ENV.tokenIssuers.read(), 5, cooldownMs, published);
   return {
     resolver: createTargetResolver(catalog),
     access: new AccessDecision(accessDirectory(), throttle, verifier),

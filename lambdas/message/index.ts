@@ -5,16 +5,19 @@
  * connection away.
  */
 import type { APIGatewayProxyStructuredResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
+import { FrameCounter } from '../adapters/frame-counter.ts';
 import { type Catalog, findApiByQualifiedContext } from '../core/catalog.ts';
 import { type ControlMessage, isControlAction, parseControlMessage } from '../core/control.ts';
 import { notFound } from '../core/errors.ts';
 import { createTargetResolver } from '../core/target.ts';
 import { catalog } from '../shared/catalog.ts';
+import { ENV } from '../shared/env.ts';
 import { observed } from '../shared/middleware.ts';
 import { logger } from '../shared/observability.ts';
 import * as services from '../shared/services.ts';
 import { AccessDecision } from '../usecases/access.ts';
 import { createChannelBackends, HandlerActions } from '../usecases/backends.ts';
+import { ConnectionRate } from '../usecases/connection-rate.ts';
 import {
   ConnectionBindings,
   createMessageRoutes,
@@ -57,6 +60,7 @@ export function createHandler({ catalog, bindings, access, routes, refusals }: M
         api,
         frame,
         deadline,
+        receivedAt: event.requestContext.requestTimeEpoch,
         ...(control ? { control } : {}),
       });
       return { statusCode: 200 };
@@ -88,6 +92,16 @@ export function defaultDependencies(): MessageDependencies {
     removeConnection: (id) => store.remove(id),
   });
   const access = new AccessDecision(directory, throttle, undefined, backends);
+  const rate = new ConnectionRate(
+    ENV.connectionRate.read(),
+    new FrameCounter(services.documentClient(), ENV.throttleTable.read()),
+    {
+      close: async (connectionId, lastFrame, deadline) => {
+        await reply(connectionId, lastFrame, deadline);
+        await connections.disconnect(connectionId);
+      },
+    },
+  );
   return {
     catalog,
     bindings: new ConnectionBindings(store),
@@ -98,6 +112,7 @@ export function defaultDependencies(): MessageDependencies {
       subscriptions: store,
       resolver: createTargetResolver(catalog),
       reply,
+      rate,
     }),
     refusals: new RefusalAnswers(new ThrottleNotices(throttle), reply, (id) => connections.disconnect(id)),
   };

@@ -6,6 +6,7 @@
  * that needs it. No I/O here beyond `process.env`: lib/ imports this file too.
  */
 import type { IssuerConfig } from '../core/auth.ts';
+import { type ConnectionRateConfig, DEFAULT_CONNECTION_RATE } from '../core/frame-rate.ts';
 
 /** One environment variable: its name, and how a function reads it. */
 export interface EnvVariable<T> {
@@ -100,6 +101,8 @@ export const ENV = {
   producerFunction: required('PRODUCER_FUNCTION'),
   /** Trusted token issuers, the built-in one first (JSON array of IssuerConfig). */
   tokenIssuers: json<IssuerConfig[]>('TOKEN_ISSUERS'),
+  /** Per-connection frame rate limit (JSON ConnectionRateConfig, config `connectionRate`). */
+  connectionRate: optionalJson<ConnectionRateConfig>('CONNECTION_RATE', DEFAULT_CONNECTION_RATE),
   /** Seconds before an unknown `kid` may refetch an issuer's JWKS (config `jwksCooldownSeconds`). */
   jwksCooldownSeconds: integer('JWKS_COOLDOWN_SECONDS', 30),
   // Token issuer.
@@ -109,6 +112,11 @@ export const ENV = {
   tokenAudience: required('TOKEN_AUDIENCE'),
   /** Lifetime of the built-in issuer's tokens, seconds (config `token.lifetimeSeconds`). */
   tokenLifetimeSeconds: integer('TOKEN_TTL_SECONDS', 3600),
+  /**
+   * ARN of the secret the rotation publishes the built-in issuer's PUBLIC keys (JWKS) to; `$connect`
+   * reads them there. Unset: the rotation publishes nothing, `$connect` reads the JWKS over HTTP.
+   */
+  publicJwksSecret: optional('PUBLIC_JWKS_SECRET'),
   /** ARN of the Secrets Manager secret holding the signing keys. */
   signingKeySecret: required('SIGNING_KEY_SECRET'),
   /** Seconds the token function reuses the signing keys (config `token.signingKeyCacheSeconds`). */

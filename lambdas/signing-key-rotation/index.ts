@@ -1,7 +1,9 @@
 /**
  * Secrets Manager rotation for the token issuer's signing keys (the four-step protocol:
  * createSecret, setSecret, testSecret, finishSecret). Each rotation puts a new key first and keeps
- * the previous ones until every token they signed has expired.
+ * the previous ones until every token they signed has expired. finishSecret also publishes the
+ * PUBLIC keys of the current set to a secret of their own, where `$connect` reads them (it may not
+ * read this secret: the private keys stay with the token function and this one).
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -14,6 +16,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import type { SecretsManagerRotationEvent } from 'aws-lambda';
 import { CompactSign, compactVerify, exportJWK, generateKeyPair, importJWK } from 'jose';
+import { PublishedJwks } from '../adapters/signing-key-store.ts';
 import { activeKey, parseKeySet, rotateKeySet, type SigningKey } from '../core/signing-keys.ts';
 import { ENV } from '../shared/env.ts';
 import { observed } from '../shared/middleware.ts';
@@ -22,6 +25,9 @@ import { logger } from '../shared/observability.ts';
 const secrets = new SecretsManagerClient({});
 const maxTokenLifetime = ENV.tokenLifetimeSeconds.read();
 const activationSeconds = ENV.signingKeyActivationSeconds.read();
+const publicJwksSecret = ENV.publicJwksSecret.read();
+if (!publicJwksSecret) throw new Error(`${ENV.publicJwksSecret.name} environment variable is not set`);
+const published = new PublishedJwks(secrets, publicJwksSecret);
 
 async function rotate(event: SecretsManagerRotationEvent): Promise<void> {
   const { Step, SecretId, ClientRequestToken } = event;
@@ -107,14 +113,20 @@ async function finishSecret(
   versions: Record<string, string[]>,
 ): Promise<void> {
   const currentVersion = Object.entries(versions).find(([, stages]) => stages.includes('AWSCURRENT'))?.[0];
-  if (currentVersion === token) return;
-  await secrets.send(
-    new UpdateSecretVersionStageCommand({
-      SecretId: secretId,
-      VersionStage: 'AWSCURRENT',
-      MoveToVersionId: token,
-      ...(currentVersion ? { RemoveFromVersionId: currentVersion } : {}),
-    }),
+  if (currentVersion !== token) {
+    await secrets.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: secretId,
+        VersionStage: 'AWSCURRENT',
+        MoveToVersionId: token,
+        ...(currentVersion ? { RemoveFromVersionId: currentVersion } : {}),
+      }),
+    );
+  }
+  // Published on every finish (a repeated one too): verifiers learn a new key before it signs.
+  const current = await secrets.send(
+    new GetSecretValueCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT' }),
   );
-  logger.info('rotation finished');
+  const document = await published.publish(parseKeySet(current.SecretString));
+  logger.info('rotation finished', { publishedKeys: document.keys.map((key) => key.kid) });
 }

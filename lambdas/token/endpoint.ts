@@ -127,13 +127,17 @@ export function createTokenEndpoint(deps: TokenEndpointDependencies) {
     'GET /.well-known/jwks.json': async () =>
       json(200, publicJwks(await keys.current()), { 'cache-control': 'public, max-age=300' }),
     'GET /.well-known/oauth-authorization-server': async () =>
-      json(200, {
-        issuer,
-        token_endpoint: `${issuer}/oauth2/token`,
-        jwks_uri: `${issuer}/.well-known/jwks.json`,
-        grant_types_supported: ['client_credentials'],
-        token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
-      }),
+      json(
+        200,
+        {
+          issuer,
+          token_endpoint: `${issuer}/oauth2/token`,
+          jwks_uri: `${issuer}/.well-known/jwks.json`,
+          grant_types_supported: ['client_credentials'],
+          token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+        },
+        { 'cache-control': 'public, max-age=300' },
+      ),
   };
 
   return async function handle(event: APIGatewayProxyEventV2): Promise<HttpResult> {

@@ -15,6 +15,7 @@ import { logger, MetricUnit, metrics } from '../shared/observability.ts';
 import { refusalOf, toErrorFrame } from '../shared/refusals.ts';
 import type { AccessDecision } from './access.ts';
 import type { ChannelBackends } from './backends.ts';
+import { type ConnectionRate, rateLimited } from './connection-rate.ts';
 
 /** API Gateway's route keys of the Message function. */
 export type RouteKey = '$default' | ControlAction;
@@ -29,6 +30,8 @@ export interface RouteRequest {
   control?: ControlMessage;
   /** Epoch ms: the invocation's time budget. */
   deadline: number;
+  /** Epoch ms API Gateway received the frame (`requestTimeEpoch`): the rate limit's clock. */
+  receivedAt?: number;
 }
 
 export type Route = (request: RouteRequest) => Promise<void>;
@@ -48,6 +51,8 @@ export interface RouteDependencies {
   subscriptions: Subscriptions;
   resolver: Pick<TargetResolver, 'resolveTopic'>;
   reply: Reply;
+  /** Every frame's rate limit (`connection-rate.ts`); none: unlimited. */
+  rate?: Pick<ConnectionRate, 'admit'>;
 }
 
 /** The route table of the Message function. */
@@ -66,7 +71,7 @@ export function createMessageRoutes(deps: RouteDependencies): Record<RouteKey, R
     return [control, resolver.resolveTopic(api, control.topic)];
   };
 
-  return {
+  return rateLimited<RouteKey, RouteRequest>(deps.rate, {
     async $default({ record, api, frame, deadline }) {
       await publish(record, resolver.resolveTopic(api, record.topic), frame, deadline);
     },
@@ -97,7 +102,7 @@ export function createMessageRoutes(deps: RouteDependencies): Record<RouteKey, R
       if (control.id !== undefined)
         await reply(record.connectionId, ackFrame('published', target.topic, control.id), deadline);
     },
-  };
+  });
 }
 
 /**

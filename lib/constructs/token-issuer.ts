@@ -1,5 +1,11 @@
 import { CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  type CfnStage,
+  HttpApi,
+  HttpMethod,
+  HttpStage,
+  LogGroupLogDestination,
+} from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -23,11 +29,19 @@ export interface TokenIssuerProps {
   /** How long the functions' (and access) logs are kept. */
   readonly logRetention: RetentionDays;
   /**
-   * Steady-state and burst limits of the HTTP API's stage, in requests per second.
-   * @default { rateLimit: 100, burstLimit: 50 }
+   * Limits of the HTTP API, in requests per second: `rateLimit`/`burstLimit` the stage default
+   * (shared by the token endpoint and administration), `publicDocuments` the well-known route's own.
+   * @default { rateLimit: 100, burstLimit: 50, publicDocuments: { rateLimit: 1000, burstLimit: 500 } }
    */
-  readonly throttle?: { rateLimit: number; burstLimit: number };
+  readonly throttle?: {
+    rateLimit: number;
+    burstLimit: number;
+    publicDocuments?: { rateLimit: number; burstLimit: number };
+  };
 }
+
+/** Route key of the public documents (JWKS, authorization server metadata). */
+export const PUBLIC_DOCUMENTS_ROUTE = 'GET /.well-known/{document}';
 
 /**
  * The built-in OAuth2 token issuer: signing keys in a Secrets Manager secret that only its rotation
@@ -44,6 +58,8 @@ export class TokenIssuer extends StackArea {
   readonly tokenFunction: StreamgateFunction;
   /** Rotates the signing keys (Secrets Manager rotation). */
   readonly rotationFunction: StreamgateFunction;
+  /** The issuer's public keys (JWKS) as the rotation publishes them. */
+  private readonly publicKeys: Secret;
 
   constructor(scope: Construct, id: string, props: TokenIssuerProps) {
     super(scope, id);
@@ -53,6 +69,17 @@ export class TokenIssuer extends StackArea {
         'streamgate token issuer signing keys (private JWKs); written only by the rotation function',
       generateSecretString: { secretStringTemplate: '{"keys":[]}', generateStringKey: 'unused' },
     });
+    // The public half only, published by the rotation for `$connect` (which may not read the keys).
+    this.publicKeys = new Secret(this, 'PublicJwks', {
+      description:
+        'streamgate token issuer PUBLIC keys (JWKS), published by the signing-key rotation for $connect',
+      generateSecretString: { secretStringTemplate: '{"keys":[]}', generateStringKey: 'unused' },
+    });
+    acknowledge(
+      this.publicKeys,
+      'AwsSolutions-SMG4',
+      'Public keys, not a credential: rewritten by the signing-key rotation each time the keys rotate.',
+    );
     this.rotationFunction = new StreamgateFunction(this, 'SigningKeyRotation', {
       handlerDir: 'signing-key-rotation',
       catalog,
@@ -61,8 +88,10 @@ export class TokenIssuer extends StackArea {
       environment: {
         tokenLifetimeSeconds: String(token.lifetimeSeconds),
         signingKeyActivationSeconds: String(token.signingKeyActivationSeconds),
+        publicJwksSecret: this.publicKeys.secretArn,
       },
     });
+    this.publicKeys.grantWrite(this.rotationFunction);
     acknowledge(
       this.rotationFunction.role as Construct,
       'AwsSolutions-IAM5[Resource::*]',
@@ -102,20 +131,48 @@ export class TokenIssuer extends StackArea {
       'Administration routes use IAM authorization; OAuth2 and application self-service routes authenticate client credentials themselves (client_secret_basic/post); the JWKS and metadata are public by design.',
     );
     this.httpApi.addRoutes({ path: '/oauth2/token', methods: [HttpMethod.POST], integration });
-    this.httpApi.addRoutes({ path: '/.well-known/{document}', methods: [HttpMethod.GET], integration });
+    const publicRoutes = this.httpApi.addRoutes({
+      path: '/.well-known/{document}',
+      methods: [HttpMethod.GET],
+      integration,
+    });
 
     const logs = new LogGroup(this, 'HttpApiAccessLogs', {
       retention: logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    new HttpStage(this, 'HttpApiStage', {
+    const throttle = props.throttle ?? { rateLimit: 100, burstLimit: 50 };
+    const publicDocuments = throttle.publicDocuments ?? { rateLimit: 1000, burstLimit: 500 };
+    const stage = new HttpStage(this, 'HttpApiStage', {
       httpApi: this.httpApi,
       stageName: '$default',
       autoDeploy: true,
-      throttle: props.throttle ?? { rateLimit: 100, burstLimit: 50 },
+      throttle: { rateLimit: throttle.rateLimit, burstLimit: throttle.burstLimit },
       accessLogSettings: { destination: new LogGroupLogDestination(logs), format: accessLogFormat('http') },
     });
+    // Public documents get a route setting of their own: anonymous JWKS readers never spend the
+    // budget of the token endpoint and administration (the stage default). Clients and CDNs cache
+    // them (`cache-control: public, max-age=300` from the token function).
+    const cfnStage = stage.node.defaultChild as CfnStage;
+    cfnStage.routeSettings = {
+      [PUBLIC_DOCUMENTS_ROUTE]: {
+        // RouteSettings is JSON to CloudFormation as written (no key conversion): its own casing.
+        ThrottlingRateLimit: publicDocuments.rateLimit,
+        ThrottlingBurstLimit: publicDocuments.burstLimit,
+      },
+    };
+    // A route setting may name only a route that exists.
+    for (const route of publicRoutes) cfnStage.node.addDependency(route);
     new CfnOutput(this, 'HttpApiUrl', { value: this.issuerUrl, description: 'Token endpoint and JWKS' });
+  }
+
+  /**
+   * Let `fn` verify the built-in issuer's tokens without an HTTP round trip: read the published
+   * public keys (GetSecretValue on that secret only; never the signing keys).
+   */
+  grantPublicKeys(fn: StreamgateFunction): void {
+    this.publicKeys.grantRead(fn);
+    fn.setEnvironment({ publicJwksSecret: this.publicKeys.secretArn });
   }
 
   /** The token endpoint (`POST`, client credentials grant). */

@@ -8,6 +8,7 @@ import type { Construct } from 'constructs';
 import type { IssuerConfig } from '../../lambdas/core/auth.ts';
 import type { Catalog } from '../../lambdas/core/catalog.ts';
 import { CONTROL_ACTIONS } from '../../lambdas/core/control.ts';
+import { type ConnectionRateConfig, DEFAULT_CONNECTION_RATE } from '../../lambdas/core/frame-rate.ts';
 import { accessLogFormat } from './logging.ts';
 import { acknowledge } from './nag.ts';
 import { StackArea } from './stack-area.ts';
@@ -55,6 +56,11 @@ export interface WebSocketGatewayProps {
    * @default 30
    */
   readonly jwksCooldownSeconds?: number;
+  /**
+   * Per-connection frame rate limit the message function enforces (config `connectionRate`).
+   * @default 100 frames/s, burst 200, closed after 50 refused in a row, no per-application limit, exact
+   */
+  readonly connectionRate?: ConnectionRateConfig;
   /**
    * Set API Gateway's account-wide CloudWatch Logs role (WebSocket access logging needs one).
    * @default true
@@ -113,7 +119,10 @@ export class WebSocketGateway extends StackArea {
       handlerDir: 'message',
       catalog,
       logRetention,
-      environment: { deliveryConcurrency: this.deliveryConcurrency },
+      environment: {
+        deliveryConcurrency: this.deliveryConcurrency,
+        connectionRate: JSON.stringify(props.connectionRate ?? DEFAULT_CONNECTION_RATE),
+      },
     });
     for (const fn of this.gatewayFunctions) this.bindGatewayData(fn);
 

@@ -7,8 +7,10 @@
  *  - route selection as AWS evaluates it, never on `$connect`/`$disconnect`; binary frames are
  *    refused (1003), frames over 32 KB and messages over 128 KB close the connection (1009);
  *  - `$disconnect` on every ending: client close, `DELETE @connections`, 10 min idle, 2 h cap;
- *  - the `@connections` API (POST/GET/DELETE, with or without the stage prefix, SigV4 checked,
- *    410 for gone ids, binary data untouched, messages over 32 KB sent as several frames);
+ *  - the `@connections` API (POST/GET/DELETE under the stage, SigV4 checked as execute-api checks
+ *    it: service `execute-api`, `host` signed, dated within 15 minutes; unsigned calls refused unless
+ *    `allowUnsignedConnections` on a loopback host; 410 for gone ids, binary data untouched, messages
+ *    over 32 KB sent as several frames);
  *  - stage throttling (429 on connect, an error message on frames).
  */
 
@@ -61,6 +63,11 @@ export interface GatewayOptions {
    * that callers on AWS pay and a local caller does not (benchmarks set it; 0 by default).
    */
   connectionsLatencyMs?: number;
+  /**
+   * Serve unsigned `@connections` calls (`npm start -- --allow-unsigned-connections`, loopback hosts
+   * only): a convenience for curl. Off by default: the endpoint is as strict as execute-api's.
+   */
+  allowUnsignedConnections?: boolean;
 }
 
 interface Connection extends ConnectionInfo {
@@ -102,6 +109,11 @@ export class WebSocketGateway {
   private warnedUnsigned = false;
 
   constructor(private readonly options: GatewayOptions) {
+    if (options.allowUnsignedConnections && !isLoopbackHost(options.host)) {
+      throw new Error(
+        `unsigned @connections calls can be allowed only on a loopback host (--host ${options.host})`,
+      );
+    }
     this.selectRoute = compileSelectionExpression(options.api.routeSelectionExpression);
     this.edge = options.edgeFunctions[0] ? new EdgeFunction(options.edgeFunctions[0]) : undefined;
     this.bucket = options.api.throttle
@@ -484,7 +496,8 @@ export class WebSocketGateway {
     const [, stage, encodedId] = match as unknown as [string, string | undefined, string];
     const latency = this.options.connectionsLatencyMs;
     if (latency) await new Promise((resolve) => setTimeout(resolve, latency));
-    if (stage !== undefined && stage !== this.options.api.stageName) {
+    // The execute-api host answers only under the stage: `/@connections/{id}` alone is a 403.
+    if (stage !== this.options.api.stageName) {
       return sendError(res, 403, 'ForbiddenException', 'Forbidden');
     }
     const body = await readBody(req, MAX_MESSAGE_BYTES);
@@ -505,11 +518,19 @@ export class WebSocketGateway {
         body,
       },
       this.options.credentials,
+      { service: 'execute-api' },
     );
     if (!check.ok) return sendError(res, check.status, check.error, check.message);
-    if (check.unsigned && !this.warnedUnsigned) {
-      this.warnedUnsigned = true;
-      this.options.log.warn('gateway', '@connections called without SigV4: accepted locally, refused on AWS');
+    if (check.unsigned) {
+      if (!this.options.allowUnsignedConnections)
+        return sendError(res, 403, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
+      if (!this.warnedUnsigned) {
+        this.warnedUnsigned = true;
+        this.options.log.warn(
+          'gateway',
+          '@connections called without SigV4: served because of --allow-unsigned-connections; refused on AWS',
+        );
+      }
     }
     let connectionId: string;
     try {
@@ -548,6 +569,11 @@ export class WebSocketGateway {
         return sendError(res, 403, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
     }
   }
+}
+
+/** `127.0.0.1`, `::1`, `localhost`: hosts no other machine reaches. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
 /** Send as text when the bytes are UTF-8, else binary; split into frames of at most 32 KB. */

@@ -16,6 +16,19 @@ export type SigV4Result =
   | { ok: true; unsigned: boolean }
   | { ok: false; status: number; error: string; message: string };
 
+/** What a verifier checks beyond the signature itself (AWS checks all of them on every service). */
+export interface SigV4Policy {
+  /** The credential scope's service must be this one (`execute-api`); any when unset. */
+  service?: string;
+  /** How far the signature's date may be from now, ms. @default 15 minutes (AWS's window) */
+  maxSkewMs?: number;
+  /** Epoch ms now (tests). */
+  now?: number;
+}
+
+/** AWS refuses a signature dated more than 15 minutes from its clock, either way. */
+export const SIGV4_MAX_SKEW_MS = 15 * 60_000;
+
 const AUTHORIZATION =
   /^AWS4-HMAC-SHA256\s+Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request,\s*SignedHeaders=([^,]+),\s*Signature=([0-9a-f]{64})$/;
 
@@ -28,6 +41,7 @@ export async function verifySigV4(
     body: Uint8Array;
   },
   credentials: LocalCredentials,
+  policy: SigV4Policy = {},
 ): Promise<SigV4Result> {
   const authorization = firstHeader(request.headers.authorization);
   if (!authorization) return { ok: true, unsigned: true };
@@ -49,15 +63,26 @@ export async function verifySigV4(
       message: `The security token included in the request is invalid (unknown access key ${accessKeyId})`,
     };
   }
+  if (policy.service !== undefined && service !== policy.service) {
+    return {
+      ok: false,
+      status: 403,
+      error: 'InvalidSignatureException',
+      message: `Credential should be scoped to correct service: '${policy.service}'.`,
+    };
+  }
   const amzDate = firstHeader(request.headers['x-amz-date']);
-  if (!amzDate) {
+  const signingDate = amzDate ? parseAmzDate(amzDate) : undefined;
+  if (!amzDate || !signingDate) {
     return {
       ok: false,
       status: 403,
       error: 'IncompleteSignatureException',
-      message: 'X-Amz-Date header is missing',
+      message: amzDate ? 'X-Amz-Date header is malformed' : 'X-Amz-Date header is missing',
     };
   }
+  const stale = signatureDateProblem(signingDate, policy.now ?? Date.now(), policy.maxSkewMs);
+  if (stale) return { ok: false, status: 403, error: 'InvalidSignatureException', message: stale };
   // A declared payload hash must be the body's: the signature covers the header, not the body.
   const declaredHash = firstHeader(request.headers['x-amz-content-sha256']);
   if (
@@ -73,6 +98,14 @@ export async function verifySigV4(
     };
   }
   const signedHeaders = (signedHeaderList as string).split(';');
+  if (!signedHeaders.includes('host')) {
+    return {
+      ok: false,
+      status: 403,
+      error: 'IncompleteSignatureException',
+      message: "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
+    };
+  }
   const headers: Record<string, string> = {};
   for (const name of signedHeaders) {
     const value = request.headers[name];
@@ -99,9 +132,6 @@ export async function verifySigV4(
     uriEscapePath: true,
     applyChecksum: false,
   });
-  const signingDate = new Date(
-    `${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`,
-  );
   const signed = await signer.sign(
     {
       method: request.method,
@@ -124,6 +154,35 @@ export async function verifySigV4(
     };
   }
   return { ok: true, unsigned: false };
+}
+
+/** `20260101T120000Z` → Date; undefined when malformed. */
+function parseAmzDate(amzDate: string): Date | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(amzDate);
+  if (!m) return undefined;
+  const date = new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+const amz = (ms: number) => new Date(ms).toISOString().replace(/[-:]|\.\d{3}/g, '');
+
+/**
+ * AWS's rule for a signature's date: within `maxSkewMs` (15 minutes) of the server's clock, either
+ * way. Returns AWS's wording of the refusal ("Signature expired: … is now earlier than …", "Signature
+ * not yet current: … is still later than …"), or undefined when the date is within the window.
+ */
+export function signatureDateProblem(
+  signingDate: Date,
+  now: number,
+  maxSkewMs = SIGV4_MAX_SKEW_MS,
+): string | undefined {
+  const at = signingDate.getTime();
+  const minutes = Math.round(maxSkewMs / 60_000);
+  if (at < now - maxSkewMs)
+    return `Signature expired: ${amz(at)} is now earlier than ${amz(now - maxSkewMs)} (${amz(now)} - ${minutes} min.)`;
+  if (at > now + maxSkewMs)
+    return `Signature not yet current: ${amz(at)} is still later than ${amz(now + maxSkewMs)} (${amz(now)} + ${minutes} min.)`;
+  return undefined;
 }
 
 function firstHeader(value: string | string[] | undefined): string | undefined {

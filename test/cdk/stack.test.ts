@@ -147,7 +147,7 @@ describe('the functions', () => {
     template.hasResourceProperties('AWS::Lambda::Function', functionNamed('disconnect'));
   });
 
-  it('let $connect write connections and read the registry, but not read signing keys', () => {
+  it('let $connect write connections and read the registry and the published PUBLIC keys, but not read signing keys', () => {
     const connectRole = Object.keys(template.findResources('AWS::IAM::Role')).find((id) =>
       id.startsWith('ConnectRole'),
     );
@@ -156,7 +156,14 @@ describe('the functions', () => {
     );
     const text = JSON.stringify(policies);
     expect(text).toContain('dynamodb:PutItem');
-    expect(text).not.toContain('secretsmanager');
+    const secretStatements = policies
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: unknown; Resource: unknown }[])
+      .filter((statement) => JSON.stringify(statement.Action).includes('secretsmanager'));
+    expect(secretStatements.length).toBeGreaterThan(0);
+    for (const statement of secretStatements) {
+      expect(JSON.stringify(statement.Resource)).toMatch(/^\{"Ref":"PublicJwks[0-9A-F]{8}"\}$/);
+    }
+    expect(text).not.toMatch(/SigningKeys/);
   });
 
   it('never let a function Scan a table', () => {
@@ -189,7 +196,9 @@ describe('the tables', () => {
 
 describe('the token issuer', () => {
   it('keeps signing keys in a secret rotated by its own function, immediately and then on schedule', () => {
-    const secret = logicalIdOf('AWS::SecretsManager::Secret', {});
+    const secret = logicalIdOf('AWS::SecretsManager::Secret', {
+      Description: Match.stringLikeRegexp('signing keys \\(private JWKs\\)'),
+    });
     template.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
       SecretId: { Ref: secret },
       RotationLambdaARN: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SigningKeyRotation'), 'Arn'] },
@@ -216,8 +225,13 @@ describe('the token issuer', () => {
 
   it('lets only the token function read the signing keys', () => {
     const readers = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
-      JSON.stringify(p.Properties.PolicyDocument).includes('secretsmanager:GetSecretValue'),
+      (p.Properties.PolicyDocument.Statement as { Action: unknown; Resource: unknown }[]).some(
+        (statement) =>
+          JSON.stringify(statement.Action).includes('secretsmanager:GetSecretValue') &&
+          JSON.stringify(statement.Resource).includes('SigningKeys'),
+      ),
     );
+    expect(readers.length).toBeGreaterThan(0);
     const roles = readers.flatMap((p) => p.Properties.Roles.map((r: { Ref: string }) => r.Ref));
     expect(
       roles.every((r: string) => r.startsWith('TokenRole') || r.startsWith('SigningKeyRotationRole')),

@@ -1,17 +1,23 @@
+import type { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { StreamgateTables } from '../../lib/constructs/tables.ts';
-import { TokenIssuer } from '../../lib/constructs/token-issuer.ts';
+import { TokenIssuer, type TokenIssuerProps } from '../../lib/constructs/token-issuer.ts';
 import {
   catalog,
   DEFAULT_CONFIG,
   logRetention,
   statementsOf,
+  testFunction,
   testStack,
   variablesOf,
 } from './construct-fixtures.ts';
 
-function issuerStack(token = DEFAULT_CONFIG.token) {
+function issuerStack(
+  token = DEFAULT_CONFIG.token,
+  more: Partial<TokenIssuerProps> = {},
+  before: (issuer: TokenIssuer, stack: Stack) => void = () => {},
+) {
   const stack = testStack();
   const tables = new StreamgateTables(stack, 'Tables');
   const issuer = new TokenIssuer(stack, 'Issuer', {
@@ -19,7 +25,9 @@ function issuerStack(token = DEFAULT_CONFIG.token) {
     registry: tables.registry,
     token,
     logRetention,
+    ...more,
   });
+  before(issuer, stack);
   return { issuer, template: Template.fromStack(stack) };
 }
 
@@ -74,7 +82,46 @@ describe('TokenIssuer', () => {
       AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('latencyMs') },
     });
     template.hasOutput('*', { Description: 'Token endpoint and JWKS' });
+    // The public documents have their own limit, so anonymous readers never spend the token
+    // endpoint's and administration's (issue 11, class 4).
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      RouteSettings: {
+        'GET /.well-known/{document}': { ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 500 },
+      },
+    });
     expect(issuer.trustedAs('aud')).toMatchObject({ audience: 'aud' });
     expect(issuer.trustedAs('aud').jwksUri).toMatch(/\/\.well-known\/jwks\.json$/);
+  });
+
+  it('takes the HTTP limits from config, the public documents’ apart', () => {
+    const { template } = issuerStack(DEFAULT_CONFIG.token, {
+      throttle: { rateLimit: 20, burstLimit: 10, publicDocuments: { rateLimit: 300, burstLimit: 200 } },
+    });
+    const [stage] = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'));
+    expect(stage?.Properties).toMatchObject({
+      DefaultRouteSettings: { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 10 },
+      RouteSettings: {
+        'GET /.well-known/{document}': { ThrottlingRateLimit: 300, ThrottlingBurstLimit: 200 },
+      },
+    });
+    // A route setting may name only a route that exists: the stage waits for it.
+    expect(JSON.stringify(stage?.DependsOn ?? [])).toMatch(/wellknown/i);
+  });
+
+  it('publishes the public keys for $connect: the rotation writes them, a granted reader only reads them', () => {
+    const { template } = issuerStack(DEFAULT_CONFIG.token, {}, (issuer, stack) =>
+      issuer.grantPublicKeys(testFunction(stack, 'Reader')),
+    );
+    expect(variablesOf(template, 'signing-key-rotation')).toMatchObject({
+      PUBLIC_JWKS_SECRET: { Ref: expect.stringMatching(/PublicJwks/) },
+    });
+    const rotation = JSON.stringify(statementsOf(template, 'IssuerSigningKeyRotation'));
+    expect(rotation).toMatch(/PutSecretValue.*PublicJwks/s);
+    const read = statementsOf(template, 'Reader');
+    expect(JSON.stringify(read)).toContain('secretsmanager:GetSecretValue');
+    // Only the public keys' secret: never the signing keys.
+    for (const statement of read) expect(JSON.stringify(statement.Resource)).not.toMatch(/SigningKeys/);
+    expect(JSON.stringify(read)).toMatch(/PublicJwks/);
   });
 });

@@ -94,4 +94,24 @@ describe('WebSocketGateway', () => {
     }
     expect(JSON.stringify(statementsOf(template, 'GatewayConnectRole'))).not.toContain('ManageConnections');
   });
+
+  it('tells the message function its frame rate limit (default and configured)', () => {
+    const defaults = Template.fromStack(gatewayStack().stack);
+    expect(JSON.parse(String(variablesOf(defaults, 'message').CONNECTION_RATE))).toEqual({
+      framesPerSecond: 100,
+      burst: 200,
+      closeAfterRefused: 50,
+      applicationFramesPerSecond: 0,
+      exact: true,
+    });
+    const rate = {
+      framesPerSecond: 5,
+      burst: 10,
+      closeAfterRefused: 0,
+      applicationFramesPerSecond: 50,
+      exact: false,
+    };
+    const configured = Template.fromStack(gatewayStack({ connectionRate: rate }).stack);
+    expect(JSON.parse(String(variablesOf(configured, 'message').CONNECTION_RATE))).toEqual(rate);
+  });
 });

@@ -76,14 +76,17 @@ describe('the @connections API', () => {
     expect(await client.waitFor((m) => m === 'hello from the AWS CLI')).toBeTruthy();
   });
 
-  it('takes PostToConnection and GetConnection from the AWS SDK, with and without the stage prefix', async () => {
+  it('takes PostToConnection and GetConnection from the AWS SDK at the stage; without the stage 403, as execute-api', async () => {
     const { client, id } = await connected();
     await sdk().send(new PostToConnectionCommand({ ConnectionId: id, Data: 'with the stage' }));
-    await sdk(`http://localhost:${stack.ports.ws}`).send(
-      new PostToConnectionCommand({ ConnectionId: id, Data: 'without' }),
-    );
-    await client.waitFor((m) => m === 'without');
-    expect(client.received).toEqual(['with the stage', 'without']);
+    await expect(
+      sdk(`http://localhost:${stack.ports.ws}`).send(
+        new PostToConnectionCommand({ ConnectionId: id, Data: 'without' }),
+      ),
+    ).rejects.toMatchObject({ $metadata: { httpStatusCode: 403 } });
+    await client.waitFor((m) => m === 'with the stage');
+    await client.quietFor(300);
+    expect(client.received).toEqual(['with the stage']);
     const info = await sdk().send(new GetConnectionCommand({ ConnectionId: id }));
     expect(info.ConnectedAt).toBeInstanceOf(Date);
     expect(info.LastActiveAt).toBeInstanceOf(Date);
@@ -125,6 +128,19 @@ describe('the @connections API', () => {
       { env: cliEnv() },
     ).catch((error: { stderr: string }) => error);
     expect((cli as { stderr: string }).stderr).toMatch(/GoneException/);
+  });
+
+  it('refuses unsigned calls (npm start has no --allow-unsigned-connections here)', async () => {
+    const { client, id } = await connected();
+    const response = await fetch(`${stack.urls.callback}/@connections/${encodeURIComponent(id)}`, {
+      method: 'POST',
+      body: 'unsigned',
+    });
+    expect({ status: response.status, body: await response.json() }).toEqual({
+      status: 403,
+      body: { message: 'Missing Authentication Token' },
+    });
+    expect(await client.quietFor(300)).toEqual([]);
   });
 
   it('refuses a bad signature with 403', async () => {

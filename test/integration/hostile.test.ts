@@ -36,6 +36,7 @@ import { type ConnectionsCase, connectionsCases } from '../fixtures/hostile/conn
 import { capCases, exhaustedFloodCases, raceCases } from '../fixtures/hostile/frames.ts';
 import { type HttpCase, httpCases } from '../fixtures/hostile/http.ts';
 import { GOOD, type RecordCase, recordCases, type Stream, streams } from '../fixtures/hostile/kafka.ts';
+import { type StarvationCase, starvationCases } from '../fixtures/hostile/starvation.ts';
 import { type TokenCase, type TokenExpectation, tokenCases } from '../fixtures/hostile/tokens.ts';
 import {
   type Client,
@@ -911,6 +912,79 @@ describe('least privilege and backends', () => {
       message: 'the backend could not be reached',
     });
     expect(frame).not.toMatch(/127\.0\.0\.1|localhost|19096|ECONNREFUSED/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// One client cannot starve everyone.
+
+/** A token request with the default application's credentials, answered with its status. */
+async function tokenStatus(): Promise<number> {
+  const app = stack.defaultApp.tenants['carbon.super']?.keys.PRODUCTION;
+  const response = await fetch(`${stack.urls.http}/oauth2/token`, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from(`${app?.clientId}:${app?.clientSecret}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: 'grant_type=client_credentials',
+  });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+describe('one client cannot starve everyone', () => {
+  it.each(starvationCases)('$name', async (c: StarvationCase) => {
+    if (c.kind === 'http') {
+      const statuses = await Promise.all(
+        Array.from({ length: c.requests }, async () => {
+          const response = await fetch(`${stack.urls.http}${c.path}`);
+          await response.arrayBuffer();
+          return response.status;
+        }),
+      );
+      const observed = { tokenStatus: await tokenStatus(), no5xx: statuses.every((s) => s < 500) };
+      expect(observed, `document answers: ${[...new Set(statuses)].join(', ')}`).toEqual(c.expect);
+      await sleep(1_000); // the documents' bucket refills for the next case
+      return;
+    }
+    const token = await tokenFor('carbon.super', 'chat:read chat:write');
+    const room = unique('flood');
+    const flooder = await track(connect(wsUrl(`/testchats/1.0.0/rooms/${room}`), { token }));
+    const calm = unique('calm');
+    const listener = await track(connect(wsUrl(`/testchats/1.0.0/rooms/${calm}`), { token }));
+    const speaker = await track(connect(wsUrl(`/testchats/1.0.0/rooms/${calm}`), { token }));
+    const frame = (n: number) =>
+      c.frame === 'raw'
+        ? `flood ${n}`
+        : c.frame === 'subscribe'
+          ? { action: 'subscribe', topic: `/rooms/${room}-${n % 10}` }
+          : { action: 'publish', topic: `/rooms/${room}`, data: `flood ${n}` };
+    for (let n = 0; n < c.frames; n++) {
+      if (flooder.ws.readyState !== flooder.ws.OPEN) break;
+      send(flooder, frame(n));
+      if ((n + 1) % c.perTick === 0) await sleep(100);
+    }
+    const errors = () => answers(flooder.received).filter((a) => a.type === 'error');
+    await expect
+      .poll(() => errors().some((e) => e.error === c.expect.closed.error), { timeout: 30_000 })
+      .toBe(true)
+      .catch(() => undefined);
+    const refused = errors().find((e) => e.error === c.expect.refused.error);
+    const last = errors().find((e) => e.error === c.expect.closed.error);
+    const closedBy = await Promise.race([flooder.closed.then(() => true), sleep(10_000).then(() => false)]);
+    const line = unique('after the flood');
+    speaker.ws.send(line);
+    const served = await listener
+      .waitFor((m) => m === line, 30_000)
+      .then(() => true)
+      .catch(() => false);
+    expect({
+      refused: refused && { status: refused.status, error: refused.error },
+      closed: last && { error: last.error, closeCode: last.closeCode },
+      flooderClosed: closedBy,
+      bystanderServed: served,
+    }).toEqual({ ...c.expect, flooderClosed: true });
   });
 });
 

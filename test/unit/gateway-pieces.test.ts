@@ -18,7 +18,8 @@ import {
 } from '../../local/gateway/events.ts';
 import { FrameGuard } from '../../local/gateway/frame-guard.ts';
 import { compileSelectionExpression } from '../../local/gateway/route-selection.ts';
-import { verifySigV4 } from '../../local/gateway/sigv4.ts';
+import { isLoopbackHost } from '../../local/gateway/server.ts';
+import { signatureDateProblem, verifySigV4 } from '../../local/gateway/sigv4.ts';
 import { TokenBucket } from '../../local/gateway/token-bucket.ts';
 
 describe('route selection expressions', () => {
@@ -164,6 +165,88 @@ describe('SigV4 verification', () => {
       { ...credentials, accessKeyId: 'OTHER' },
     );
     expect(unknown).toMatchObject({ ok: false, error: 'UnrecognizedClientException' });
+  });
+
+  /** A request signed as a caller chooses: date offset (s), service, headers left unsigned. */
+  async function signedWith(options: { offsetSeconds?: number; service?: string; unsigned?: string[] }) {
+    const signer = new SignatureV4({
+      credentials,
+      region: 'us-east-1',
+      service: options.service ?? 'execute-api',
+      sha256: Sha256,
+    });
+    const request = await signer.sign(
+      {
+        method: 'POST',
+        protocol: 'http:',
+        hostname: 'localhost',
+        port: 9099,
+        path: '/prod/%40connections/abc%3D',
+        query: {},
+        headers: { host: 'localhost:9099' },
+        body: 'hello',
+      },
+      {
+        signingDate: new Date(Date.now() + (options.offsetSeconds ?? 0) * 1000),
+        ...(options.unsigned ? { unsignableHeaders: new Set(options.unsigned) } : {}),
+      },
+    );
+    return verifySigV4(
+      {
+        method: 'POST',
+        rawPath: '/prod/%40connections/abc%3D',
+        query: new URLSearchParams(),
+        headers: request.headers as Record<string, string>,
+        body: Buffer.from('hello'),
+      },
+      credentials,
+      { service: 'execute-api' },
+    );
+  }
+
+  it('takes a signature dated within 15 minutes either way, refuses one outside (AWS wording)', async () => {
+    expect(await signedWith({ offsetSeconds: -14 * 60 })).toEqual({ ok: true, unsigned: false });
+    expect(await signedWith({ offsetSeconds: 14 * 60 })).toEqual({ ok: true, unsigned: false });
+    const old = await signedWith({ offsetSeconds: -2 * 86_400 });
+    expect(old).toMatchObject({ ok: false, status: 403, error: 'InvalidSignatureException' });
+    expect(old.ok ? '' : old.message).toMatch(/^Signature expired: \d{8}T\d{6}Z is now earlier than/);
+    const ahead = await signedWith({ offsetSeconds: 20 * 60 });
+    expect(ahead.ok ? '' : ahead.message).toMatch(/^Signature not yet current/);
+  });
+
+  it('requires host among the signed headers and the execute-api service in the scope', async () => {
+    const hostless = await signedWith({ unsigned: ['host'] });
+    expect(hostless).toMatchObject({ ok: false, status: 403, error: 'IncompleteSignatureException' });
+    expect(hostless.ok ? '' : hostless.message).toMatch(/'Host' or ':authority' must be a 'SignedHeader'/);
+    const lambda = await signedWith({ service: 'lambda' });
+    expect(lambda).toMatchObject({
+      ok: false,
+      status: 403,
+      message: "Credential should be scoped to correct service: 'execute-api'.",
+    });
+  });
+
+  it('dates: the window is 15 minutes and inclusive', () => {
+    const now = Date.UTC(2026, 0, 1, 12, 0, 0);
+    expect(signatureDateProblem(new Date(now - 15 * 60_000), now)).toBeUndefined();
+    expect(signatureDateProblem(new Date(now - 15 * 60_000 - 1000), now)).toBe(
+      'Signature expired: 20260101T114459Z is now earlier than 20260101T114500Z (20260101T120000Z - 15 min.)',
+    );
+  });
+
+  it('unsigned @connections calls may be allowed only on loopback hosts', () => {
+    expect(['127.0.0.1', 'localhost', '::1', '127.1.2.3'].map(isLoopbackHost)).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
+    expect(['0.0.0.0', '192.168.1.4', 'example.com', '::'].map(isLoopbackHost)).toEqual([
+      false,
+      false,
+      false,
+      false,
+    ]);
   });
 });
 
