@@ -169,7 +169,11 @@ export class ThrottleStore {
         .filter(([id, expiresAt]) => id !== connectionId && expiresAt <= nowSeconds)
         .slice(0, MAX_PRUNED_SLOTS)
         .map(([id]) => id);
-      if (!expired.length) return false; // every slot belongs to a live connection
+      if (!expired.length) {
+        // What the refusal saw may be older than the race it lost: try again while there is room.
+        if (Object.keys(slots).length < max) continue;
+        return false; // every slot belongs to a live connection
+      }
       // Drop the expired slots (still expired when the write lands) and take one: after it the item
       // holds size - expired + 1 slots, at most max exactly when size < max + expired.
       const names = Object.fromEntries(expired.map((id, i) => [`#e${i}`, id]));
