@@ -2,7 +2,7 @@
  * Channel backends behind one interface: where a client's frame goes (`publish`), and what a backend
  * hears of a connection's life (`onConnect`, `onDisconnect`). The message, connect and disconnect
  * functions pick the driver by the channel's backend type from a registry and know nothing else of
- * it. A new backend (the websocket backend to come) is one more driver in `createBackendDrivers`
+ * it. A new backend (the websocket backend to come) is one more driver in `createChannelBackends`
  * and one more entry in the registry's type.
  */
 import type { KeyType } from '../core/auth.ts';
