@@ -218,7 +218,8 @@ async function main(): Promise<number> {
     say(`deployed: ${outputs.edgeUrl}`);
     const management = new ManagementClient(outputs.httpApiUrl);
     const catalog = await loadCatalog(path.join(root, 'apis'), { displayRoot: root });
-    const keys = await provisionApplications(management, catalog.apis, stackName.toLowerCase());
+    const { keys, refused } = await provisionApplications(management, catalog.apis, stackName.toLowerCase());
+    for (const line of refused) say(`  not subscribed: ${line}`);
     if (outputs.kafkaClusterArn) await mappingsEnabled(outputs.kafkaClusterArn, region);
     const target = awsTarget(outputs, management, keys);
     try {

@@ -54,14 +54,17 @@ type Keys = { clientId: string; clientSecret: string };
 
 /**
  * Creates the run's application `appName` in every tenant of `apis` and subscribes it to each API,
- * through the management API. Returns the PRODUCTION keys by tenant.
+ * through the management API. Returns the PRODUCTION keys by tenant, and the subscriptions the stack
+ * refused (an API the deploy left out, e.g. a Kafka API with Kafka off), each as `<api>: <reason>`:
+ * the scenarios of those APIs then fail on their own, the others still run.
  */
 export async function provisionApplications(
   management: ManagementClient,
   apis: readonly ApiDef[],
   appName: string,
-): Promise<Map<string, Keys>> {
+): Promise<{ keys: Map<string, Keys>; refused: string[] }> {
   const keys = new Map<string, Keys>();
+  const refused: string[] = [];
   for (const tenant of new Set(apis.map((api) => api.tenant))) {
     const created = await management.admin<{ keys: { PRODUCTION: Keys } }>(
       'POST',
@@ -72,18 +75,16 @@ export async function provisionApplications(
     );
     keys.set(tenant, created.keys.PRODUCTION);
     for (const api of apis.filter((a) => a.tenant === tenant)) {
-      await management.admin(
-        'POST',
-        `/tenants/${tenant}/applications/${encodeURIComponent(appName)}/subscriptions`,
-        {
+      await management
+        .admin('POST', `/tenants/${tenant}/applications/${encodeURIComponent(appName)}/subscriptions`, {
           name: api.name,
           version: api.version,
           plan: planFor(api),
-        },
-      );
+        })
+        .catch((error: Error) => refused.push(`${api.tenant}/${api.name}/${api.version}: ${error.message}`));
     }
   }
-  return keys;
+  return { keys, refused };
 }
 
 /** The region of an ARN (`arn:aws:kafka:<region>:…`). */

@@ -126,14 +126,16 @@ describe('the stack outputs → a scenario target', () => {
     );
   });
 
-  it('creates the run’s application in every tenant, subscribed to each API with the plan the local DefaultApplication gets', async () => {
+  it('creates the run’s application in every tenant, subscribed to each API with the plan the local DefaultApplication gets; a refused subscription is reported, not fatal', async () => {
     const calls: [string, string, unknown][] = [];
     const management = {
       async admin(method: string, route: string, body?: unknown) {
         calls.push([method, route, body]);
-        return route.endsWith('/applications')
-          ? { keys: { PRODUCTION: { clientId: `id-${route.split('/')[2]}`, clientSecret: 's' } } }
-          : {};
+        if (route.endsWith('/applications'))
+          return { keys: { PRODUCTION: { clientId: `id-${route.split('/')[2]}`, clientSecret: 's' } } };
+        if ((body as { name: string }).name === 'SweetProdApp')
+          throw new Error('404 not_found: no API SweetProdApp 1.0.0');
+        return {};
       },
       async token(clientId: string, _secret: string, scope: string) {
         return { access_token: `${clientId}:${scope}` };
@@ -141,6 +143,7 @@ describe('the stack outputs → a scenario target', () => {
     } as unknown as ManagementClient;
     const apis = [
       { tenant: 'carbon.super', name: 'Chats', version: '1.0.0', plans: ['AsyncGold', 'AsyncUnlimited'] },
+      { tenant: 'carbon.super', name: 'SweetProdApp', version: '1.0.0', plans: ['AsyncGold'] },
       {
         tenant: 'quantis.com',
         name: 'TrainRealLocationAPI',
@@ -148,13 +151,19 @@ describe('the stack outputs → a scenario target', () => {
         plans: ['AsyncGold', 'AsyncSilver'],
       },
     ] as ApiDef[];
-    const keys = await provisionApplications(management, apis, 'streamgate-parity-1');
+    const { keys, refused } = await provisionApplications(management, apis, 'streamgate-parity-1');
+    expect(refused).toEqual(['carbon.super/SweetProdApp/1.0.0: 404 not_found: no API SweetProdApp 1.0.0']);
     expect(calls).toEqual([
       ['POST', '/tenants/carbon.super/applications', { name: 'streamgate-parity-1' }],
       [
         'POST',
         '/tenants/carbon.super/applications/streamgate-parity-1/subscriptions',
         { name: 'Chats', version: '1.0.0', plan: 'AsyncUnlimited' },
+      ],
+      [
+        'POST',
+        '/tenants/carbon.super/applications/streamgate-parity-1/subscriptions',
+        { name: 'SweetProdApp', version: '1.0.0', plan: 'AsyncGold' },
       ],
       ['POST', '/tenants/quantis.com/applications', { name: 'streamgate-parity-1' }],
       [
