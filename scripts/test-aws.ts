@@ -82,6 +82,8 @@ async function preflight(): Promise<{ missing?: Preflight; account?: string; reg
 // --- child processes and Ctrl-C -------------------------------------------------------------------
 
 let interrupted = false;
+/** The destroy has started: Ctrl-C no longer stops anything (the child runs in its own process group). */
+let destroying = false;
 let current: ChildProcess | undefined;
 let onInterrupt: (() => void) | undefined;
 
@@ -231,6 +233,7 @@ async function main(): Promise<number> {
     say(`stopped: ${(error as Error).message}`);
   } finally {
     if (stackMayExist) {
+      destroying = true;
       say(`destroying ${stackName} (Ctrl-C no longer stops this)…`);
       const code = await cdk(cdkArgs('destroy', stackName, outputsFile), log, true);
       if (code === 0) {
@@ -259,7 +262,11 @@ async function main(): Promise<number> {
 }
 
 const interrupt = () => {
-  if (interrupted) return; // the destroy runs in its own process group and finishes
+  if (destroying) {
+    say('Ctrl-C: the destroy goes on (leaving the stack would keep costing money)');
+    return;
+  }
+  if (interrupted) return;
   interrupted = true;
   say('Ctrl-C: stopping, then destroying the stack');
   current?.kill('SIGINT');
