@@ -242,28 +242,46 @@ describe('a machine that cannot run it', () => {
     ).toBeCloseTo(0.75 + 0.003 + 0.08, 6);
   });
 
-  it('`npm run test:aws` with no credentials and no region says so and exits 1 within seconds', async () => {
+  /** `npm run test:aws` with nothing of the caller's AWS set-up: no AWS_* variables, an empty home, no instance metadata. */
+  async function runWithout(extraEnv: Record<string, string> = {}) {
     const home = mkdtempSync(path.join(tmpdir(), 'parity-home-'));
     const startedAt = Date.now();
     const result = await run('npm', ['run', '--silent', 'test:aws'], {
       cwd: root,
-      // Nothing of the caller's AWS set-up: no AWS_* variables, an empty home, no instance metadata.
       env: {
         PATH: process.env.PATH ?? '',
         HOME: home,
         AWS_EC2_METADATA_DISABLED: 'true',
         npm_config_update_notifier: 'false',
+        ...extraEnv,
       },
-      timeout: 30_000,
+      timeout: 40_000,
     }).then(
-      () => ({ code: 0, stderr: '' }),
-      (error: { code: number; stderr: string }) => error,
+      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+      (error: { code: number; stdout: string; stderr: string }) => error,
     );
+    return { ...result, ms: Date.now() - startedAt };
+  }
+
+  it('`npm run test:aws` with no credentials and no region says so and exits 1 within seconds', async () => {
+    const result = await runWithout();
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('✗ AWS credentials');
     expect(result.stderr).toContain('✗ AWS region');
     expect(result.stderr).toContain('npx cdk bootstrap');
     expect(result.stderr).toMatch(/about \$\d+\.\d\d per hour/);
-    expect(Date.now() - startedAt).toBeLessThan(20_000);
+    expect(result.ms).toBeLessThan(20_000);
   }, 30_000);
+
+  it('with credentials STS does not accept (or cannot be reached), it names that and deploys nothing', async () => {
+    const result = await runWithout({
+      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'not-a-secret',
+      AWS_REGION: 'eu-west-1',
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('✓ AWS credentials');
+    expect(result.stderr).toContain('✗ STS GetCallerIdentity:');
+    expect(result.stdout).not.toContain('deploying');
+  }, 40_000);
 });
