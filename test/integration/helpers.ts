@@ -9,10 +9,10 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { importJWK, SignJWT } from 'jose';
 import type { Admin } from 'kafkajs';
 import { inject } from 'vitest';
-import WebSocket from 'ws';
 import { requestToken } from '../../cli/token-request.ts';
 import { ConnectionStore } from '../../lambdas/adapters/connection-store.ts';
 import { activeKey, parseKeySet } from '../../lambdas/core/signing-keys.ts';
+import type { ScenarioTarget } from '../scenarios/target.ts';
 import type { StackInfo } from './stack-info.ts';
 
 export const stack: StackInfo = inject('stack');
@@ -72,131 +72,18 @@ export async function mintToken(
     .sign(await importJWK(key.privateJwk, key.alg));
 }
 
-export interface Client {
-  ws: WebSocket;
-  /** Every message received so far (text). */
-  received: string[];
-  /** Resolves with the first message (already received or next) that matches. */
-  waitFor(predicate: (message: string) => boolean, timeoutMs?: number): Promise<string>;
-  /** Resolves after `ms` with what arrived meanwhile. */
-  quietFor(ms: number): Promise<string[]>;
-  closed: Promise<{ code: number; reason: string }>;
-  close(): void;
-}
-
-export class HandshakeRefused extends Error {
-  constructor(
-    readonly status: number,
-    readonly body: string,
-  ) {
-    super(`handshake refused: ${status} ${body}`);
-  }
-}
-
 export function wsUrl(target: string): string {
   return `${stack.urls.ws}${target}`;
 }
 
-export function connect(
-  url: string,
-  options: {
-    token?: string;
-    via?: 'header' | 'query';
-    headers?: Record<string, string>;
-    rejectUnauthorized?: boolean;
-  } = {},
-): Promise<Client> {
-  const via = options.via ?? 'header';
-  let fullUrl = url;
-  const headers: Record<string, string> = { ...(options.headers ?? {}) };
-  if (options.token && via === 'query') {
-    fullUrl += `${url.includes('?') ? '&' : '?'}access_token=${encodeURIComponent(options.token)}`;
-  } else if (options.token) {
-    headers.Authorization = `Bearer ${options.token}`;
-  }
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(fullUrl, {
-      headers,
-      ...(options.rejectUnauthorized === false ? { rejectUnauthorized: false } : {}),
-    });
-    const received: string[] = [];
-    const waiters: { predicate: (m: string) => boolean; resolve: (m: string) => void }[] = [];
-    ws.on('message', (data, isBinary) => {
-      const text = isBinary ? `binary:${(data as Buffer).toString('hex')}` : data.toString();
-      received.push(text);
-      for (const waiter of [...waiters]) {
-        if (waiter.predicate(text)) {
-          waiters.splice(waiters.indexOf(waiter), 1);
-          waiter.resolve(text);
-        }
-      }
-    });
-    const closed = new Promise<{ code: number; reason: string }>((resolveClose) =>
-      ws.on('close', (code, reason) => resolveClose({ code, reason: reason.toString() })),
-    );
-    ws.on('unexpected-response', (_req, res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => {
-        body += chunk.toString();
-      });
-      res.on('end', () => reject(new HandshakeRefused(res.statusCode ?? 0, body)));
-    });
-    ws.on('error', (error) => reject(error));
-    ws.on('open', () =>
-      resolve({
-        ws,
-        received,
-        closed,
-        close: () => ws.close(),
-        waitFor(predicate, timeoutMs = 5_000) {
-          const found = received.find(predicate);
-          if (found !== undefined) return Promise.resolve(found);
-          return new Promise((resolveWait, rejectWait) => {
-            const timer = setTimeout(() => {
-              waiters.splice(
-                waiters.findIndex((w) => w.resolve === done),
-                1,
-              );
-              rejectWait(
-                new Error(`no matching message within ${timeoutMs} ms; received ${JSON.stringify(received)}`),
-              );
-            }, timeoutMs);
-            const done = (message: string) => {
-              clearTimeout(timer);
-              resolveWait(message);
-            };
-            waiters.push({ predicate, resolve: done });
-          });
-        },
-        async quietFor(ms) {
-          const before = received.length;
-          await new Promise((r) => setTimeout(r, ms));
-          return received.slice(before);
-        },
-      }),
-    );
-  });
-}
-
-export async function refusal(promise: Promise<unknown>): Promise<HandshakeRefused> {
-  const error = await promise.then(
-    (client) => {
-      (client as Client).close();
-      return new Error('the handshake was accepted');
-    },
-    (e: unknown) => e,
-  );
-  if (!(error instanceof HandshakeRefused)) throw error;
-  return error;
-}
+export { type Client, connect, HandshakeRefused, refusal } from '../scenarios/client.ts';
 
 /** The connection ids registered on a topic (the test's own unique topic), via the registry. */
 export async function connectionIdsOn(topicKey: string): Promise<string[]> {
   return (await connectionStore().subscribers(topicKey)).map((s) => s.connectionId);
 }
 
-export const unique = (prefix: string) =>
-  `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`;
+export { unique } from '../scenarios/seeds.ts';
 
 export const json = (text: string) => JSON.parse(text) as Record<string, unknown>;
 
@@ -279,4 +166,30 @@ export function httpBackendSigningSecret(): string {
   const current = secret?.versions.find((v) => v.stages.includes('AWSCURRENT'));
   if (!current) throw new Error('no http backend signing secret in the local stack');
   return current.secretString;
+}
+
+/**
+ * The local stack as a scenario target (test/scenarios): its edge, the DefaultApplication's tokens
+ * and a kafkajs producer on the local broker. `close()` disconnects the producer.
+ */
+export function localTarget(): ScenarioTarget & { close(): Promise<void> } {
+  let producer: ReturnType<typeof kafkaProducer> | undefined;
+  return {
+    name: 'local',
+    edgeUrl: stack.urls.ws,
+    patience: 1,
+    token: (tenant, scope) => tokenFor(tenant, scope),
+    async kafka() {
+      producer ??= kafkaProducer();
+      const connected = await producer;
+      return {
+        async send(topic, messages) {
+          await connected.send({ topic, acks: -1, messages });
+        },
+      };
+    },
+    async close() {
+      await (await producer)?.disconnect();
+    },
+  };
 }

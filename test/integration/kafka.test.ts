@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import type { Producer } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ManagementClient } from '../../cli/management-client.ts';
+import { trainScenario } from '../scenarios/seeds.ts';
 import {
   type Client,
   connect,
@@ -12,6 +13,7 @@ import {
   injectFault,
   json,
   kafkaProducer,
+  localTarget,
   stack,
   tokenFor,
   unique,
@@ -21,6 +23,7 @@ import {
 
 const run = promisify(execFile);
 let producer: Producer;
+const scenarioTarget = localTarget();
 let quantis: string;
 const open: Client[] = [];
 const trainUrl = (train: string) => wsUrl(`/t/quantis.com/train/location/1.0.0/loc-train-qnt-${train}`);
@@ -44,23 +47,16 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await producer.disconnect();
+  await scenarioTarget.close();
 });
 afterEach(() => {
   for (const c of open.splice(0)) c.close();
 });
 
 describe('Kafka records reach the subscribers of their topic instance (seed 002)', () => {
-  it('routes by record key: train 456 gets its locations, not train 789’s', async () => {
-    const [t456, t789] = [unique('456'), unique('789')];
-    const a = await subscribe(t456, `${trainUrl(t456)}/`); // the seed's trailing slash
-    const b = await subscribe(t789);
-    await send(t456, '{"lat":6.93,"lon":79.85}');
-    expect(json(await a.waitFor((m) => m.includes('6.93')))).toEqual({ lat: 6.93, lon: 79.85 });
-    await send(t789, '{"lat":7.29,"lon":80.63}');
-    expect(await b.waitFor((m) => m.includes('7.29'))).toBeTruthy();
-    expect(await a.quietFor(300)).toEqual([]);
-    expect(a.received).toHaveLength(1);
-  });
+  // The seed scenario `npm run test:aws` runs against a deployed stack too.
+  it('routes by record key: train 456 gets its locations, not train 789’s', () =>
+    trainScenario(scenarioTarget));
 
   it('takes records from kcat, kafkajs and Kafka’s own console producer', async () => {
     const train = unique('p');

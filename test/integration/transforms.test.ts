@@ -1,5 +1,6 @@
 import type { Producer } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { sweet, sweetCountScenario, totalOf } from '../scenarios/seeds.ts';
 import {
   type Client,
   connect,
@@ -7,6 +8,7 @@ import {
   injectFault,
   json,
   kafkaProducer,
+  localTarget,
   poisonReasons,
   stack,
   tokenFor,
@@ -15,6 +17,7 @@ import {
 } from './helpers.ts';
 
 let producer: Producer;
+const scenarioTarget = localTarget();
 let token: string;
 const open: Client[] = [];
 const listen = async (path: string) => {
@@ -22,15 +25,8 @@ const listen = async (path: string) => {
   open.push(client);
   return client;
 };
-const sweet = (name: string, amount: number | string) =>
-  `<events><event><name>${name}</name><amount>${amount}</amount></event></events>`;
 const produceSweets = (...values: string[]) =>
   producer.send({ topic: 'kafka_sample_topic', acks: -1, messages: values.map((value) => ({ value })) });
-const totalOf = (message: string) => {
-  const match = /^<events><event><totalCount>(\d+)<\/totalCount><\/event><\/events>$/.exec(message);
-  if (!match) throw new Error(`not a TotalCountStream event: ${message}`);
-  return Number(match[1]);
-};
 const reading = (sensor: string, value: number, ok = true) => ({
   key: sensor,
   value: JSON.stringify({ event: { sensor, value, ok } }),
@@ -43,6 +39,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await producer.disconnect();
+  await scenarioTarget.close();
 });
 afterEach(() => {
   for (const c of open.splice(0)) c.close();
@@ -50,15 +47,8 @@ afterEach(() => {
 
 describe('SweetProdApp (seed 000): the Siddhi app runs as the channel’s transform', () => {
   // The first record of each test may wait for its mapping's consumer to (re)join the group: 10 s, not 5.
-  it('subscribers get TotalCountStream XML events counting the SweetProductionStream events', async () => {
-    const client = await listen('/sweetProdApp/1.0.0');
-    await produceSweets(sweet('Toffee', 4532.918273645));
-    const first = totalOf(await client.waitFor(() => true, 10_000));
-    await produceSweets(sweet('Eclair', 120.5), sweet('Gingerbread', 87));
-    await client.waitFor(() => client.received.length === 3);
-    expect(client.received.map(totalOf)).toEqual([first, first + 1, first + 2]);
-    expect(client.received[0]).toBe(`<events><event><totalCount>${first}</totalCount></event></events>`);
-  });
+  it('subscribers get TotalCountStream XML events counting the SweetProductionStream events', () =>
+    sweetCountScenario(scenarioTarget));
 
   it('a record that does not map to the input stream is poison: reported, not counted, nothing stalls', async () => {
     const client = await listen('/sweetProdApp/1.0.0');

@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { connect, stack, tokenFor, unique, wsUrl } from './helpers.ts';
+import { wscatChatScenario } from '../scenarios/seeds.ts';
+import { connect, localTarget, stack, tokenFor, unique, wsUrl } from './helpers.ts';
 
 const run = promisify(execFile);
 const wscat = path.join(stack.root, 'node_modules', '.bin', 'wscat');
@@ -55,4 +56,8 @@ describe('wscat, as the seeds use it', () => {
       /Unexpected server response: 401/,
     );
   });
+
+  // The seed scenario `npm run test:aws` runs against a deployed stack: seed 001's chat API.
+  it('on the seed’s chat API: header and query tokens talk, no token gets 401', () =>
+    wscatChatScenario(localTarget()));
 });
