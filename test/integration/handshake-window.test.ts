@@ -107,6 +107,10 @@ describe('a subscriber whose $connect has not returned yet (handshake window)', 
     const publisher = await connect(url, { token });
     open.push(publisher);
     every(50, (n) => publisher.ws.send(`event-${n}`));
+    // Events flowing: an earlier subscriber receives them (the message function is warm).
+    const earlier = await connect(url, { token });
+    open.push(earlier);
+    await earlier.waitFor((m) => m.startsWith('event-'), 20_000);
     const openingBefore = await metricSum('Message', 'connectionsStillOpening');
 
     await holdNextOpening(HOLD_MS);
@@ -114,10 +118,10 @@ describe('a subscriber whose $connect has not returned yet (handshake window)', 
     open.push(subscriber);
 
     // It is registered and receives; posts reached it while it was opening (410) and kept it.
-    expect(await connectionIdsOn(topicKey)).toHaveLength(2);
+    expect(await connectionIdsOn(topicKey)).toHaveLength(3);
     expect(await subscriber.waitFor((m) => m.startsWith('event-'), 5_000)).toMatch(/^event-\d+$/);
     expect(await grows('Message', 'connectionsStillOpening', openingBefore)).toBe(true);
-    expect(await connectionIdsOn(topicKey)).toHaveLength(2);
+    expect(await connectionIdsOn(topicKey)).toHaveLength(3);
   });
 
   it('a Kafka topic with a record every 10 ms does not unregister it; it receives afterwards', async () => {
