@@ -3,7 +3,7 @@
  * wire protocol (AWS JSON 1.1 with X-Amz-Target, SigV4 checked), so the same SDK calls work:
  *   Secrets Manager: GetSecretValue, PutSecretValue, DescribeSecret, UpdateSecretVersionStage, RotateSecret.
  *   SQS (AWS JSON 1.0): SendMessage(Batch), ReceiveMessage, DeleteMessage(Batch), GetQueueUrl,
- *   GetQueueAttributes, PurgeQueue — the failure destination of the Kafka fan-out.
+ *   ListQueues, GetQueueAttributes, PurgeQueue — the failure destination of the Kafka fan-out.
  *   Lambda: Invoke (RequestResponse and Event), on the local Lambda service — channel handlers.
  *   Kafka (MSK): GetBootstrapBrokers — the local broker, for the producer function.
  * Secrets are kept in a JSON file, so a signing key generated on first start stays; queues live in memory.
@@ -164,9 +164,52 @@ export class LocalAwsServices {
     return queue;
   }
 
+  /**
+   * ListQueues as SQS answers it: the URLs of the queues whose name starts with `QueueNamePrefix`
+   * (case-sensitive), in name order; at most `MaxResults` (1 to 1,000) a page, the rest behind
+   * `NextToken`, which only a request with `MaxResults` may carry.
+   * Source: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ListQueues.html
+   */
+  private listQueues(input: Record<string, unknown>): { QueueUrls?: string[]; NextToken?: string } {
+    const prefix = input.QueueNamePrefix === undefined ? '' : input.QueueNamePrefix;
+    if (typeof prefix !== 'string' || prefix.length > 80)
+      throw new ServiceError(
+        'InvalidParameterValue',
+        'QueueNamePrefix must be a string of at most 80 characters.',
+      );
+    const max = input.MaxResults;
+    if (max !== undefined && (!Number.isInteger(max) || (max as number) < 1 || (max as number) > 1_000))
+      throw new ServiceError(
+        'InvalidParameterValue',
+        'Value for parameter MaxResults is invalid. Reason: must be between 1 and 1000.',
+      );
+    if (input.NextToken !== undefined && max === undefined)
+      throw new ServiceError('InvalidParameterValue', 'NextToken may be given only with MaxResults.');
+    const start =
+      input.NextToken === undefined
+        ? 0
+        : Number(Buffer.from(String(input.NextToken), 'base64url').toString());
+    if (!Number.isInteger(start) || start < 0)
+      throw new ServiceError('InvalidParameterValue', 'Invalid NextToken value.');
+    const urls = [...this.queues.entries()]
+      .filter(([name]) => name.startsWith(prefix))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, queue]) => queue.url);
+    const page = urls.slice(start, start + ((max as number | undefined) ?? 1_000));
+    const next = start + page.length;
+    return {
+      ...(page.length ? { QueueUrls: page } : {}),
+      ...(max !== undefined && next < urls.length
+        ? { NextToken: Buffer.from(String(next)).toString('base64url') }
+        : {}),
+    };
+  }
+
   private async sqs(operation: string, input: Record<string, unknown>): Promise<unknown> {
     const now = Date.now();
     switch (operation) {
+      case 'ListQueues':
+        return this.listQueues(input);
       case 'GetQueueUrl': {
         const queue = this.queues.get(String(input.QueueName));
         if (!queue)

@@ -5,7 +5,7 @@
  * integration tests both start it through `startLocalStack`.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { App } from 'aws-cdk-lib';
@@ -52,7 +52,11 @@ export interface LocalStackOptions {
   host: string;
   ports: LocalPorts;
   log: LogSink;
-  /** Keep registry data (applications, subscriptions) across restarts. */
+  /**
+   * Keep data across restarts: the tables (applications, subscriptions), the Kafka topics' records
+   * and the signing keys (`secrets.json`). false starts from nothing every time (the self-signed TLS
+   * certificate, which is no data, is kept either way).
+   */
   persist: boolean;
   /** Execution environments per function. */
   lambdaConcurrency: number;
@@ -85,6 +89,8 @@ export interface LocalStack {
     kafka: string;
   };
   stageName: string;
+  /** Queue URLs by logical id without CDK's hash suffix (FailureQueue: the fan-out's failure destination). */
+  queues: Record<string, string>;
   template: LocalTemplate;
   lambda: LambdaRuntime;
   gateway: WebSocketGateway;
@@ -218,10 +224,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     stopActions.push(() => lambda.close());
 
+    const secretsFile = path.join(options.stateDir, 'secrets.json');
+    // Without persist the signing keys start afresh, as the tables and the topics do.
+    if (!options.persist) await rm(secretsFile, { force: true });
     const services = new LocalAwsServices({
       host,
       port: ports.aws,
-      stateFile: path.join(options.stateDir, 'secrets.json'),
+      stateFile: secretsFile,
       credentials: LOCAL_CREDENTIALS,
       log,
       kafkaBrokers: brokers,
@@ -249,6 +258,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await services.start();
     stopActions.push(() => services.stop());
     services.ensureQueues(template.queues());
+    const queues = Object.fromEntries(
+      template.queues().map((q) => [q.logicalId.replace(/[A-F0-9]{8}$/, ''), q.url]),
+    );
     for (const secret of await services.ensureSecrets(template.secrets())) {
       log.info('stack', `generating the token signing key (${secret.logicalId}, first start only)…`);
       await services.rotate(secret.arn);
@@ -303,9 +315,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         status: healthy ? 'ok' : 'starting',
         websocket: urls.ws,
         connections: gateway.connectionCount,
+        queues,
       }),
     );
-    addLocalControls(httpApi, { lambda, broker, pollers, log, gatewayStats: () => gateway.usage() });
+    addLocalControls(httpApi, {
+      lambda,
+      broker,
+      pollers,
+      log,
+      gatewayStats: () => gateway.usage(),
+      holdOpenings: (ms, count) => gateway.holdNextOpenings(ms, count),
+    });
     await httpApi.start();
     stopActions.push(() => httpApi.stop());
 
@@ -324,6 +344,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     return {
       urls,
       stageName: webSocketApi.stageName,
+      queues,
       template,
       lambda,
       gateway,
@@ -346,6 +367,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
  * Local-only controls for tests and demos, under /_local/ on the HTTP API port:
  *   POST /_local/faults        {"function":"fanout","count":2,"mode":"before"|"after"}  fail the next invocations
  *   POST /_local/kafka/restart restart the Kafka broker on the same data
+ *   POST /_local/gateway/hold-openings {"ms":1500,"count":1}  the next handshakes open `ms` after
+ *                              their `$connect` answered (`@connections` answers 410 meanwhile)
  *   GET  /_local/status        pollers, functions (invocations, billed ms), their EMF metric sums,
  *                              and the gateway's billable counts (messages, connection-minutes)
  */
@@ -357,8 +380,19 @@ function addLocalControls(
     pollers: EventSourcePoller[];
     log: LogSink;
     gatewayStats: () => unknown;
+    holdOpenings: (ms: number, count: number) => void;
   },
 ): void {
+  httpApi.addLocalRoute('POST', '/_local/gateway/hold-openings', (_req, res, body) => {
+    try {
+      const request = JSON.parse(body.toString() || '{}') as { ms?: unknown; count?: unknown };
+      const held = { ms: Number(request.ms), count: Number(request.count ?? 1) };
+      parts.holdOpenings(held.ms, held.count);
+      return json(res, 200, held);
+    } catch (error) {
+      return json(res, 400, { message: (error as Error).message });
+    }
+  });
   httpApi.addLocalRoute('POST', '/_local/faults', (_req, res, body) => {
     const request = JSON.parse(body.toString() || '{}') as {
       function?: string;

@@ -96,6 +96,7 @@ streamgate local stack is up (${seconds} s) — Ctrl-C stops everything.
   OAuth2 token endpoint         ${stack.urls.http}/oauth2/token      JWKS: ${stack.urls.http}/.well-known/jwks.json
   Health                        ${stack.urls.http}/health
   DynamoDB Local                ${stack.urls.dynamodb}
+  Failure queue (SQS)           ${stack.queues.FailureQueue ?? '(none)'}
   Kafka bootstrap servers       ${stack.urls.kafka}${values.kafka ? ` (external; consumer groups end in ${stack.kafka.groupSuffix})` : ''}
 
 Try the chat (seed 001):

@@ -159,10 +159,11 @@ export class ConnectionStore {
 
   /**
    * Remove a connection and every subscription it holds. Idempotent: removing what is gone is fine,
-   * so `$disconnect`, a 410 seen by a fan-out and a retried batch may all race on it.
+   * so `$disconnect`, a 410 seen by a fan-out and a retried batch may all race on it. `known`: the
+   * record as the caller just read it (not read again).
    */
-  async remove(connectionId: string): Promise<ConnectionRecord | undefined> {
-    const record = await this.get(connectionId);
+  async remove(connectionId: string, known?: ConnectionRecord): Promise<ConnectionRecord | undefined> {
+    const record = known ?? (await this.get(connectionId));
     const keys = [
       connectionKey(connectionId),
       ...(record?.topicKeys ?? []).map((topicKey) => subscriberKey(topicKey, connectionId, this.shards)),

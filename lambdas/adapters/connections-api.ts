@@ -12,7 +12,10 @@ export type PostOutcome = 'sent' | 'gone' | 'failed';
 
 export interface DeliveryReport {
   sent: number;
-  /** Connections that answered 410: their records are stale and must go. */
+  /**
+   * Connections that answered 410: gone, or still opening (`$connect` has not returned); the
+   * caller decides which by `goneVerdict` (core/connection.ts) before removing anything.
+   */
   gone: string[];
   failed: string[];
 }

@@ -1,6 +1,6 @@
 import type { ApiDef } from '../core/catalog.ts';
 import { mapWithConcurrency } from '../core/concurrency.ts';
-import type { ConnectionRecord } from '../core/connection.ts';
+import { type ConnectionRecord, goneVerdict } from '../core/connection.ts';
 import { type Recipient, receivesDeliveries } from '../core/fanout-plan.ts';
 import { subscriptionKey } from '../core/plans.ts';
 import type { AccessDirectory } from './access.ts';
@@ -12,7 +12,13 @@ export type { Recipient };
 
 export interface DeliveryOutcome {
   sent: number;
+  /** Connections that answered 410 and were removed (`goneVerdict`: past their handshake window). */
   gone: string[];
+  /**
+   * Connections that answered 410 within their handshake window (`goneVerdict`: `$connect` may
+   * still be running): kept registered; their frames of this delivery are dropped.
+   */
+  opening: string[];
   failed: string[];
   /** Events dropped because the recipient's plan was exhausted or its subscription blocked. */
   throttledEvents: number;
@@ -27,7 +33,8 @@ export interface DeliveryOutcome {
  * `receivesDeliveries`, lifecycle read through the access directory's cache) are dropped and
  * counted; the others are grouped by subscription, each group's events are reserved with one
  * conditional write, frames beyond what the plan grants are dropped (and counted as throttled),
- * the rest are posted in order, and connections that are gone are removed.
+ * the rest are posted in order, and connections that answer 410 are removed unless they are still
+ * in their handshake window (`goneVerdict`).
  */
 export class Deliverer {
   constructor(
@@ -79,8 +86,28 @@ export class Deliverer {
       }
     });
     const report = await this.connections.postQueues(allowed, deadline);
-    if (report.gone.length) await mapWithConcurrency(report.gone, 16, (id) => this.forget(id));
-    return { ...report, throttledEvents, counterWrites: groups.size, lifecycleDroppedEvents };
+    const { gone, opening } = await this.settleGone(report.gone);
+    return { ...report, gone, opening, throttledEvents, counterWrites: groups.size, lifecycleDroppedEvents };
+  }
+
+  /**
+   * Decide each connection that answered 410 by `goneVerdict` on its record: one still opening is
+   * kept (a fresh subscriber on a busy topic must not end up connected but unregistered), the
+   * others are removed with their plan's connection slot.
+   */
+  async settleGone(answered410: readonly string[]): Promise<{ gone: string[]; opening: string[] }> {
+    const gone: string[] = [];
+    const opening: string[] = [];
+    await mapWithConcurrency(answered410, 16, async (connectionId) => {
+      const record = await this.store.get(connectionId);
+      if (goneVerdict(record?.connectedAt, Date.now()) === 'opening') {
+        opening.push(connectionId);
+        return;
+      }
+      gone.push(connectionId);
+      if (record) await forgetConnection(this.store, this.throttle, connectionId, record);
+    });
+    return { gone, opening };
   }
 
   /** Recipients whose API takes traffic, and the events of those whose API does not. */
@@ -127,19 +154,19 @@ export class Deliverer {
     );
     return { ...outcome, recipients: subscribers.length };
   }
-
-  forget(connectionId: string): Promise<ConnectionRecord | undefined> {
-    return forgetConnection(this.store, this.throttle, connectionId);
-  }
 }
 
-/** Remove a connection that is gone, and give back its plan's connection slot. */
+/**
+ * Remove a connection that is gone, and give back its plan's connection slot. `known`: its record,
+ * when the caller has just read it (saves the store a read).
+ */
 export async function forgetConnection(
   store: ConnectionStore,
   throttle: ThrottleStore,
   connectionId: string,
+  known?: ConnectionRecord,
 ): Promise<ConnectionRecord | undefined> {
-  const record = await store.remove(connectionId);
+  const record = await store.remove(connectionId, known);
   if (record?.holdsConnectionSlot && record.app) {
     await throttle.releaseConnection(subscriptionKey(record.app.appId, record.apiId), connectionId);
   }

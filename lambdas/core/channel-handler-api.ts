@@ -72,6 +72,11 @@ export interface InvocationSubject {
   params: Record<string, string>;
   principal?: { clientId: string; keyType: 'PRODUCTION' | 'SANDBOX' } | undefined;
   app?: { appId: string; appName: string } | undefined;
+  /**
+   * Epoch ms API Gateway accepted the connection (the record's `connectedAt`): the gateway's
+   * handshake window (`goneVerdict`); never passed to the handler.
+   */
+  connectedAt?: number | undefined;
 }
 
 /**

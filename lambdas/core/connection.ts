@@ -43,6 +43,37 @@ export const MAX_TOPICS_PER_CONNECTION = 20;
 export const MAX_CONNECTION_SECONDS = 2 * 60 * 60;
 export const EXPIRY_MARGIN_SECONDS = 15 * 60;
 
+/**
+ * How long after API Gateway received a handshake (`requestContext.connectedAt`) its connection
+ * may still be opening. Until `$connect` returns, `@connections` answers 410 GoneException for the
+ * id although `$connect` has already registered it; `$connect` may run up to the integration
+ * timeout, 29 s at most (API Gateway's quota, and the house function's timeout), and one more
+ * second covers the upgrade reply and the clocks of two hosts.
+ * Source: https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-execution-service-websocket-limits-table.html
+ */
+export const HANDSHAKE_WINDOW_MS = 30_000;
+
+/** Epoch ms after which a connection accepted at `connectedAt` (epoch ms) is past its handshake. */
+export function handshakeWindowEnd(connectedAt: number): number {
+  return connectedAt + HANDSHAKE_WINDOW_MS;
+}
+
+/**
+ * What a 410 GoneException from `@connections` means for a registered connection — the one rule
+ * every path that posts to or closes connections follows (fan-out, publish, management, channel
+ * handlers):
+ *  - `opening`: it was accepted less than HANDSHAKE_WINDOW_MS ago (`connectedAt`, epoch ms), so
+ *    its `$connect` may still be running: keep its records; the frame is dropped for it (it gets
+ *    what is posted after its socket opened);
+ *  - `gone`: older, or not registered (`connectedAt` undefined): its records are stale and go.
+ * `now` is epoch ms. A connection that closed during its window is still cleaned up by `$disconnect`
+ * (AWS sends it for every accepted connection) or by the first 410 after the window.
+ */
+export function goneVerdict(connectedAt: number | undefined, now: number): 'opening' | 'gone' {
+  if (connectedAt === undefined || !Number.isFinite(connectedAt)) return 'gone';
+  return now < handshakeWindowEnd(connectedAt) ? 'opening' : 'gone';
+}
+
 export function connectionExpiry(connectedAtMs: number): number {
   return Math.floor(connectedAtMs / 1000) + MAX_CONNECTION_SECONDS + EXPIRY_MARGIN_SECONDS;
 }

@@ -33,6 +33,7 @@ function emit(report: FanoutReport): void {
     ['tombstonesSkipped', report.tombstones],
     ['redeliveredRecordsSkipped', report.skipped],
     ['staleConnectionsRemoved', report.gone],
+    ['connectionsStillOpening', report.opening],
     ['deliveriesFailed', report.failed],
     ['eventsThrottled', report.throttled],
     ['lifecycleDroppedEvents', report.lifecycleDropped],

@@ -25,7 +25,7 @@ import {
   type InvocationSubject,
 } from '../core/channel-handler-api.ts';
 import { sleep } from '../core/concurrency.ts';
-import type { ConnectionRecord } from '../core/connection.ts';
+import { type ConnectionRecord, goneVerdict } from '../core/connection.ts';
 import { forbidden, GatewayError, gatewayErrorForStatus, isGatewayError } from '../core/errors.ts';
 import { MAX_MESSAGE_BYTES } from '../core/fanout-plan.ts';
 import { type OutgoingRecord, recordForFrame } from '../core/kafka-publish.ts';
@@ -78,6 +78,7 @@ export function subjectOf(
     params: target.params,
     principal: record.principal,
     app: record.app,
+    connectedAt: record.connectedAt,
   };
 }
 
@@ -129,6 +130,8 @@ export interface FrameDelivery {
   ): Promise<{
     sent: number;
     gone: string[];
+    /** Answered 410 within their handshake window (`goneVerdict`): kept, this frame dropped for them. */
+    opening?: string[];
     failed: string[];
     throttledEvents: number;
     recipients: number;
@@ -158,6 +161,8 @@ export function fanoutDriver(delivery: FrameDelivery): BackendDriver<FanoutBacke
       metrics.addMetric('fanoutDelivered', MetricUnit.Count, report.sent);
       if (report.gone.length)
         metrics.addMetric('staleConnectionsRemoved', MetricUnit.Count, report.gone.length);
+      if (report.opening?.length)
+        metrics.addMetric('connectionsStillOpening', MetricUnit.Count, report.opening.length);
       if (report.throttledEvents)
         metrics.addMetric('eventsThrottled', MetricUnit.Count, report.throttledEvents);
       if (report.failed.length) {
@@ -275,9 +280,6 @@ export interface HandlerInvoker {
 /** Whether a connection's socket is open yet (`adapters/connections-api.ts` ConnectionsApi). */
 export type OpenCheck = (connectionId: string) => Promise<boolean>;
 
-/** After $connect, the socket opens within moments: onConnect's replies wait that long for it. */
-const OPEN_WAIT_MS = 5_000;
-
 /**
  * Carries out what a channel handler answered, with the gateway's rights and within the
  * invocation's scope: a reply goes to the invocation's own connection only, a publication to a topic
@@ -299,7 +301,7 @@ export class HandlerActions {
   ): Promise<void> {
     for (const action of actions) {
       if (action.type === 'reply') {
-        if (options.waitForOpen && !(await this.opened(subject.connectionId))) {
+        if (options.waitForOpen && !(await this.opened(subject, options.deadline))) {
           logger.warn('reply not delivered: the connection did not open');
           continue;
         }
@@ -328,13 +330,19 @@ export class HandlerActions {
     }
   }
 
-  /** Right after $connect the socket is still opening (and answers as gone): wait for it a little. */
-  private async opened(connectionId: string): Promise<boolean> {
-    const until = Date.now() + OPEN_WAIT_MS;
+  /**
+   * Right after $connect the socket is still opening (and answers 410): wait for it while
+   * `goneVerdict` says it may still be opening (its handshake window, from `connectedAt`; from now
+   * when the subject has none), and never past `deadline`.
+   */
+  private async opened(subject: InvocationSubject, deadline: number): Promise<boolean> {
+    const connectedAt = subject.connectedAt ?? Date.now();
     for (let attempt = 0; ; attempt++) {
-      if (await this.isOpen(connectionId)) return true;
-      if (Date.now() >= until) return false;
-      await sleep(Math.min(250, 10 * 2 ** attempt));
+      if (await this.isOpen(subject.connectionId)) return true;
+      const wait = Math.min(250, 10 * 2 ** attempt);
+      if (goneVerdict(connectedAt, Date.now() + wait) === 'gone' || Date.now() + wait >= deadline)
+        return false;
+      await sleep(wait);
     }
   }
 }

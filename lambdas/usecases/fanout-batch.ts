@@ -3,7 +3,7 @@
  * they map to. Skip what an earlier attempt already delivered (checkpoints), route and format-check
  * each record, send poison records to the failure destination (never blocking the partition), look
  * up subscribers once per topic instance, post each connection its frames in record order, remove
- * connections that are gone, checkpoint. A throw makes the event source mapping retry the whole
+ * connections that are gone (never one still in its handshake window: `goneVerdict`), checkpoint. A throw makes the event source mapping retry the whole
  * batch: delivery is at-least-once.
  *
  * Decisions (who receives what) are in `core/fanout-plan.ts`; this object orders the I/O around
@@ -64,7 +64,10 @@ export interface FanoutBatchDependencies {
       deadline: number,
     ): Promise<{
       sent: number;
+      /** Answered 410 and removed. */
       gone: string[];
+      /** Answered 410 within the handshake window: kept, their frames of this batch dropped. */
+      opening?: string[];
       failed: string[];
       throttledEvents: number;
       counterWrites: number;
@@ -102,6 +105,8 @@ export interface FanoutReport {
   sent: number;
   /** Connections found gone (and removed). */
   gone: number;
+  /** Connections that answered 410 while their `$connect` may still run (kept; frames dropped). */
+  opening: number;
   /** Connections whose posting failed. */
   failed: number;
   /** Events not sent because a plan was exhausted or a subscription blocked. */
@@ -196,6 +201,7 @@ export class FanoutBatch {
       connections: recipients.length,
       sent: outcome.sent,
       gone: outcome.gone.length,
+      opening: outcome.opening?.length ?? 0,
       failed: outcome.failed.length,
       throttled: outcome.throttledEvents,
       lifecycleDropped: outcome.lifecycleDroppedEvents ?? 0,

@@ -9,8 +9,9 @@
  *  - `$disconnect` on every ending: client close, `DELETE @connections`, 10 min idle, 2 h cap;
  *  - the `@connections` API (POST/GET/DELETE under the stage, SigV4 checked as execute-api checks
  *    it: service `execute-api`, `host` signed, dated within 15 minutes; unsigned calls refused unless
- *    `allowUnsignedConnections` on a loopback host; 410 for gone ids, binary data untouched, messages
- *    over 32 KB sent as several frames);
+ *    `allowUnsignedConnections` on a loopback host; 410 for gone ids and for ids whose `$connect` has
+ *    not returned yet (the handshake window AWS has too), binary data untouched, messages over 32 KB
+ *    sent as several frames);
  *  - stage throttling (429 on connect, an error message on frames).
  */
 
@@ -107,6 +108,8 @@ export class WebSocketGateway {
   private readonly maxConnectionMs: number;
   private readonly integrationTimeoutMs: number;
   private warnedUnsigned = false;
+  /** Delays (ms) the next handshakes wait between `$connect`'s 2xx and the socket opening. */
+  private readonly openingDelays: number[] = [];
 
   constructor(private readonly options: GatewayOptions) {
     if (options.allowUnsignedConnections && !isLoopbackHost(options.host)) {
@@ -123,6 +126,17 @@ export class WebSocketGateway {
     this.idleTimeoutMs = options.idleTimeoutMs ?? 10 * 60_000;
     this.maxConnectionMs = options.maxConnectionMs ?? 2 * 60 * 60_000;
     this.integrationTimeoutMs = options.integrationTimeoutMs ?? 29_000;
+  }
+
+  /**
+   * Hold the next `count` accepted handshakes for `ms` between `$connect`'s 2xx and the socket
+   * opening, as a slow `$connect` holds them on AWS: their records exist, `@connections` answers 410
+   * for them meanwhile. For tests of that window (`POST /_local/gateway/hold-openings`).
+   */
+  holdNextOpenings(ms: number, count = 1): void {
+    if (!Number.isInteger(ms) || ms < 0 || ms > 29_000) throw new RangeError('ms: 0 to 29000');
+    if (!Number.isInteger(count) || count < 1 || count > 1_000) throw new RangeError('count: 1 to 1000');
+    for (let i = 0; i < count; i++) this.openingDelays.push(ms);
   }
 
   get connectionCount(): number {
@@ -208,17 +222,17 @@ export class WebSocketGateway {
 
   private async onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => undefined);
-    const url = new URL(req.url ?? '/', 'http://gateway');
-    const rawQuery = (req.url ?? '').includes('?')
-      ? (req.url ?? '').slice((req.url ?? '').indexOf('?') + 1)
-      : '';
+    // The path as the client sent it: WHATWG URL parsing would read `//chats/…` as a host and drop
+    // `.` segments, where CloudFront hands its function the request's own URI.
+    const { path: rawPath, query: rawQuery } = splitRequestTarget(req.url ?? '/');
+    if (!rawPath.startsWith('/')) return refuse(socket, 400, { message: 'Bad Request' });
     let query: URLSearchParams;
     const stagePath = `/${this.options.api.stageName}`;
-    if (url.pathname === stagePath || url.pathname === `${stagePath}/`) {
+    if (rawPath === stagePath || rawPath === `${stagePath}/`) {
       query = new URLSearchParams(rawQuery);
     } else if (this.edge) {
       const rewritten = this.edge.viewerRequest({
-        uri: url.pathname,
+        uri: rawPath,
         querystring: rawQuery,
         headers: headersOf(req),
         method: req.method ?? 'GET',
@@ -268,6 +282,8 @@ export class WebSocketGateway {
         }
         protocol = headerOf(response.headers, 'sec-websocket-protocol');
       }
+      const hold = this.openingDelays.shift();
+      if (hold) await new Promise((resolve) => setTimeout(resolve, hold));
       if (socket.destroyed) {
         // The client left while $connect ran: AWS still sends $disconnect for an accepted connection.
         void this.fireDisconnect(connection, 1006, 'Client left during handshake');
@@ -513,7 +529,7 @@ export class WebSocketGateway {
       {
         method: req.method ?? 'GET',
         rawPath,
-        query: new URL(req.url ?? '/', 'http://gateway').searchParams,
+        query: new URLSearchParams(splitRequestTarget(req.url ?? '/').query),
         headers: req.headers,
         body,
       },
@@ -569,6 +585,17 @@ export class WebSocketGateway {
         return sendError(res, 403, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
     }
   }
+}
+
+/**
+ * A request target split at its first `?`, untouched: no dot-segment removal, no `//` read as an
+ * authority. What API Gateway and CloudFront's viewer-request function see is the URI as sent.
+ */
+export function splitRequestTarget(target: string): { path: string; query: string } {
+  const mark = target.indexOf('?');
+  return mark < 0
+    ? { path: target, query: '' }
+    : { path: target.slice(0, mark), query: target.slice(mark + 1) };
 }
 
 /** `127.0.0.1`, `::1`, `localhost`: hosts no other machine reaches. */

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { copyFile, mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -8,9 +9,19 @@ import { stack, withKafkaAdmin } from './helpers.ts';
 // Below Linux's ephemeral range (32768–60999): a client socket elsewhere in the suite can hold one of those.
 const ports = { ws: 27099, wss: 27098, http: 27090, aws: 27091, dynamodb: 27001 };
 const isOpen = (port: number) => isPortOpen(port, '127.0.0.1');
+const keyIds = async (httpBase: string) =>
+  ((await (await fetch(`${httpBase}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] }).keys.map(
+    (key) => key.kid,
+  );
 
 describe('npm start', () => {
   it('comes up healthy, on an existing Kafka with --kafka, and Ctrl-C stops every process it started', async () => {
+    // What an earlier start left in the state folder: the test stack's signing keys. --no-persist keeps nothing.
+    const stateDir = path.join(stack.stateDir, 'npm-start');
+    await mkdir(stateDir, { recursive: true });
+    await copyFile(path.join(stack.stateDir, 'secrets.json'), path.join(stateDir, 'secrets.json'));
+    const earlierKeys = await keyIds(stack.urls.http);
+    expect(earlierKeys.length).toBeGreaterThan(0);
     const child = spawn(
       process.execPath,
       [
@@ -19,7 +30,7 @@ describe('npm start', () => {
         'local/start.ts',
         '--no-persist',
         '--state-dir',
-        path.join(stack.stateDir, 'npm-start'),
+        stateDir,
         '--kafka',
         stack.kafkaBrokers.join(','),
         '--ws-port',
@@ -74,6 +85,14 @@ describe('npm start', () => {
     expect(groups).toContain(`streamgate-train-locations.local-${hostname()}`);
     expect(groups).toContain('streamgate-train-locations');
     for (const port of Object.values(ports)) expect(await isOpen(port)).toBe(true);
+    // The failure queue is in the banner, and its URL is the local SQS endpoint's.
+    expect(output).toMatch(
+      new RegExp(`Failure queue \\(SQS\\) +http://127\\.0\\.0\\.1:${ports.aws}/000000000000/\\S+`),
+    );
+    // Fresh signing keys: none of the earlier start's.
+    const keys = await keyIds(`http://localhost:${ports.http}`);
+    expect(keys.length).toBeGreaterThan(0);
+    expect(keys.filter((kid) => earlierKeys.includes(kid))).toEqual([]);
 
     child.kill('SIGINT');
     expect(await exited).toBe(0);

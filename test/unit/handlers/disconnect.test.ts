@@ -43,6 +43,7 @@ describe('the $disconnect handler', () => {
         params: {},
         principal: { clientId: 'client-1', keyType: 'PRODUCTION' },
         app,
+        connectedAt: expect.any(Number),
       },
     });
     expect(handlers.call).not.toHaveBeenCalled();
