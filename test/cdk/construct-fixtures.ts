@@ -110,3 +110,29 @@ export function expectRegistryReadOnlyPlansCounted(statements: { Resource: unkno
 }
 
 export { DEFAULT_CONFIG };
+
+/**
+ * Every function with a VpcConfig has AWSLambdaVPCAccessExecutionRole on its own role, without
+ * which Lambda refuses to create it ("…does not have permissions to call CreateNetworkInterface").
+ * `atLeast`: how many such functions the template must have (so the check cannot pass on none).
+ */
+export function expectVpcFunctionsManageInterfaces(template: Template, atLeast: number): void {
+  const resources = template.toJSON().Resources as Record<
+    string,
+    { Type: string; Properties?: Record<string, unknown> }
+  >;
+  const inVpc = Object.entries(resources).filter(
+    ([, r]) => r.Type === 'AWS::Lambda::Function' && r.Properties?.VpcConfig !== undefined,
+  );
+  expect(inVpc.length).toBeGreaterThanOrEqual(atLeast);
+  for (const [id, fn] of inVpc) {
+    const role = (fn.Properties?.Role ?? {}) as { 'Fn::GetAtt'?: [string] };
+    const roleId = role['Fn::GetAtt']?.[0] as string;
+    const managed = JSON.stringify(resources[roleId]?.Properties?.ManagedPolicyArns ?? []);
+    expect({
+      function: id,
+      role: roleId,
+      vpcAccess: managed.includes('service-role/AWSLambdaVPCAccessExecutionRole'),
+    }).toEqual({ function: id, role: roleId, vpcAccess: true });
+  }
+}
