@@ -5,11 +5,11 @@
  * `core/kafka-brokers.ts`). The producer stays connected across invocations.
  */
 import { KafkaClient } from '@aws-sdk/client-kafka';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka } from 'kafkajs';
 import { mskClientConfig } from '../adapters/kafka-client.ts';
 import { ENV, RUNTIME_ENV } from '../shared/env.ts';
+import { kafkaClientOptions } from '../shared/kafka-options.ts';
 import { observed } from '../shared/middleware.ts';
-import { logger } from '../shared/observability.ts';
 import { createHandler, type ProducerDependencies } from './handler.ts';
 
 /** The producer's connection from the environment (KAFKA_CLUSTER_ARN, AWS_REGION); throws when unset. */
@@ -19,17 +19,16 @@ export function defaultDependencies(): ProducerDependencies {
   const kafkaApi = new KafkaClient({});
 
   const clientConfig = () =>
-    mskClientConfig(kafkaApi, clusterArn, region, {
-      clientId: 'streamgate-producer',
-      connectionTimeout: 5_000,
-      requestTimeout: 10_000,
-      retry: { retries: 3 },
-      logLevel: logLevel.ERROR,
-      logCreator:
-        () =>
-        ({ log }: { log: { message: string } }) =>
-          logger.error('kafka client', { detail: log.message }),
-    });
+    mskClientConfig(
+      kafkaApi,
+      clusterArn,
+      region,
+      kafkaClientOptions('streamgate-producer', {
+        connectionTimeout: 5_000,
+        requestTimeout: 10_000,
+        retries: 3,
+      }),
+    );
 
   return {
     async connect() {

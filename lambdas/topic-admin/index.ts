@@ -5,13 +5,12 @@
  * local stack offers locally.
  */
 import { KafkaClient } from '@aws-sdk/client-kafka';
-import { logLevel } from 'kafkajs';
 import { sendCfnResponse } from '../adapters/cfn-response.ts';
 import { KafkaTopicAdmin } from '../adapters/kafka-admin.ts';
 import { mskClientConfig } from '../adapters/kafka-client.ts';
 import { ENV, RUNTIME_ENV } from '../shared/env.ts';
+import { kafkaClientOptions } from '../shared/kafka-options.ts';
 import { observed } from '../shared/middleware.ts';
-import { logger } from '../shared/observability.ts';
 import { createHandler, type TopicAdminDependencies } from './handler.ts';
 
 const kafkaApi = new KafkaClient({});
@@ -21,17 +20,16 @@ export function defaultDependencies(): TopicAdminDependencies {
   const clusterArn = ENV.kafkaClusterArn.read();
   const region = RUNTIME_ENV.region.read();
   const admin = new KafkaTopicAdmin(() =>
-    mskClientConfig(kafkaApi, clusterArn, region, {
-      clientId: 'streamgate-topic-admin',
-      connectionTimeout: 10_000,
-      requestTimeout: 30_000,
-      retry: { retries: 5 },
-      logLevel: logLevel.ERROR,
-      logCreator:
-        () =>
-        ({ log }: { log: { message: string } }) =>
-          logger.error('kafka client', { detail: log.message }),
-    }),
+    mskClientConfig(
+      kafkaApi,
+      clusterArn,
+      region,
+      kafkaClientOptions('streamgate-topic-admin', {
+        connectionTimeout: 10_000,
+        requestTimeout: 30_000,
+        retries: 5,
+      }),
+    ),
   );
   return {
     existing: () => admin.existing(),
