@@ -1,14 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type CfnResource, Duration, RemovalPolicy } from 'aws-cdk-lib';
-import {
-  Effect,
-  ManagedPolicy,
-  PolicyDocument,
-  PolicyStatement,
-  Role,
-  ServicePrincipal,
-} from 'aws-cdk-lib/aws-iam';
+import { Effect, PolicyDocument, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import {
   LogLevel,
@@ -21,6 +14,19 @@ import type { Construct } from 'constructs';
 import type { Catalog } from '../../lambdas/core/catalog.ts';
 import { environmentVariables, type FunctionEnvironment } from '../../lambdas/shared/env.ts';
 import { acknowledge } from './nag.ts';
+
+/**
+ * What Lambda needs on a function's role to place it in a VPC: the ec2 actions of the
+ * AWSLambdaVPCAccessExecutionRole managed policy (https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html).
+ */
+export const VPC_NETWORK_INTERFACE_ACTIONS = [
+  'ec2:CreateNetworkInterface',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSubnets',
+  'ec2:DeleteNetworkInterface',
+  'ec2:AssignPrivateIpAddresses',
+  'ec2:UnassignPrivateIpAddresses',
+] as const;
 
 const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -157,16 +163,19 @@ export class StreamgateFunction extends NodejsFunction {
       },
     });
     if (rest.vpc) {
-      // CDK adds this only to roles it creates: without it Lambda refuses to create a function in a
-      // VPC ("The provided execution role does not have permissions to call CreateNetworkInterface").
+      // CDK grants this only to roles it creates: without it Lambda refuses to create a function in a
+      // VPC ("The provided execution role does not have permissions to call CreateNetworkInterface
+      // on EC2"). The actions of AWSLambdaVPCAccessExecutionRole without its logs:* on every log
+      // group (the role already writes its own); EC2 takes no narrower resource for the Describe
+      // actions, and Lambda, not the function, makes these calls.
       // https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions
-      role.addManagedPolicy(
-        ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'),
+      role.addToPrincipalPolicy(
+        new PolicyStatement({ actions: [...VPC_NETWORK_INTERFACE_ACTIONS], resources: ['*'] }),
       );
       acknowledge(
         role,
-        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
-        'Lambda needs it to manage the network interfaces of a function in a VPC (its ec2 actions take no resource narrower than *).',
+        'AwsSolutions-IAM5[Resource::*]',
+        'Lambda manages the network interfaces of a function in a VPC with these ec2 actions, whose Describe calls take no resource narrower than *.',
       );
     }
     // CDK adds an explicit DependsOn on the role next to the GetAtt that already implies it.

@@ -101,15 +101,11 @@ describe('the functions', () => {
     }
   });
 
-  it('give each role only its log group (no managed policies but the ones the MSK mapping and a VPC need)', () => {
+  it('give each role only its log group (no managed policies but the one the MSK mapping needs)', () => {
     for (const [id, role] of Object.entries(template.findResources('AWS::IAM::Role'))) {
       if (JSON.stringify(role.Properties.AssumeRolePolicyDocument).includes('lambda.amazonaws.com')) {
         if (id.startsWith('FanoutRole')) {
           expect(JSON.stringify(role.Properties.ManagedPolicyArns)).toContain('AWSLambdaMSKExecutionRole');
-        } else if (id.startsWith('KafkaTopicAdminRole')) {
-          expect(JSON.stringify(role.Properties.ManagedPolicyArns)).toContain(
-            'AWSLambdaVPCAccessExecutionRole',
-          );
         } else {
           expect(role.Properties.ManagedPolicyArns).toBeUndefined();
         }
