@@ -27,14 +27,17 @@ function lambda(answer: (event: Record<string, string>) => Record<string, unknow
   };
 }
 
+/** A response to `event`, as a custom resource's function PUTs it. */
+const answer = (Status: string, Reason: string, event: Record<string, string>) => ({
+  Status,
+  Reason,
+  PhysicalResourceId: 'p',
+  RequestId: event.RequestId,
+});
+
 describe('the local custom resources (as CloudFormation runs them)', () => {
   it('invokes the ServiceToken function asynchronously with a Create request and takes its SUCCESS', async () => {
-    const fn = lambda((e) => ({
-      Status: 'SUCCESS',
-      PhysicalResourceId: 'p',
-      RequestId: e.RequestId,
-      Reason: 'created a',
-    }));
+    const fn = lambda((e) => answer('SUCCESS', 'created a', e));
     const responses = await createCustomResources({ resources: [resource], lambda: fn, stackName: 'S', log });
     expect(fn.calls).toEqual([
       {
@@ -54,12 +57,7 @@ describe('the local custom resources (as CloudFormation runs them)', () => {
   });
 
   it('fails the start with the Reason of a FAILED response', async () => {
-    const fn = lambda((e) => ({
-      Status: 'FAILED',
-      PhysicalResourceId: 'p',
-      RequestId: e.RequestId,
-      Reason: 'no way',
-    }));
+    const fn = lambda((e) => answer('FAILED', 'no way', e));
     await expect(
       createCustomResources({ resources: [resource], lambda: fn, stackName: 'S', log }),
     ).rejects.toThrow('KafkaTopics (Custom::KafkaTopics) failed: no way');
