@@ -41,7 +41,8 @@ export class StreamgateStack extends Stack {
     super(scope, id, props);
     const { config } = props;
     const kafkaCluster = kafkaClusterOf(config.kafka, {
-      kafkaCluster: this.node.tryGetContext('kafkaCluster'),
+      // `-c kafkaCluster=…`, or the setting's own path (`-c kafka.cluster=…`).
+      kafkaCluster: this.node.tryGetContext('kafkaCluster') ?? this.node.tryGetContext('kafka.cluster'),
       kafkaClusterArn: this.node.tryGetContext('kafkaClusterArn'),
     });
     const catalog = kafkaCluster === 'none' ? this.withoutKafkaApis(props.catalog) : props.catalog;

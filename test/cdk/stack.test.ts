@@ -421,6 +421,16 @@ describe('the default deploy: Kafka off (kafka.cluster "none", issue 12 #9)', ()
     expect(services).not.toContain('producer');
   });
 
+  it('turns Kafka on with the context kafka.cluster too (the setting’s own path)', async () => {
+    const { stack: on } = await buildApp(
+      new App({
+        outdir: mkdtempSync(path.join(tmpdir(), 'sg-')),
+        context: { 'aws:cdk:bundling-stacks': [], 'kafka.cluster': 'serverless' },
+      }),
+    );
+    Template.fromStack(on).resourceCountIs('AWS::MSK::ServerlessCluster', 1);
+  }, 120_000);
+
   it('leaves out each API with a Kafka-bound channel, naming it and the setting in a warning and an output', () => {
     const leftOut = [
       'carbon.super/Chats/1.0.0',
