@@ -62,16 +62,60 @@ const issuerSchema = z
   })
   .describe('A trusted external issuer of OAuth2 access tokens.') satisfies z.ZodType<IssuerConfig>;
 
+const CLUSTER_ARN = String.raw`arn:aws[a-z-]*:kafka:[a-z0-9-]+:\d{12}:cluster\/[^/]+\/[^/]+`;
+
+const clusterArnSchema = z.string().regex(new RegExp(`^${CLUSTER_ARN}$`), {
+  error: 'must be an MSK cluster ARN (arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid>)',
+});
+
+const clusterError =
+  'must be "none", "serverless" or an MSK cluster ARN (arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid>)';
+
+/** `kafka.cluster`: which Kafka the stack reads and writes, if any. */
+export const kafkaClusterSchema = z
+  .string({ error: clusterError })
+  .regex(new RegExp(`^(none|serverless|${CLUSTER_ARN})$`), { error: clusterError });
+
+/** `none`: no Kafka; `serverless`: a new MSK Serverless cluster; otherwise an existing cluster's ARN. */
+export type KafkaCluster = 'none' | 'serverless' | (string & {});
+
+const clientVpcSchema = z
+  .strictObject({
+    subnetIds: z
+      .array(z.string().regex(/^subnet-[0-9a-f]+$/, { error: 'must be a subnet id (subnet-…)' }))
+      .min(2, { error: 'must name at least two subnets (in different Availability Zones)' })
+      .describe('Subnets of the client VPC, in at least two Availability Zones.'),
+    securityGroupIds: z
+      .array(z.string().regex(/^sg-[0-9a-f]+$/, { error: 'must be a security group id (sg-…)' }))
+      .max(5)
+      .default([])
+      .describe(
+        'Security groups of the cluster’s interfaces in that VPC (they must allow TCP 9098 from your producers). Default: the VPC’s default security group.',
+      ),
+  })
+  .describe('A VPC of your producers that the MSK Serverless cluster gets an interface in.');
+
 const kafkaSchema = z
   .strictObject({
-    clusterArn: z
-      .string()
-      .regex(/^arn:aws[a-z-]*:kafka:[a-z0-9-]+:\d{12}:cluster\/[^/]+\/[^/]+$/, {
-        error: 'must be an MSK cluster ARN (arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid>)',
-      })
-      .optional()
+    cluster: kafkaClusterSchema
+      .default('none')
       .describe(
-        'An existing MSK cluster (IAM auth). Without it, a new MSK Serverless cluster is created in a VPC of its own when any channel is Kafka-bound. The CDK context value `kafkaClusterArn` wins.',
+        'Kafka ingestion: `none` (no MSK, no VPC; APIs with Kafka-bound channels are left out of the deploy, with a warning naming each), `serverless` (a new MSK Serverless cluster with IAM auth in a VPC of its own, about $550 a month while idle) or an existing MSK cluster’s ARN (IAM auth). The CDK context values `kafkaCluster` and `kafkaClusterArn` win.',
+      ),
+    clusterArn: clusterArnSchema
+      .optional()
+      .describe('The older spelling of `cluster: <ARN>`; refused together with a different `cluster`.'),
+    topicPartitions: integer(1, 1000)
+      .default(3)
+      .describe(
+        'Partitions of each topic the stack creates (the topics of Kafka-bound channels that do not exist yet). An existing topic is kept as it is.',
+      ),
+    clientVpcs: z
+      .array(clientVpcSchema, { error: 'must be a list' })
+      .max(4, { error: 'may list at most 4 VPCs (MSK Serverless takes 5, the stack’s own is one)' })
+      .default([])
+      .describe(
+        'More VPCs the MSK Serverless cluster is reachable from (`cluster: serverless`): your producers run there, with the `KafkaProducerPolicyArn` policy.',
       ),
     batchSize: integer(1, 10_000).default(100).describe('Records per fan-out invocation at most (1–10,000).'),
     batchingWindowSeconds: integer(0, 300)
@@ -95,6 +139,10 @@ const kafkaSchema = z
     fanoutTimeoutSeconds: integer(1, 840)
       .default(300)
       .describe('Fan-out function timeout (seconds; at most 14 minutes for Kafka).'),
+  })
+  .refine((kafka) => !kafka.clusterArn || kafka.cluster === 'none' || kafka.cluster === kafka.clusterArn, {
+    error: 'names a different cluster than kafka.clusterArn; keep one of them',
+    path: ['cluster'],
   })
   .describe('Kafka → WebSocket fan-out and WebSocket → Kafka publishing.');
 
@@ -248,6 +296,30 @@ export interface StreamgateConfig extends ParsedConfig {
 export type TokenConfig = Required<z.output<typeof tokenSchema>>;
 
 export type KafkaConfig = StreamgateConfig['kafka'];
+
+/**
+ * The Kafka cluster a synthesis uses: the CDK context `kafkaCluster` (`none`, `serverless` or an
+ * ARN), else the context `kafkaClusterArn`, else `kafka.clusterArn`, else `kafka.cluster`. Throws
+ * ConfigError when a context value is not one of those.
+ */
+export function kafkaClusterOf(
+  kafka: KafkaConfig,
+  context: { kafkaCluster?: unknown; kafkaClusterArn?: unknown },
+): KafkaCluster {
+  for (const [name, value] of [
+    ['kafkaCluster', context.kafkaCluster],
+    ['kafkaClusterArn', context.kafkaClusterArn],
+  ] as const) {
+    if (value === undefined || value === '') continue;
+    const parsed = (name === 'kafkaClusterArn' ? clusterArnSchema : kafkaClusterSchema).safeParse(value);
+    if (!parsed.success)
+      throw new ConfigError(
+        `the CDK context value ${name} ${parsed.error.issues[0]?.message ?? 'is invalid'}`,
+      );
+    return parsed.data;
+  }
+  return kafka.clusterArn ?? kafka.cluster;
+}
 
 /** The per-connection rate limit (`connectionRate`), every default filled. */
 export type ConnectionRateSettings = StreamgateConfig['connectionRate'];

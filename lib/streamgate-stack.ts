@@ -1,10 +1,10 @@
-import { type CfnElement, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, type CfnElement, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { HttpApi, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { type Catalog, kafkaTopics } from '../lambdas/core/catalog.ts';
-import type { StreamgateConfig } from './config.ts';
+import { type KafkaCluster, kafkaClusterOf, type StreamgateConfig } from './config.ts';
 import { ChannelHandlerFunctions, HttpBackendSigning } from './constructs/channel-handlers.ts';
 import { batchingWindows, KafkaIngest } from './constructs/kafka-ingest.ts';
 import { retentionOf } from './constructs/logging.ts';
@@ -39,7 +39,13 @@ export class StreamgateStack extends Stack {
 
   constructor(scope: Construct, id: string, props: StreamgateStackProps) {
     super(scope, id, props);
-    const { catalog, config } = props;
+    const { config } = props;
+    const kafkaCluster = kafkaClusterOf(config.kafka, {
+      // `-c kafkaCluster=…`, or the setting's own path (`-c kafka.cluster=…`).
+      kafkaCluster: this.node.tryGetContext('kafkaCluster') ?? this.node.tryGetContext('kafka.cluster'),
+      kafkaClusterArn: this.node.tryGetContext('kafkaClusterArn'),
+    });
+    const catalog = kafkaCluster === 'none' ? this.withoutKafkaApis(props.catalog) : props.catalog;
     this.catalog = catalog;
     const logRetention = retentionOf(config.logRetentionDays);
 
@@ -72,7 +78,8 @@ export class StreamgateStack extends Stack {
     this.stage = gateway.stage;
     new ChannelHandlerFunctions(this, 'ChannelHandlers', { catalog, gateway, logRetention });
     new HttpBackendSigning(this, 'HttpBackendSigning', { catalog, gateway });
-    if (kafkaTopics(catalog).length) this.addKafka(catalog, config, tables, gateway, logRetention);
+    if (kafkaCluster !== 'none' && kafkaTopics(catalog).length)
+      this.addKafka(catalog, config, kafkaCluster, tables, gateway, logRetention);
     const edge = config.edge ? new WebSocketEdge(this, 'WebSocketEdge', { stage: gateway.stage }) : undefined;
     new ManagementApi(this, 'ManagementApi', {
       catalog,
@@ -83,6 +90,37 @@ export class StreamgateStack extends Stack {
       logRetention,
       ...(edge ? { edgeUrl: edge.url } : {}),
     });
+  }
+
+  /**
+   * With `kafka.cluster` "none", the catalog without the APIs that have a Kafka-bound channel: each
+   * is named in a synth-time warning (and the `ApisLeftOut` output) with the setting that brings it
+   * in. A warning, not an error: the default deploy carries the sample APIs, and refusing it would
+   * make every first `cdk deploy` choose a cluster; a half API (its Kafka channels cut) would be a
+   * contract nobody wrote.
+   */
+  private withoutKafkaApis(catalog: Catalog): Catalog {
+    const needsKafka = (api: Catalog['apis'][number]) => api.channels.some((c) => c.backend.type === 'kafka');
+    const leftOut = catalog.apis.filter(needsKafka);
+    if (!leftOut.length) return catalog;
+    for (const api of leftOut) {
+      const channels = api.channels.filter((c) => c.backend.type === 'kafka').map((c) => c.name);
+      Annotations.of(this).addWarningV2(
+        `streamgate:kafka-off:${api.id}`,
+        `API ${api.id} is left out of this deploy: its channel(s) ${channels.join(', ')} read or write Kafka, and kafka.cluster is "none". Set "kafka": { "cluster": "serverless" } (or an MSK cluster ARN) in streamgate.config.json, or -c kafkaCluster=serverless, to deploy it.`,
+      );
+    }
+    new CfnOutput(this, 'ApisLeftOut', {
+      value: leftOut.map((api) => api.id).join(' '),
+      description: 'APIs not deployed: they need Kafka (kafka.cluster in streamgate.config.json)',
+    });
+    const ids = new Set(leftOut.map((api) => api.id));
+    return {
+      apis: catalog.apis.filter((api) => !ids.has(api.id)),
+      ...(catalog.documents
+        ? { documents: Object.fromEntries(Object.entries(catalog.documents).filter(([id]) => !ids.has(id))) }
+        : {}),
+    };
   }
 
   /** Logical ids as if every StackArea's resources were the stack's own children. */
@@ -99,6 +137,7 @@ export class StreamgateStack extends Stack {
   private addKafka(
     catalog: Catalog,
     config: StreamgateConfig,
+    cluster: Exclude<KafkaCluster, 'none'>,
     tables: StreamgateTables,
     gateway: WebSocketGateway,
     logRetention: RetentionDays,
@@ -128,13 +167,15 @@ export class StreamgateStack extends Stack {
     tables.streamState.bind(fanout, 'readwrite');
     failureQueue.grantSendMessages(fanout);
     gateway.grantPosting(fanout);
-    const contextClusterArn = this.node.tryGetContext('kafkaClusterArn');
     const ingest = new KafkaIngest(this, 'Kafka', {
       fanout,
       topics: kafkaTopics(catalog, 'sub'),
+      allTopics: kafkaTopics(catalog),
       batchingWindows: batchingWindows(catalog),
       config: config.kafka,
-      ...(contextClusterArn ? { clusterArn: contextClusterArn } : {}),
+      cluster,
+      catalog,
+      logRetention,
       failureQueue,
     });
     new CfnOutput(this, 'KafkaClusterArn', {
@@ -161,11 +202,6 @@ export class StreamgateStack extends Stack {
     const message = gateway.messageFunction;
     producer.grantInvoke(message);
     message.setEnvironment({ producerFunction: producer.functionName });
-    acknowledge(
-      producer.role as Construct,
-      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
-      'Lambda needs it to manage the network interfaces of a function in the cluster VPC.',
-    );
     acknowledge(
       message.role as Construct,
       `AwsSolutions-IAM5[Resource::<${this.getLogicalId(producer.node.defaultChild as CfnElement)}.Arn>:*]`,

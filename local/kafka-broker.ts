@@ -63,7 +63,8 @@ export async function startKafkaBroker(options: {
       'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
       `log.dirs=${logDir}`,
       'num.partitions=3',
-      'auto.create.topics.enable=true',
+      // As MSK Serverless, whose broker settings cannot turn it on: topics exist because something created them.
+      'auto.create.topics.enable=false',
       'offsets.topic.replication.factor=1',
       'offsets.topic.num.partitions=10',
       'transaction.state.log.replication.factor=1',

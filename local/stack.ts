@@ -11,15 +11,16 @@ import path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { generate } from 'selfsigned';
 import { buildApp } from '../bin/streamgate.ts';
-import { type Catalog, kafkaTopics } from '../lambdas/core/catalog.ts';
+import type { Catalog } from '../lambdas/core/catalog.ts';
 import { LocalAwsServices } from './aws-services.ts';
 import { LOCAL_CREDENTIALS } from './credentials.ts';
+import { createCustomResources } from './custom-resources.ts';
 import { type DevApplication, ensureDefaultApplication } from './dev-app.ts';
 import { createTables, type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
 import { WebSocketGateway } from './gateway/server.ts';
 import { HttpApiServer, json } from './http-api.ts';
 import { checkJavaTools } from './java.ts';
-import { createTopics, type KafkaBroker, startKafkaBroker } from './kafka-broker.ts';
+import { type KafkaBroker, startKafkaBroker } from './kafka-broker.ts';
 import { EventSourcePoller } from './kafka-poller.ts';
 import { LambdaRuntime } from './lambda/runtime.ts';
 import type { LogSink } from './log.ts';
@@ -111,8 +112,13 @@ export const STACK_NAME = 'Streamgate';
 
 /** Synthesize the CDK app into `outdir`; returns the API catalog it was built with. */
 export async function synthesize(outdir: string, extraApiDirs: string[] = []): Promise<Catalog> {
+  // Kafka on, as MSK Serverless: the local broker stands in for it (whatever streamgate.config.json
+  // chooses for AWS, the Kafka sample APIs run locally).
   const { app, stack } = await buildApp(
-    new App({ outdir, context: { 'streamgate:extraApiDirs': extraApiDirs.join(',') } }),
+    new App({
+      outdir,
+      context: { 'streamgate:extraApiDirs': extraApiDirs.join(','), kafkaCluster: 'serverless' },
+    }),
   );
   app.synth();
   return stack.catalog;
@@ -164,7 +170,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     if (!webSocketApi) throw new Error('the synthesized template has no WebSocket API');
     urls.callback = `http://${displayHost(host)}:${ports.ws}/${webSocketApi.stageName}`;
 
-    const topics = kafkaTopics(catalog);
     log.info(
       'stack',
       options.kafkaBrokers ? 'starting DynamoDB Local…' : 'starting DynamoDB Local and Apache Kafka…',
@@ -199,7 +204,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           }),
     ]);
     const brokers = options.kafkaBrokers ?? broker?.brokers ?? [];
-    await createTopics(brokers, topics);
     const tables = template.tables();
     await createTables(dynamodb.client, tables, (table) => /Connections/.test(table.logicalId));
 
@@ -284,13 +288,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await gateway.start();
     stopActions.push(() => gateway.stop());
 
+    // As CloudFormation creates them: the topics exist only because the stack's custom resource made them.
+    await createCustomResources({
+      resources: template.customResources(),
+      lambda,
+      stackName: STACK_NAME,
+      log,
+      host,
+    });
+
     const groupSuffix = options.kafkaBrokers ? `.local-${hostname()}` : '';
     const pollers = template.eventSourceMappings().map(
       (mapping) =>
         new EventSourcePoller({
           mapping: { ...mapping, consumerGroupId: `${mapping.consumerGroupId}${groupSuffix}` },
           brokers,
-          clusterArn: `arn:aws:kafka:${LOCAL_REGION}:000000000000:cluster/local/streamgate`,
+          clusterArn: mapping.clusterArn ?? '',
           lambda,
           log,
           sendToFailureDestination: (arn, body) => services.sendToQueueArn(arn, body),

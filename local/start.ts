@@ -15,6 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DefinitionError } from '../lib/definitions/problems.ts';
+import { CustomResourceError } from './custom-resources.ts';
 import { isLoopbackHost } from './gateway/server.ts';
 import { MissingToolError } from './java.ts';
 import { LogSink } from './log.ts';
@@ -123,7 +124,11 @@ Kafka to WebSocket (seed 002):
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof DefinitionError || error instanceof MissingToolError) {
+  if (
+    error instanceof DefinitionError ||
+    error instanceof MissingToolError ||
+    error instanceof CustomResourceError
+  ) {
     process.stderr.write(`\n${(error as Error).message}\n`);
   } else {
     process.stderr.write(`\nThe local stack could not start: ${(error as Error).stack ?? String(error)}\n`);

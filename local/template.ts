@@ -5,13 +5,14 @@
  * pointed at the local gateway — the handlers see the environment CDK gave them, addressing the
  * local stack.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
 export const LOCAL_ACCOUNT = '000000000000';
 export const LOCAL_REGION = 'us-east-1';
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 export interface CfnResource {
   Type: string;
@@ -106,6 +107,8 @@ export interface LocalEventSourceMapping {
   consumerGroupId: string;
   /** On-failure destination (a queue ARN), if any. */
   onFailureArn?: string;
+  /** The MSK cluster the mapping reads (EventSourceArn), resolved. */
+  clusterArn?: string;
   maximumRetryAttempts?: number;
 }
 
@@ -114,6 +117,16 @@ export interface LocalQueue {
   name: string;
   url: string;
   arn: string;
+}
+
+/** A custom resource as the local stack runs it (`local/custom-resources.ts`). */
+export interface LocalCustomResource {
+  logicalId: string;
+  type: string;
+  /** The function its ServiceToken names. */
+  functionId: string;
+  /** ResourceProperties as the function receives them (ServiceToken included, scalars as strings). */
+  properties: Record<string, Json>;
 }
 
 export class TemplateError extends Error {
@@ -190,7 +203,7 @@ export class LocalTemplate {
         return this.queueUrl(logicalId);
       case 'AWS::MSK::ServerlessCluster.Arn':
       case 'AWS::MSK::Cluster.Arn':
-        return `arn:aws:kafka:${LOCAL_REGION}:${LOCAL_ACCOUNT}:cluster/local/${logicalId}`;
+        return this.mskClusterArn(logicalId);
       case 'AWS::ApiGatewayV2::Api.ApiEndpoint': {
         const protocol = (resource.Properties?.ProtocolType as string) === 'WEBSOCKET' ? 'wss' : 'https';
         return `${protocol}://${name}.execute-api.${LOCAL_REGION}.amazonaws.com`;
@@ -204,6 +217,19 @@ export class LocalTemplate {
       default:
         return `${name}.${attribute}`;
     }
+  }
+
+  /**
+   * An MSK cluster's ARN as MSK forms it, `cluster/<cluster name>/<cluster uuid>`: the template's
+   * ClusterName (else the logical id) and a UUID derived from the stack and logical id, so it stays
+   * the same across restarts and topic/group ARNs built from it (IAM policies) name this cluster.
+   */
+  mskClusterArn(logicalId: string): string {
+    const props = this.resources[logicalId]?.Properties ?? {};
+    const name = typeof props.ClusterName === 'string' ? props.ClusterName : logicalId;
+    const hex = createHash('sha256').update(`${this.stackName}/${logicalId}`).digest('hex');
+    const uuid = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}-s1`;
+    return `arn:aws:kafka:${LOCAL_REGION}:${LOCAL_ACCOUNT}:cluster/${name}/${uuid}`;
   }
 
   queueName(logicalId: string): string {
@@ -520,10 +546,38 @@ export class LocalTemplate {
               : Number(props.MaximumBatchingWindowInSeconds) * 1000,
           startingPosition: props.StartingPosition === 'TRIM_HORIZON' ? 'TRIM_HORIZON' : 'LATEST',
           consumerGroupId: group ?? logicalId,
+          ...(props.EventSourceArn === undefined
+            ? {}
+            : { clusterArn: String(this.resolve(props.EventSourceArn)) }),
           ...(onFailure ? { onFailureArn: String(this.resolve(onFailure)) } : {}),
           ...(props.MaximumRetryAttempts !== undefined
             ? { maximumRetryAttempts: Number(props.MaximumRetryAttempts) }
             : {}),
+        };
+      });
+  }
+
+  /**
+   * Custom resources (`Custom::*`, `AWS::CloudFormation::CustomResource`) backed by a function of
+   * the template, in template order, with their properties as CloudFormation delivers them: resolved,
+   * and every scalar turned into a string
+   * (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-requests.html).
+   */
+  customResources(): LocalCustomResource[] {
+    return Object.entries(this.resources)
+      .filter(([, r]) => r.Type.startsWith('Custom::') || r.Type === 'AWS::CloudFormation::CustomResource')
+      .map(([logicalId, resource]) => {
+        const props = resource.Properties ?? {};
+        const functionId = this.functionIdOf(props.ServiceToken ?? '');
+        if (!functionId)
+          throw new TemplateError(
+            `custom resource ${logicalId}: its ServiceToken is not a function of the template`,
+          );
+        return {
+          logicalId,
+          type: resource.Type,
+          functionId,
+          properties: stringScalars(this.resolve(props)) as Record<string, Json>,
         };
       });
   }
@@ -534,6 +588,13 @@ export class LocalTemplate {
       String(fn.Properties?.FunctionCode ?? ''),
     );
   }
+}
+
+/** CloudFormation hands custom resources every number and boolean as a string. */
+function stringScalars(value: Json): Json {
+  if (Array.isArray(value)) return value.map(stringScalars);
+  if (value === null || typeof value !== 'object') return value === null ? value : String(value);
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, stringScalars(v)]));
 }
 
 function throttleOf(stage: CfnResource): { throttle?: { rateLimit: number; burstLimit: number } } {

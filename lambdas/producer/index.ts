@@ -4,13 +4,12 @@
  * API (GetBootstrapBrokers), and the authentication from what the cluster offers (see
  * `core/kafka-brokers.ts`). The producer stays connected across invocations.
  */
-import { GetBootstrapBrokersCommand, KafkaClient } from '@aws-sdk/client-kafka';
-import { Kafka, type KafkaConfig, logLevel } from 'kafkajs';
-import { mskIamToken } from '../adapters/msk-iam-token.ts';
-import { brokerAccess } from '../core/kafka-brokers.ts';
+import { KafkaClient } from '@aws-sdk/client-kafka';
+import { Kafka } from 'kafkajs';
+import { mskClientConfig } from '../adapters/kafka-client.ts';
 import { ENV, RUNTIME_ENV } from '../shared/env.ts';
+import { kafkaClientOptions } from '../shared/kafka-options.ts';
 import { observed } from '../shared/middleware.ts';
-import { logger } from '../shared/observability.ts';
 import { createHandler, type ProducerDependencies } from './handler.ts';
 
 /** The producer's connection from the environment (KAFKA_CLUSTER_ARN, AWS_REGION); throws when unset. */
@@ -19,32 +18,17 @@ export function defaultDependencies(): ProducerDependencies {
   const region = RUNTIME_ENV.region.read();
   const kafkaApi = new KafkaClient({});
 
-  async function clientConfig(): Promise<KafkaConfig> {
-    const found = await kafkaApi.send(new GetBootstrapBrokersCommand({ ClusterArn: clusterArn }));
-    const { brokers, security } = brokerAccess(found, clusterArn);
-    const base: KafkaConfig = {
-      clientId: 'streamgate-producer',
-      brokers,
-      connectionTimeout: 5_000,
-      requestTimeout: 10_000,
-      retry: { retries: 3 },
-      logLevel: logLevel.ERROR,
-      logCreator:
-        () =>
-        ({ log }: { log: { message: string } }) =>
-          logger.error('kafka client', { detail: log.message }),
-    };
-    if (security === 'plaintext') return base;
-    if (security === 'tls') return { ...base, ssl: true };
-    return {
-      ...base,
-      ssl: true,
-      sasl: {
-        mechanism: 'oauthbearer',
-        oauthBearerProvider: () => mskIamToken(region, kafkaApi.config.credentials),
-      },
-    };
-  }
+  const clientConfig = () =>
+    mskClientConfig(
+      kafkaApi,
+      clusterArn,
+      region,
+      kafkaClientOptions('streamgate-producer', {
+        connectionTimeout: 5_000,
+        requestTimeout: 10_000,
+        retries: 3,
+      }),
+    );
 
   return {
     async connect() {

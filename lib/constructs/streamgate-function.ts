@@ -15,6 +15,19 @@ import type { Catalog } from '../../lambdas/core/catalog.ts';
 import { environmentVariables, type FunctionEnvironment } from '../../lambdas/shared/env.ts';
 import { acknowledge } from './nag.ts';
 
+/**
+ * What Lambda needs on a function's role to place it in a VPC: the ec2 actions of the
+ * AWSLambdaVPCAccessExecutionRole managed policy (https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html).
+ */
+export const VPC_NETWORK_INTERFACE_ACTIONS = [
+  'ec2:CreateNetworkInterface',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSubnets',
+  'ec2:DeleteNetworkInterface',
+  'ec2:AssignPrivateIpAddresses',
+  'ec2:UnassignPrivateIpAddresses',
+] as const;
+
 const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 export interface StreamgateFunctionProps
@@ -149,6 +162,22 @@ export class StreamgateFunction extends NodejsFunction {
         },
       },
     });
+    if (rest.vpc) {
+      // CDK grants this only to roles it creates: without it Lambda refuses to create a function in a
+      // VPC ("The provided execution role does not have permissions to call CreateNetworkInterface
+      // on EC2"). The actions of AWSLambdaVPCAccessExecutionRole without its logs:* on every log
+      // group (the role already writes its own); EC2 takes no narrower resource for the Describe
+      // actions, and Lambda, not the function, makes these calls.
+      // https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions
+      role.addToPrincipalPolicy(
+        new PolicyStatement({ actions: [...VPC_NETWORK_INTERFACE_ACTIONS], resources: ['*'] }),
+      );
+      acknowledge(
+        role,
+        'AwsSolutions-IAM5[Resource::*]',
+        'Lambda manages the network interfaces of a function in a VPC with these ec2 actions, whose Describe calls take no resource narrower than *.',
+      );
+    }
     // CDK adds an explicit DependsOn on the role next to the GetAtt that already implies it.
     (this.node.defaultChild as CfnResource).addMetadata('cfn-lint', { config: { ignore_checks: ['W3005'] } });
     acknowledge(

@@ -10,7 +10,10 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { expect } from 'vitest';
 import type { Catalog } from '../../lambdas/core/catalog.ts';
 import { DEFAULT_CONFIG } from '../../lib/config.ts';
-import { StreamgateFunction } from '../../lib/constructs/streamgate-function.ts';
+import {
+  StreamgateFunction,
+  VPC_NETWORK_INTERFACE_ACTIONS,
+} from '../../lib/constructs/streamgate-function.ts';
 import { StreamgateTables } from '../../lib/constructs/tables.ts';
 import { WebSocketGateway, type WebSocketGatewayProps } from '../../lib/constructs/websocket-gateway.ts';
 import { api, channel } from '../helpers/catalog.ts';
@@ -110,3 +113,38 @@ export function expectRegistryReadOnlyPlansCounted(statements: { Resource: unkno
 }
 
 export { DEFAULT_CONFIG };
+
+/**
+ * Every function with a VpcConfig may manage network interfaces through its own role (the ec2 actions
+ * of AWSLambdaVPCAccessExecutionRole, inline or as that managed policy), without which Lambda refuses
+ * to create it ("…does not have permissions to call CreateNetworkInterface on EC2"). `atLeast`: how
+ * many such functions the template must have (so the check cannot pass on none).
+ */
+export function expectVpcFunctionsManageInterfaces(template: Template, atLeast: number): void {
+  const resources = template.toJSON().Resources as Record<
+    string,
+    { Type: string; Properties?: Record<string, unknown> }
+  >;
+  const inVpc = Object.entries(resources).filter(
+    ([, r]) => r.Type === 'AWS::Lambda::Function' && r.Properties?.VpcConfig !== undefined,
+  );
+  expect(inVpc.length).toBeGreaterThanOrEqual(atLeast);
+  for (const [id, fn] of inVpc) {
+    const role = (fn.Properties?.Role ?? {}) as { 'Fn::GetAtt'?: [string] };
+    const roleId = role['Fn::GetAtt']?.[0] as string;
+    const managed = JSON.stringify(resources[roleId]?.Properties?.ManagedPolicyArns ?? []);
+    const allowed = new Set(
+      statementsOf(template, roleId)
+        .filter((s) => JSON.stringify(s.Resource) === '"*"')
+        .flatMap((s) => ([] as unknown[]).concat(s.Action)),
+    );
+    const canManage =
+      managed.includes('service-role/AWSLambdaVPCAccessExecutionRole') ||
+      VPC_NETWORK_INTERFACE_ACTIONS.every((action) => allowed.has(action));
+    expect({ function: id, role: roleId, canManage }).toEqual({
+      function: id,
+      role: roleId,
+      canManage: true,
+    });
+  }
+}

@@ -9,7 +9,9 @@ import { buildApp } from '../../bin/streamgate.ts';
 import type { StreamgateStack } from '../../lib/streamgate-stack.ts';
 import {
   expectRegistryReadOnlyPlansCounted,
+  expectVpcFunctionsManageInterfaces,
   PROD_STAGE,
+  statementsOf,
   WEBSOCKET_ROUTE_KEYS,
 } from './construct-fixtures.ts';
 
@@ -20,7 +22,8 @@ let outdir: string;
 
 beforeAll(async () => {
   outdir = mkdtempSync(path.join(tmpdir(), 'streamgate-cdk-'));
-  ({ app, stack } = await buildApp(new App({ outdir })));
+  // Every area deployed: Kafka on (MSK Serverless), so the Kafka sample APIs are in.
+  ({ app, stack } = await buildApp(new App({ outdir, context: { kafkaCluster: 'serverless' } })));
   template = Template.fromStack(stack);
 });
 
@@ -86,7 +89,7 @@ describe('the WebSocket API', () => {
 describe('the functions', () => {
   it('run Node.js 22 on arm64 from the house construct, each with its own log group and role', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
-    expect(functions).toHaveLength(10);
+    expect(functions).toHaveLength(11);
     for (const fn of functions) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -375,9 +378,75 @@ describe('the Kafka fan-out', () => {
     for (const mapping of Object.values(t.findResources('AWS::Lambda::EventSourceMapping'))) {
       expect(mapping.Properties.EventSourceArn).toBe(arn);
     }
-    expect(JSON.stringify(t.findResources('AWS::IAM::Policy'))).toContain(
-      'topic/prod-streams/11111111-2222-3333-4444-555555555555-1/train-locations',
+    const fanoutReads = statementsOf(t, 'FanoutRole').filter((s) =>
+      ([] as unknown[]).concat(s.Action).includes('kafka-cluster:ReadData'),
     );
+    expect(fanoutReads.map((s) => s.Resource).sort()).toEqual(
+      ['chat-announcements', 'kafka_sample_topic', 'train-locations'].map(
+        (topic) =>
+          `arn:aws:kafka:eu-west-1:123456789012:topic/prod-streams/11111111-2222-3333-4444-555555555555-1/${topic}`,
+      ),
+    );
+  });
+});
+
+describe('the default deploy: Kafka off (kafka.cluster "none", issue 12 #9)', () => {
+  let t: Template;
+  let warnings: string[];
+  beforeAll(async () => {
+    const built = await buildApp(new App({ outdir: mkdtempSync(path.join(tmpdir(), 'sg-')) }));
+    t = Template.fromStack(built.stack);
+    warnings = built.stack.node
+      .findAll()
+      .flatMap((c) => c.node.metadata)
+      .filter((m) => m.type === 'aws:cdk:warning')
+      .map((m) => String(m.data));
+  }, 180_000);
+
+  it('creates nothing that costs money while idle: no MSK, no VPC, no interface endpoints, no Kafka functions', () => {
+    for (const type of [
+      'AWS::MSK::ServerlessCluster',
+      'AWS::MSK::Cluster',
+      'AWS::EC2::VPC',
+      'AWS::EC2::VPCEndpoint',
+      'AWS::EC2::NatGateway',
+      'AWS::Lambda::EventSourceMapping',
+      'Custom::KafkaTopics',
+    ])
+      t.resourceCountIs(type, 0);
+    const services = Object.values(t.findResources('AWS::Lambda::Function')).map(
+      (fn) => fn.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME,
+    );
+    expect(services).not.toContain('fanout');
+    expect(services).not.toContain('producer');
+  });
+
+  it('turns Kafka on with the context kafka.cluster too (the setting’s own path)', async () => {
+    const { stack: on } = await buildApp(
+      new App({
+        outdir: mkdtempSync(path.join(tmpdir(), 'sg-')),
+        context: { 'aws:cdk:bundling-stacks': [], 'kafka.cluster': 'serverless' },
+      }),
+    );
+    Template.fromStack(on).resourceCountIs('AWS::MSK::ServerlessCluster', 1);
+  }, 120_000);
+
+  it('leaves out each API with a Kafka-bound channel, naming it and the setting in a warning and an output', () => {
+    const leftOut = [
+      'carbon.super/Chats/1.0.0',
+      'carbon.super/SweetProdApp/1.0.0',
+      'quantis.com/TrainRealLocationAPI/1.0.0',
+    ];
+    t.hasOutput('ApisLeftOut', { Value: Match.anyValue() });
+    const output = String(t.findOutputs('ApisLeftOut').ApisLeftOut?.Value).split(' ').sort();
+    expect(output).toEqual(leftOut.sort());
+    for (const id of output) {
+      expect(warnings.find((w) => w.includes(`API ${id} is left out`))).toMatch(/"cluster": "serverless"/);
+    }
+    const catalog = JSON.stringify(
+      Object.values(t.findResources('AWS::Lambda::Function')).map((fn) => fn.Properties.Environment),
+    );
+    expect(catalog).not.toMatch(/chat-announcements/);
   });
 });
 
@@ -386,7 +455,7 @@ describe('clients publishing to Kafka (the fixtures’ KafkaRooms)', () => {
     buildApp(
       new App({
         outdir: mkdtempSync(path.join(tmpdir(), 'sg-')),
-        context: { 'streamgate:extraApiDirs': 'test/fixtures/apis', ...context },
+        context: { 'streamgate:extraApiDirs': 'test/fixtures/apis', kafkaCluster: 'serverless', ...context },
       }),
     );
   let t: Template;
@@ -419,6 +488,21 @@ describe('clients publishing to Kafka (the fixtures’ KafkaRooms)', () => {
     });
   });
 
+  it('gives every function in a VPC (producer, topic admin) the network-interface permissions on its own role (issue 12 #3)', () => {
+    expectVpcFunctionsManageInterfaces(t, 2);
+  });
+
+  it('creates the topics before the producer and the mappings use them (issue 12 #2)', () => {
+    const topics = Object.keys(t.findResources('Custom::KafkaTopics'));
+    expect(topics).toHaveLength(1);
+    const producer = Object.entries(t.findResources('AWS::Lambda::Function')).find(
+      ([, fn]) => fn.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === 'producer',
+    );
+    expect(producer?.[1].DependsOn).toContain(topics[0]);
+    for (const mapping of Object.values(t.findResources('AWS::Lambda::EventSourceMapping')))
+      expect(mapping.DependsOn).toContain(topics[0]);
+  });
+
   it('lets the producer write to the published topics only, and the message function invoke it', () => {
     const policies = Object.entries(t.findResources('AWS::IAM::Policy'));
     const producerPolicy = JSON.stringify(policies.filter(([id]) => id.startsWith('ProducerRole')));
@@ -440,8 +524,7 @@ describe('clients publishing to Kafka (the fixtures’ KafkaRooms)', () => {
   it('refuses to synthesize publishing channels on an existing cluster, saying why', async () => {
     await expect(
       withFixtures({
-        kafkaClusterArn:
-          'arn:aws:kafka:eu-west-1:123456789012:cluster/x/11111111-2222-3333-4444-555555555555-1',
+        kafkaCluster: 'arn:aws:kafka:eu-west-1:123456789012:cluster/x/11111111-2222-3333-4444-555555555555-1',
       }),
     ).rejects.toThrow(/channels that publish to Kafka need the producer function in the cluster’s VPC/);
   });

@@ -236,3 +236,20 @@ describe('failures and recovery', () => {
     });
   }, 120_000);
 });
+
+describe('topics, as on MSK Serverless (issue 12)', () => {
+  it('exist because the stack’s topic-admin custom resource created them, with kafka.topicPartitions partitions', async () => {
+    const catalogTopics = ['chat-announcements', 'kafka_sample_topic', 'test-kafka-rooms', 'train-locations'];
+    const { topics } = await withKafkaAdmin((admin) => admin.fetchTopicMetadata({ topics: catalogTopics }));
+    expect(topics.map((t) => [t.name, t.partitions.length]).sort()).toEqual(catalogTopics.map((t) => [t, 3]));
+  });
+
+  it('are never created on first use: a client asking the broker to auto-create a topic gets none', async () => {
+    const stray = unique('nobody-created-this');
+    // kafkajs asks for automatic creation in its metadata requests; MSK Serverless ignores it, so does the local broker.
+    await expect(withKafkaAdmin((admin) => admin.fetchTopicMetadata({ topics: [stray] }))).rejects.toThrow(
+      /does not host this topic-partition|UNKNOWN_TOPIC/i,
+    );
+    expect(await withKafkaAdmin((admin) => admin.listTopics())).not.toContain(stray);
+  });
+});

@@ -7,6 +7,7 @@ import {
   ConfigError,
   configJsonSchema,
   DEFAULT_CONFIG,
+  kafkaClusterOf,
   loadConfig,
   parseConfig,
 } from '../../lib/config.ts';
@@ -107,5 +108,39 @@ describe('the streamgate.config.json schema', () => {
       additionalProperties: false,
       properties: { $schema: { type: 'string' } },
     });
+  });
+});
+
+describe('kafka.cluster (issue 12 #9)', () => {
+  const ARN =
+    'arn:aws:kafka:eu-west-1:123456789012:cluster/prod-streams/11111111-2222-3333-4444-555555555555-1';
+
+  it('is "none" by default: the default deploy has no Kafka', () => {
+    expect(DEFAULT_CONFIG.kafka.cluster).toBe('none');
+    expect(kafkaClusterOf(DEFAULT_CONFIG.kafka, {})).toBe('none');
+  });
+
+  it('takes "serverless" or an ARN; the older kafka.clusterArn and the CDK context keep working, context first', () => {
+    expect(kafkaClusterOf(parseConfig({ kafka: { cluster: 'serverless' } }).kafka, {})).toBe('serverless');
+    expect(kafkaClusterOf(parseConfig({ kafka: { clusterArn: ARN } }).kafka, {})).toBe(ARN);
+    expect(kafkaClusterOf(DEFAULT_CONFIG.kafka, { kafkaClusterArn: ARN })).toBe(ARN);
+    expect(kafkaClusterOf(DEFAULT_CONFIG.kafka, { kafkaCluster: 'serverless', kafkaClusterArn: ARN })).toBe(
+      'serverless',
+    );
+  });
+
+  it('refuses anything else, naming the setting', () => {
+    expect(() => parseConfig({ kafka: { cluster: 'msk' } })).toThrow(
+      /kafka.cluster must be "none", "serverless" or an MSK cluster ARN/,
+    );
+    expect(() => parseConfig({ kafka: { cluster: 'serverless', clusterArn: ARN } })).toThrow(
+      /kafka.cluster names a different cluster than kafka.clusterArn/,
+    );
+    expect(() => kafkaClusterOf(DEFAULT_CONFIG.kafka, { kafkaCluster: 'yes' })).toThrow(
+      /context value kafkaCluster/,
+    );
+    expect(() => parseConfig({ kafka: { clientVpcs: [{ subnetIds: ['subnet-1'] }] } })).toThrow(
+      /kafka.clientVpcs\[0\].subnetIds must name at least two subnets/,
+    );
   });
 });
