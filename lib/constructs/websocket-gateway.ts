@@ -62,7 +62,12 @@ export interface WebSocketGatewayProps {
    */
   readonly connectionRate?: ConnectionRateConfig;
   /**
-   * Set API Gateway's account-wide CloudWatch Logs role (WebSocket access logging needs one).
+   * Set API Gateway's account-wide CloudWatch Logs role (WebSocket access logging needs one). The
+   * setting is one per account and Region, shared by every API there: the role and the setting are
+   * retained by `cdk destroy` (as CDK's RestApi does by default), so the other APIs keep logging.
+   * `false` leaves the account's setting alone: use it where the account already has a role (the
+   * stage's access logs then use that one; without any, API Gateway refuses to create the stage:
+   * "CloudWatch Logs role ARN must be set in account settings to enable logging").
    * @default true
    */
   readonly apiGatewayAccountRole?: boolean;
@@ -150,6 +155,9 @@ export class WebSocketGateway extends StackArea {
         ],
       });
       accountRole = new CfnAccount(this, 'ApiGatewayAccount', { cloudWatchRoleArn: role.roleArn });
+      // Account-wide: deleting either on `cdk destroy` would stop every other API's logging.
+      role.applyRemovalPolicy(RemovalPolicy.RETAIN);
+      accountRole.applyRemovalPolicy(RemovalPolicy.RETAIN);
       acknowledge(
         role,
         'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',

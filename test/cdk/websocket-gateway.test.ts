@@ -35,6 +35,22 @@ describe('WebSocketGateway', () => {
     template.resourceCountIs('AWS::ApiGateway::Account', 1);
   });
 
+  it('keeps the account-wide logging role and setting on destroy (other APIs of the account use them)', () => {
+    const { stack } = gatewayStack();
+    const template = Template.fromStack(stack);
+    const role = new Capture();
+    template.hasResource('AWS::ApiGateway::Account', {
+      Properties: { CloudWatchRoleArn: { 'Fn::GetAtt': [role, 'Arn'] } },
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+    expect(template.toJSON().Resources[role.asString()]).toMatchObject({
+      Type: 'AWS::IAM::Role',
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+  });
+
   it('leaves the account role alone when told to', () => {
     const { stack } = gatewayStack({ apiGatewayAccountRole: false, stageName: 'live' });
     const template = Template.fromStack(stack);
