@@ -56,6 +56,18 @@ export interface IdleCost {
   unpriced: string[];
 }
 
+type PriceKey = { [K in keyof IdlePrices]: IdlePrices[K] extends Price ? K : never }[keyof IdlePrices];
+
+/** Resources billed by the count: type, what the line says, unit, price, whether per hour (else per month). */
+const COUNTED: [string, string, string, PriceKey, boolean][] = [
+  ['AWS::EC2::NatGateway', 'NAT gateways', 'gateways', 'natGatewayHour', true],
+  ['AWS::EC2::EIP', 'public IPv4 addresses', 'addresses', 'publicIpv4Hour', true],
+  ['AWS::SecretsManager::Secret', 'Secrets Manager secrets', 'secrets', 'secretMonth', false],
+  ['AWS::KMS::Key', 'KMS customer managed keys', 'keys', 'kmsKeyMonth', false],
+  ['AWS::CloudWatch::Alarm', 'CloudWatch alarms', 'alarms', 'alarmMonth', false],
+  ['AWS::CloudWatch::Dashboard', 'CloudWatch dashboards', 'dashboards', 'dashboardMonth', false],
+];
+
 interface TemplateResource {
   Type: string;
   Properties?: Record<string, unknown>;
@@ -106,24 +118,8 @@ export function idleMonthlyCost(
     prices.interfaceEndpointAzHour,
     true,
   );
-  add('NAT gateways', ofType('AWS::EC2::NatGateway').length, 'gateways', prices.natGatewayHour, true);
-  add('public IPv4 addresses', ofType('AWS::EC2::EIP').length, 'addresses', prices.publicIpv4Hour, true);
-  add(
-    'Secrets Manager secrets',
-    ofType('AWS::SecretsManager::Secret').length,
-    'secrets',
-    prices.secretMonth,
-    false,
-  );
-  add('KMS customer managed keys', ofType('AWS::KMS::Key').length, 'keys', prices.kmsKeyMonth, false);
-  add('CloudWatch alarms', ofType('AWS::CloudWatch::Alarm').length, 'alarms', prices.alarmMonth, false);
-  add(
-    'CloudWatch dashboards',
-    ofType('AWS::CloudWatch::Dashboard').length,
-    'dashboards',
-    prices.dashboardMonth,
-    false,
-  );
+  for (const [type, item, unit, price, perHour] of COUNTED)
+    add(item, ofType(type).length, unit, prices[price], perHour);
 
   for (const [id, r] of ofType('AWS::Lambda::EventSourceMapping'))
     if (r.Properties?.ProvisionedPollerConfig)

@@ -1,11 +1,7 @@
-import { createWriteStream } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocketGateway } from '../../local/gateway/server.ts';
-import { LambdaRuntime } from '../../local/lambda/runtime.ts';
-import { LogSink } from '../../local/log.ts';
-import { LocalTemplate } from '../../local/template.ts';
+import type { LambdaRuntime } from '../../local/lambda/runtime.ts';
 import { type Client, connect, json, stack, tokenFor, unique } from './helpers.ts';
+import { startSecondGateway } from './second-gateway.ts';
 
 /**
  * The heartbeat and the idle timeouts as AWS counts them, scaled down: a second gateway on the
@@ -15,40 +11,19 @@ import { type Client, connect, json, stack, tokenFor, unique } from './helpers.t
  */
 const port = 19198;
 const IDLE_MS = 1_500;
-let gateway: WebSocketGateway;
 let lambda: LambdaRuntime;
+let stop: () => Promise<void>;
 let token: string;
 
 beforeAll(async () => {
-  const log = new LogSink({ out: createWriteStream(path.join(stack.stateDir, 'heartbeat.log')) });
-  const template = LocalTemplate.load(stack.assemblyDir, 'Streamgate', {
-    webSocketBase: `http://localhost:${port}`,
-    httpBase: stack.urls.http,
-  });
-  lambda = new LambdaRuntime(template.functions(), {
-    baseEnvironment: stack.awsEnvironment,
-    maxConcurrency: 2,
-    log,
-  });
-  gateway = new WebSocketGateway({
-    api: template.webSocketApis()[0] as NonNullable<ReturnType<typeof template.webSocketApis>[0]>,
-    lambda,
-    log,
-    host: '127.0.0.1',
-    port,
-    credentials: stack.credentials,
-    edgeFunctions: template.viewerRequestFunctions(),
+  ({ lambda, stop } = await startSecondGateway(port, 'heartbeat', {
     idleTimeoutMs: IDLE_MS,
     edgeIdleTimeoutMs: IDLE_MS,
-  });
-  await gateway.start();
+  }));
   token = await tokenFor();
 });
 
-afterAll(async () => {
-  await gateway.stop();
-  await lambda.close();
-});
+afterAll(() => stop());
 
 const stageUrl = (room: string) =>
   `ws://localhost:${port}/${stack.stageName}?target=${encodeURIComponent(`/testchats/1.0.0/rooms/${room}`)}`;
@@ -92,9 +67,9 @@ describe('the heartbeat', () => {
 
 describe('idle, as AWS counts it', () => {
   it('through the edge, frames the origin never answers do not count: CloudFront drops the connection (1006)', async () => {
-    const room = unique('room');
-    const viaEdge = await connect(edgeUrl(room), { token });
-    const direct = await connect(stageUrl(room), { token });
+    // Rooms of their own: neither receives the other's frames.
+    const viaEdge = await connect(edgeUrl(unique('room')), { token });
+    const direct = await connect(stageUrl(unique('room')), { token });
     const started = Date.now();
     // A raw frame publishes to the room; the sender gets nothing back.
     await Promise.all([
