@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * The CDK app: validates the API definitions under `apis/`, then synthesizes the stack.
+ * The CDK app: validates the API definitions under `apis/`, then synthesizes the stack and prints
+ * its idle cost per month to stderr (lib/cost.ts).
  * `npx cdk synth` runs offline, without AWS credentials (the stack is environment-agnostic
  * unless CDK_DEFAULT_ACCOUNT/REGION or `-c account=… -c region=…` pin it).
  */
@@ -9,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ConfigError, loadConfig } from '../lib/config.ts';
+import { formatIdleCost, idleMonthlyCost, loadIdlePrices } from '../lib/cost.ts';
 import { loadCatalog } from '../lib/definitions/load.ts';
 import { DefinitionError } from '../lib/definitions/problems.ts';
 import { StreamgateStack } from '../lib/streamgate-stack.ts';
@@ -44,8 +46,12 @@ export async function buildApp(app: App = new App()): Promise<{ app: App; stack:
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   try {
-    const { app } = await buildApp();
-    app.synth();
+    const { app, stack } = await buildApp();
+    const assembly = app.synth();
+    // What this deploy costs before its first user (stderr: stdout may carry the template).
+    const prices = loadIdlePrices();
+    const template = assembly.getStackArtifact(stack.artifactId).template;
+    console.error(formatIdleCost(idleMonthlyCost(template, prices), prices));
   } catch (error) {
     if (error instanceof DefinitionError || error instanceof ConfigError) {
       console.error(error.message);

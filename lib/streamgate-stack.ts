@@ -191,8 +191,6 @@ export class StreamgateStack extends Stack {
     if (!publishTopics.length) return;
     const producer = new StreamgateFunction(this, 'Producer', {
       handlerDir: 'producer',
-      // aws-msk-iam-sasl-signer-js needs SDK packages the runtime may lack (credential-providers, util-utf8-browser).
-      bundleSdk: true,
       catalog,
       logRetention,
       ...ingest.producerPlacement(),

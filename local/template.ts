@@ -46,6 +46,11 @@ export interface LocalRoute {
   /** Two-way route: the integration's response body goes back to the client. */
   returnsResponse: boolean;
   authorizerFunctionId?: string;
+  /**
+   * A MOCK integration: API Gateway answers without a backend. `reply` is its `$default`
+   * integration response template (static text), sent back when the route is two-way.
+   */
+  mock?: { reply: string | undefined };
 }
 
 export interface LocalWebSocketApi {
@@ -373,13 +378,38 @@ export class LocalTemplate {
     return this.ofType('AWS::Lambda::Function').find(([id]) => this.physicalId(id) === match[1])?.[0];
   }
 
-  private integrationFunction(target: Json | undefined): string | undefined {
+  private integrationOf(target: Json | undefined): [string, CfnResource] | undefined {
     if (!target) return undefined;
     const integrationId = String(this.resolve(target)).replace(/^integrations\//, '');
-    const integration = this.ofType('AWS::ApiGatewayV2::Integration').find(
+    return this.ofType('AWS::ApiGatewayV2::Integration').find(
       ([id]) => this.physicalId(id) === integrationId,
     );
+  }
+
+  private integrationFunction(target: Json | undefined): string | undefined {
+    const integration = this.integrationOf(target);
     return integration ? this.functionIdOf(integration[1].Properties?.IntegrationUri ?? '') : undefined;
+  }
+
+  /**
+   * A route's MOCK integration, answered the way API Gateway answers it: the `$default` integration
+   * response's template. Only static templates are served locally (no VTL): a template with `$`
+   * references is refused at load rather than answered differently from AWS.
+   */
+  private mockOf(target: Json | undefined): LocalRoute['mock'] {
+    const integration = this.integrationOf(target);
+    if (integration?.[1].Properties?.IntegrationType !== 'MOCK') return undefined;
+    const [logicalId] = integration;
+    const response = this.ofType('AWS::ApiGatewayV2::IntegrationResponse').find(
+      ([, r]) => (r.Properties?.IntegrationId as { Ref?: string } | undefined)?.Ref === logicalId,
+    )?.[1];
+    const templates = (response?.Properties?.ResponseTemplates ?? {}) as Record<string, Json>;
+    const reply = templates.$default === undefined ? undefined : String(templates.$default);
+    if (reply?.includes('$'))
+      throw new TemplateError(
+        `MOCK integration ${logicalId}: the local gateway serves static response templates only`,
+      );
+    return { reply };
   }
 
   private stageOf(apiLogicalId: string): CfnResource | undefined {
@@ -411,11 +441,13 @@ export class LocalTemplate {
           const authorizerFunctionId = authorizer
             ? this.functionIdOf(authorizer[1].Properties?.AuthorizerUri ?? '')
             : undefined;
+          const mock = this.mockOf(props.Target);
           routes.set(String(props.RouteKey), {
             routeKey: String(props.RouteKey),
             functionId: this.integrationFunction(props.Target),
             returnsResponse: props.RouteResponseSelectionExpression !== undefined,
             ...(authorizerFunctionId ? { authorizerFunctionId } : {}),
+            ...(mock ? { mock } : {}),
           });
         }
         return {

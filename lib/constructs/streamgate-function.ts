@@ -30,6 +30,18 @@ export const VPC_NETWORK_INTERFACE_ACTIONS = [
 
 const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
+/**
+ * Modules left out of every bundle: none. The Node.js 22 runtime includes "a version of the AWS SDK
+ * for JavaScript" (v3) that Lambda updates on its own schedule, without a package list
+ * (docs.aws.amazon.com/lambda/latest/dg/nodejs-package.html, "Runtime dependencies in Node.js";
+ * lambda/latest/operatorguide/sdks-functions.html), and the `@smithy/*` packages the code imports
+ * directly are not part of that promise: they have been missing on the Node.js 20 and 22 runtimes
+ * (aws/aws-sdk-js-v3#6169, aws/aws-cdk#33099). The SDK team's advice is to take either only what the
+ * runtime has or all of `@aws-sdk` and `@smithy` from the bundle (aws/aws-sdk-js-v3#5594); streamgate
+ * bundles all of it, at the version its tests ran with. Checked 2026-11-30.
+ */
+export const BUNDLE_EXTERNALS: readonly string[] = [];
+
 export interface StreamgateFunctionProps
   extends Omit<
     NodejsFunctionProps,
@@ -47,12 +59,6 @@ export interface StreamgateFunctionProps
    * @default - none
    */
   readonly aliases?: Record<string, string>;
-  /**
-   * Bundle the AWS SDK and @smithy packages instead of taking them from the Lambda runtime: for code
-   * that needs SDK packages the runtime does not ship (the MSK IAM signer's credential providers).
-   * @default false
-   */
-  readonly bundleSdk?: boolean;
   /** The compiled API catalog, inlined into the bundle. */
   readonly catalog: Catalog;
   /**
@@ -74,8 +80,10 @@ export interface StreamgateFunctionProps
  * bundling, logging and metrics settings live in one place.
  *
  * - Node.js 22 on arm64 (Graviton: cheaper per GB-second).
- * - esbuild, minified, CommonJS so the runtime's own AWS SDK v3 resolves (it is not bundled);
- *   syntax targets Node 20 so the very same bundle also runs in the local stack.
+ * - esbuild, minified, CommonJS, everything the code imports bundled — the AWS SDK and `@smithy`
+ *   included (`BUNDLE_EXTERNALS`); syntax targets Node 20 so the very same bundle also runs in the
+ *   local stack, which loads it with only the modules the Lambda runtime provides
+ *   (local/lambda/runtime-modules.json).
  * - The API catalog is inlined (no file read or parse at cold start).
  * - An explicit log group with retention, and a role that may write to that log group only
  *   (least privilege, instead of the AWSLambdaBasicExecutionRole managed policy); structured JSON
@@ -86,17 +94,8 @@ export interface StreamgateFunctionProps
  */
 export class StreamgateFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: StreamgateFunctionProps) {
-    const {
-      handlerDir,
-      catalog,
-      withDefinitions,
-      logRetention,
-      serviceName,
-      environment,
-      aliases,
-      bundleSdk,
-      ...rest
-    } = props;
+    const { handlerDir, catalog, withDefinitions, logRetention, serviceName, environment, aliases, ...rest } =
+      props;
     const inlined: Catalog = withDefinitions ? catalog : { apis: catalog.apis };
     const logGroup = new LogGroup(scope, `${id}Logs`, {
       retention: logRetention,
@@ -142,8 +141,7 @@ export class StreamgateFunction extends NodejsFunction {
         logLevel: LogLevel.WARNING,
         sourceMap: true,
         sourcesContent: false,
-        // The Node.js 22 runtime provides AWS SDK v3 and the @smithy packages it is built on.
-        externalModules: bundleSdk ? [] : ['@aws-sdk/*', '@smithy/*'],
+        externalModules: [...BUNDLE_EXTERNALS],
         define: { __STREAMGATE_CATALOG__: JSON.stringify(inlined) },
         ...(aliases
           ? {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Stack } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import type { WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import { HttpOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
@@ -13,6 +13,16 @@ const VIEWER_REQUEST = path.resolve(
   '../edge/viewer-request.js',
 );
 
+/**
+ * Every status CloudFront lets a distribution set an error-caching TTL for. CloudFront caches an
+ * origin's 4xx/5xx answer to a GET (a WebSocket handshake is a GET) for 10 s by default, for every
+ * viewer at that edge: a refused handshake (403 bad token, 404 unknown API, a 5xx) would then refuse
+ * the next, valid one. 429 is not among the codes CloudFront accepts here, nor among those it caches. Source: "Control how long CloudFront caches errors"
+ * (docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/custom-error-pages-expiration.html) and
+ * the CustomErrorResponse API (…/cloudfront/latest/APIReference/API_CustomErrorResponse.html), 2026-11.
+ */
+export const EDGE_UNCACHED_ERROR_STATUSES = [400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504] as const;
+
 export interface WebSocketEdgeProps {
   /** The WebSocket stage the edge carries connections to. */
   readonly stage: WebSocketStage;
@@ -22,7 +32,8 @@ export interface WebSocketEdgeProps {
  * CloudFront in front of the WebSocket stage, for WSO2-style URLs (`wss://<edge>/chats/1.0.0/rooms/room1`).
  * API Gateway answers only at the stage URL, so a viewer-request function moves the path into
  * `?target=`; the origin path adds the stage. Authorization and the WebSocket headers reach the
- * origin; the Host header must not. HTTPS only, nothing cached.
+ * origin; the Host header must not. HTTPS only, nothing cached — error answers included (zero
+ * error-caching TTL for every status CloudFront allows one for).
  */
 export class WebSocketEdge extends StackArea {
   /** The CloudFront distribution in front of the stage. */
@@ -55,6 +66,11 @@ export class WebSocketEdge extends StackArea {
         originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
         functionAssociations: [{ function: rewrite, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
       },
+      // A refused handshake is the answer for that client only: never cached for the next one.
+      errorResponses: EDGE_UNCACHED_ERROR_STATUSES.map((httpStatus) => ({
+        httpStatus,
+        ttl: Duration.seconds(0),
+      })),
     });
     this.url = `wss://${this.distribution.distributionDomainName}`;
     new CfnOutput(this, 'EdgeUrl', {

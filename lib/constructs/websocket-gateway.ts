@@ -1,6 +1,14 @@
 import { type CfnElement, CfnOutput, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { CfnAccount } from 'aws-cdk-lib/aws-apigateway';
-import { LogGroupLogDestination, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  CfnIntegration,
+  CfnIntegrationResponse,
+  CfnRoute,
+  CfnRouteResponse,
+  LogGroupLogDestination,
+  WebSocketApi,
+  WebSocketStage,
+} from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { ManagedPolicy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -14,6 +22,24 @@ import { acknowledge } from './nag.ts';
 import { StackArea } from './stack-area.ts';
 import { StreamgateFunction } from './streamgate-function.ts';
 import type { StreamgateTables } from './tables.ts';
+
+/**
+ * The heartbeat: a client sends `{"action":"ping"}` and API Gateway itself answers `{"type":"pong"}`
+ * (a MOCK integration with a route response: no Lambda runs, nothing is published). It keeps a quiet
+ * connection open: API Gateway closes one after 10 minutes without a message either way, and
+ * CloudFront closes one after 10 minutes without a byte from the origin — the pong is such a byte.
+ * Sources: API Gateway WebSocket quotas (idle connection timeout 10 minutes,
+ * docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-execution-service-websocket-limits-table.html),
+ * CloudFront quotas ("Origin response timeout (idle timeout)", 10 minutes, not adjustable,
+ * docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-limits.html), WebSocket
+ * integration responses (…/apigateway-websocket-api-integration-responses.html), 2026-11-30.
+ * A ping is a message like any other for the stage throttle and the bill (one in, one out).
+ */
+export const HEARTBEAT = {
+  routeKey: 'ping',
+  request: '{"action":"ping"}',
+  reply: '{"type":"pong"}',
+} as const;
 
 export interface WebSocketGatewayProps {
   /** The compiled API catalog, inlined into the functions. */
@@ -62,7 +88,12 @@ export interface WebSocketGatewayProps {
    */
   readonly connectionRate?: ConnectionRateConfig;
   /**
-   * Set API Gateway's account-wide CloudWatch Logs role (WebSocket access logging needs one).
+   * Set API Gateway's account-wide CloudWatch Logs role (WebSocket access logging needs one). The
+   * setting is one per account and Region, shared by every API there: the role and the setting are
+   * retained by `cdk destroy` (as CDK's RestApi does by default), so the other APIs keep logging.
+   * `false` leaves the account's setting alone: use it where the account already has a role (the
+   * stage's access logs then use that one; without any, API Gateway refuses to create the stage:
+   * "CloudWatch Logs role ARN must be set in account settings to enable logging").
    * @default true
    */
   readonly apiGatewayAccountRole?: boolean;
@@ -140,6 +171,7 @@ export class WebSocketGateway extends StackArea {
     this.webSocketApi.addRoute('$default', { integration: messageIntegration });
     for (const action of CONTROL_ACTIONS)
       this.webSocketApi.addRoute(action, { integration: messageIntegration });
+    this.addHeartbeatRoute();
 
     let accountRole: CfnAccount | undefined;
     if (props.apiGatewayAccountRole ?? true) {
@@ -150,6 +182,9 @@ export class WebSocketGateway extends StackArea {
         ],
       });
       accountRole = new CfnAccount(this, 'ApiGatewayAccount', { cloudWatchRoleArn: role.roleArn });
+      // Account-wide: deleting either on `cdk destroy` would stop every other API's logging.
+      role.applyRemovalPolicy(RemovalPolicy.RETAIN);
+      accountRole.applyRemovalPolicy(RemovalPolicy.RETAIN);
       acknowledge(
         role,
         'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
@@ -189,6 +224,46 @@ export class WebSocketGateway extends StackArea {
       value: this.stage.callbackUrl,
       description: '@connections endpoint',
     });
+  }
+
+  /**
+   * `ping`, answered by API Gateway (HEARTBEAT): a MOCK integration whose request template gives
+   * the status code and whose `$default` integration response is the pong, sent back through the
+   * route's `$default` route response. L1 resources: the L2 MOCK integration has no integration
+   * responses.
+   */
+  private addHeartbeatRoute(): void {
+    const apiId = this.webSocketApi.apiId;
+    const integration = new CfnIntegration(this, 'PingIntegration', {
+      apiId,
+      integrationType: 'MOCK',
+      requestTemplates: { $default: '{"statusCode": 200}' },
+      templateSelectionExpression: '\\$default',
+      description: 'Heartbeat: answered by API Gateway, no Lambda',
+    });
+    new CfnIntegrationResponse(this, 'PingIntegrationResponse', {
+      apiId,
+      integrationId: integration.ref,
+      integrationResponseKey: '$default',
+      responseTemplates: { $default: HEARTBEAT.reply },
+      templateSelectionExpression: '\\$default',
+    });
+    const route = new CfnRoute(this, 'PingRoute', {
+      apiId,
+      routeKey: HEARTBEAT.routeKey,
+      target: `integrations/${integration.ref}`,
+      routeResponseSelectionExpression: '$default',
+    });
+    new CfnRouteResponse(this, 'PingRouteResponse', {
+      apiId,
+      routeId: route.ref,
+      routeResponseKey: '$default',
+    });
+    acknowledge(
+      route,
+      'AwsSolutions-APIG4',
+      'The heartbeat runs only on connections the $connect function authorized, and reaches no backend.',
+    );
   }
 
   /** `$connect`, `$disconnect` and the message function: they call channel handlers. */

@@ -7,6 +7,11 @@
  *  - route selection as AWS evaluates it, never on `$connect`/`$disconnect`; binary frames are
  *    refused (1003), frames over 32 KB and messages over 128 KB close the connection (1009);
  *  - `$disconnect` on every ending: client close, `DELETE @connections`, 10 min idle, 2 h cap;
+ *  - idle as AWS counts it: API Gateway closes a connection after 10 minutes without a message either
+ *    way; a connection that came through the edge (a CloudFront path) is also closed after 10 minutes
+ *    without a byte from the origin, as CloudFront does (its "origin response timeout");
+ *  - MOCK routes (the `ping` heartbeat) answered by the gateway from the template's integration
+ *    response, without a Lambda, still counted by the stage throttle;
  *  - the `@connections` API (POST/GET/DELETE under the stage, SigV4 checked as execute-api checks
  *    it: service `execute-api`, `host` signed, dated within 15 minutes; unsigned calls refused unless
  *    `allowUnsignedConnections` on a loopback host; 410 for gone ids and for ids whose `$connect` has
@@ -56,7 +61,13 @@ export interface GatewayOptions {
   credentials: LocalCredentials;
   /** CloudFront Function sources from the template (edge paths); none: only the stage URL. */
   edgeFunctions: string[];
+  /** API Gateway's idle timeout: no message either way for this long closes (default 10 min). */
   idleTimeoutMs?: number;
+  /**
+   * CloudFront's idle timeout for connections that came through the edge: no byte from the origin
+   * to the client for this long closes (default 10 min, CloudFront quotas: "Origin response timeout").
+   */
+  edgeIdleTimeoutMs?: number;
   maxConnectionMs?: number;
   integrationTimeoutMs?: number;
   /**
@@ -74,7 +85,10 @@ export interface GatewayOptions {
 interface Connection extends ConnectionInfo {
   socket: WebSocket;
   lastActiveAt: number;
+  /** Came through the edge (a CloudFront path), which has an idle timeout of its own. */
+  viaEdge: boolean;
   idleTimer?: NodeJS.Timeout;
+  edgeIdleTimer?: NodeJS.Timeout;
   hardTimer?: NodeJS.Timeout;
   /** Set once: the close code and reason `$disconnect` reports. */
   ending?: { code: number; reason: string };
@@ -105,6 +119,7 @@ export class WebSocketGateway {
   private readonly bucket: TokenBucket | undefined;
   private readonly apiInfo: ApiInfo;
   private readonly idleTimeoutMs: number;
+  private readonly edgeIdleTimeoutMs: number;
   private readonly maxConnectionMs: number;
   private readonly integrationTimeoutMs: number;
   private warnedUnsigned = false;
@@ -124,6 +139,7 @@ export class WebSocketGateway {
       : undefined;
     this.apiInfo = { apiId: options.api.apiId, stage: options.api.stageName };
     this.idleTimeoutMs = options.idleTimeoutMs ?? 10 * 60_000;
+    this.edgeIdleTimeoutMs = options.edgeIdleTimeoutMs ?? 10 * 60_000;
     this.maxConnectionMs = options.maxConnectionMs ?? 2 * 60 * 60_000;
     this.integrationTimeoutMs = options.integrationTimeoutMs ?? 29_000;
   }
@@ -227,10 +243,12 @@ export class WebSocketGateway {
     const { path: rawPath, query: rawQuery } = splitRequestTarget(req.url ?? '/');
     if (!rawPath.startsWith('/')) return refuse(socket, 400, { message: 'Bad Request' });
     let query: URLSearchParams;
+    let viaEdge = false;
     const stagePath = `/${this.options.api.stageName}`;
     if (rawPath === stagePath || rawPath === `${stagePath}/`) {
       query = new URLSearchParams(rawQuery);
     } else if (this.edge) {
+      viaEdge = true;
       const rewritten = this.edge.viewerRequest({
         uri: rawPath,
         querystring: rawQuery,
@@ -253,6 +271,7 @@ export class WebSocketGateway {
       userAgent: req.headers['user-agent'],
       domainName: req.headers.host ?? `localhost:${this.options.port}`,
       lastActiveAt: Date.now(),
+      viaEdge,
       disconnected: false,
     };
     const connectRoute = this.options.api.routes.get('$connect');
@@ -353,12 +372,14 @@ export class WebSocketGateway {
       raw.prependListener('data', checkFrames);
       if (oversized) this.end(connection, 1009, 'Message too big');
       this.touch(connection);
+      this.originSent(connection);
       connection.hardTimer = setTimeout(() => this.end(connection, 1001, 'Going away'), this.maxConnectionMs);
       connection.hardTimer.unref();
 
       ws.on('message', (data, isBinary) => this.onMessage(connection, data as Buffer, isBinary));
       ws.on('close', (code, reason) => {
         clearTimeout(connection.idleTimer);
+        clearTimeout(connection.edgeIdleTimer);
         clearTimeout(connection.hardTimer);
         if (this.connections.delete(connection.connectionId))
           this.billable.closedConnectionMs += Date.now() - connection.connectedAt;
@@ -406,6 +427,11 @@ export class WebSocketGateway {
       (selected !== undefined && !selected.startsWith('$')
         ? this.options.api.routes.get(selected)
         : undefined) ?? this.options.api.routes.get('$default');
+    if (route?.mock) {
+      // Answered by the gateway itself (the heartbeat): no Lambda runs.
+      if (route.returnsResponse && route.mock.reply !== undefined) this.send(connection, route.mock.reply);
+      return;
+    }
     if (!route?.functionId) {
       this.sendJson(connection, { message: 'Forbidden', connectionId: connection.connectionId, requestId });
       return;
@@ -417,9 +443,7 @@ export class WebSocketGateway {
       (result) => {
         if (!route.returnsResponse) return;
         const response = proxyResponse(result);
-        if (response.body !== undefined && connection.socket.readyState === WebSocket.OPEN) {
-          connection.socket.send(response.body);
-        }
+        if (response.body !== undefined) this.send(connection, response.body);
       },
       (error: Error) => {
         this.options.log.error('gateway', `route ${route.routeKey} failed`, {
@@ -435,11 +459,38 @@ export class WebSocketGateway {
     );
   }
 
+  /** A message either way: API Gateway's idle clock starts again. */
   private touch(connection: Connection): void {
     connection.lastActiveAt = Date.now();
     clearTimeout(connection.idleTimer);
     connection.idleTimer = setTimeout(() => this.end(connection, 1001, 'Going away'), this.idleTimeoutMs);
     connection.idleTimer.unref();
+  }
+
+  /**
+   * Bytes from the origin to the client: CloudFront's idle clock starts again (it counts only
+   * these; a client that only sends is closed after 10 minutes). CloudFront drops both sides
+   * without a close frame, so the client sees 1006 and `$disconnect` runs.
+   */
+  private originSent(connection: Connection): void {
+    if (!connection.viaEdge) return;
+    clearTimeout(connection.edgeIdleTimer);
+    connection.edgeIdleTimer = setTimeout(() => {
+      if (connection.ending) return;
+      connection.ending = { code: 1006, reason: 'Edge idle timeout' };
+      connection.socket.terminate();
+    }, this.edgeIdleTimeoutMs);
+    connection.edgeIdleTimer.unref();
+  }
+
+  /** A message from the gateway to the client (route response, error, `@connections` post). */
+  private send(connection: Connection, data: string | Buffer): void {
+    if (connection.socket.readyState !== WebSocket.OPEN) return;
+    if (typeof data === 'string') connection.socket.send(data);
+    else sendFragmented(connection.socket, data);
+    this.countMessage('outboundMessages', Buffer.byteLength(data));
+    this.touch(connection);
+    this.originSent(connection);
   }
 
   private end(connection: Connection, code: number, reason: string): void {
@@ -474,7 +525,7 @@ export class WebSocketGateway {
   }
 
   private sendJson(connection: Connection, body: Record<string, unknown>): void {
-    if (connection.socket.readyState === WebSocket.OPEN) connection.socket.send(JSON.stringify(body));
+    this.send(connection, JSON.stringify(body));
   }
 
   private invokeWithTimeout(functionId: string, event: unknown): Promise<unknown> {
@@ -562,8 +613,7 @@ export class WebSocketGateway {
     switch (req.method) {
       case 'POST':
         if (!live) return sendError(res, 410, 'GoneException', null);
-        sendFragmented(connection.socket, body);
-        this.countMessage('outboundMessages', body.length);
+        this.send(connection, body);
         res.writeHead(200, { 'content-length': '0' }).end();
         return;
       case 'GET':

@@ -1,13 +1,49 @@
 // One Lambda execution environment of the local stack: a worker thread with its own process.env
 // (the function's environment), that loads the bundled handler once (cold start) and runs one
 // invocation at a time, as Lambda does. Plain JavaScript: it runs without the TypeScript loader.
-import { createRequire } from 'node:module';
+//
+// The bundle sees what it would see on Lambda: its own folder (/var/task) and the modules the runtime
+// provides (runtime-modules.json). A require from the bundle of anything else — a package of the
+// project's node_modules that the bundle left out — fails as on Lambda (Runtime.ImportModuleError
+// naming the module), instead of quietly resolving from the folders above the bundle.
+import Module, { createRequire, isBuiltin } from 'node:module';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
+import { isRuntimeProvided } from './runtime-modules.mjs';
 
 const { codeDir, handler, sourceMaps } = workerData;
 if (sourceMaps && typeof process.setSourceMapsEnabled === 'function') process.setSourceMapsEnabled(true);
+
+const bundleRoot = path.resolve(codeDir);
+const insideBundle = (file) => file === bundleRoot || file.startsWith(bundleRoot + path.sep);
+// Stands in for the runtime's own copy (/var/runtime/node_modules on Lambda).
+const runtimeRequire = createRequire(fileURLToPath(new URL('../../package.json', import.meta.url)));
+
+function moduleNotFound(request, parent) {
+  return Object.assign(new Error(`Cannot find module '${request}'\nRequire stack:\n- ${parent}`), {
+    code: 'MODULE_NOT_FOUND',
+    requireStack: [parent],
+  });
+}
+
+// CommonJS resolution (every streamgate bundle is CommonJS; esbuild turns an external `import()`
+// into a require too). Node's order is kept: the bundle's own folder first, then the runtime's.
+const resolveFilename = Module._resolveFilename;
+Module._resolveFilename = function (request, parent, ...rest) {
+  const from = parent?.filename;
+  if (!from || !insideBundle(from) || isBuiltin(request))
+    return resolveFilename.call(this, request, parent, ...rest);
+  let resolved;
+  try {
+    resolved = resolveFilename.call(this, request, parent, ...rest);
+  } catch (error) {
+    if (!isRuntimeProvided(request)) throw error;
+  }
+  if (resolved && insideBundle(resolved)) return resolved;
+  if (isRuntimeProvided(request)) return runtimeRequire.resolve(request);
+  throw moduleNotFound(request, from);
+};
 
 const dot = handler.lastIndexOf('.');
 const moduleName = handler.slice(0, dot);
@@ -32,7 +68,11 @@ async function loadHandler() {
       }
       return fn;
     } catch (error) {
-      if (error?.code === 'MODULE_NOT_FOUND' && String(error.message).includes(file)) continue;
+      if (
+        error?.code === 'MODULE_NOT_FOUND' &&
+        String(error.message).startsWith(`Cannot find module '${file}'`)
+      )
+        continue;
       throw error;
     }
   }
@@ -48,6 +88,15 @@ try {
   handlerFn = await loadHandler();
 } catch (error) {
   initError = describe(error);
+  // As Lambda reports a module the bundle needs and neither it nor the runtime has.
+  if (error?.code === 'MODULE_NOT_FOUND' || error?.code === 'ERR_MODULE_NOT_FOUND') {
+    initError = {
+      ...initError,
+      errorType: 'Runtime.ImportModuleError',
+      errorMessage: `Error: ${error.message}`,
+    };
+  }
+  console.error(`ERROR\tUncaught Exception \t${JSON.stringify(initError)}`);
 }
 parentPort.postMessage({ type: 'ready', initMs: performance.now() - started, error: initError });
 

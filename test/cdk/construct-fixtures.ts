@@ -32,11 +32,12 @@ export const PROD_STAGE = {
   AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('connectionId') },
 };
 
-/** The WebSocket API's route keys, sorted: the three API Gateway routes and the control actions. */
+/** The WebSocket API's route keys, sorted: the three API Gateway routes, the heartbeat and the control actions. */
 export const WEBSOCKET_ROUTE_KEYS = [
   '$connect',
   '$default',
   '$disconnect',
+  'ping',
   'publish',
   'subscribe',
   'unsubscribe',

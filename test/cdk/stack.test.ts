@@ -212,7 +212,7 @@ describe('the token issuer', () => {
   it('serves POST /oauth2/token and GET /.well-known/{document} on a throttled HTTP API with access logs', () => {
     const keys = Object.values(template.findResources('AWS::ApiGatewayV2::Route'))
       .map((r) => r.Properties.RouteKey)
-      .filter((k) => !k.startsWith('$') && !['publish', 'subscribe', 'unsubscribe'].includes(k));
+      .filter((k) => !k.startsWith('$') && !['ping', 'publish', 'subscribe', 'unsubscribe'].includes(k));
     expect(keys.sort()).toEqual([
       'ANY /admin/{proxy+}',
       'GET /.well-known/{document}',

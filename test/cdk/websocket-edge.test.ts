@@ -37,6 +37,17 @@ describe('WebSocketEdge', () => {
     });
   });
 
+  it('never caches a refused handshake: zero error-caching TTL for every status CloudFront allows', () => {
+    template.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({
+        CustomErrorResponses: [400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504].map((code) => ({
+          ErrorCode: code,
+          ErrorCachingMinTTL: 0,
+        })),
+      }),
+    });
+  });
+
   it('gives its wss:// URL as an output', () => {
     expect(edge.url).toMatch(/^wss:\/\//);
     template.hasOutput('*', { Description: Match.stringLikeRegexp('WSO2-style URLs') });

@@ -20,9 +20,42 @@ describe('WebSocketGateway', () => {
     });
     const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'));
     expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual(WEBSOCKET_ROUTE_KEYS);
-    const message = routes.filter((r) => !['$connect', '$disconnect'].includes(r.Properties.RouteKey));
+    const message = routes.filter(
+      (r) => !['$connect', '$disconnect', 'ping'].includes(r.Properties.RouteKey),
+    );
     expect(new Set(message.map((r) => JSON.stringify(r.Properties.Target))).size).toBe(1);
-    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 3);
+    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 4);
+  });
+
+  it('answers {"action":"ping"} with {"type":"pong"} from API Gateway itself: a MOCK integration, no Lambda', () => {
+    const { stack } = gatewayStack();
+    const template = Template.fromStack(stack);
+    const integration = new Capture();
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: 'ping',
+      RouteResponseSelectionExpression: '$default',
+      Target: { 'Fn::Join': ['', ['integrations/', { Ref: integration }]] },
+    });
+    expect(template.toJSON().Resources[integration.asString()]).toMatchObject({
+      Type: 'AWS::ApiGatewayV2::Integration',
+      Properties: {
+        IntegrationType: 'MOCK',
+        RequestTemplates: { $default: '{"statusCode": 200}' },
+        TemplateSelectionExpression: '\\$default',
+      },
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::IntegrationResponse', {
+      IntegrationId: { Ref: integration.asString() },
+      IntegrationResponseKey: '$default',
+      ResponseTemplates: { $default: '{"type":"pong"}' },
+    });
+    const routeId = Object.keys(
+      template.findResources('AWS::ApiGatewayV2::Route', { Properties: { RouteKey: 'ping' } }),
+    )[0];
+    template.hasResourceProperties('AWS::ApiGatewayV2::RouteResponse', {
+      RouteId: { Ref: routeId },
+      RouteResponseKey: '$default',
+    });
   });
 
   it('deploys the stage with its defaults: prod, 1000/500 requests per second, access logs, detailed metrics, after the account role', () => {
@@ -33,6 +66,22 @@ describe('WebSocketGateway', () => {
       DependsOn: [Match.stringLikeRegexp('ApiGatewayAccount')],
     });
     template.resourceCountIs('AWS::ApiGateway::Account', 1);
+  });
+
+  it('keeps the account-wide logging role and setting on destroy (other APIs of the account use them)', () => {
+    const { stack } = gatewayStack();
+    const template = Template.fromStack(stack);
+    const role = new Capture();
+    template.hasResource('AWS::ApiGateway::Account', {
+      Properties: { CloudWatchRoleArn: { 'Fn::GetAtt': [role, 'Arn'] } },
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+    expect(template.toJSON().Resources[role.asString()]).toMatchObject({
+      Type: 'AWS::IAM::Role',
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
   });
 
   it('leaves the account role alone when told to', () => {

@@ -1,51 +1,21 @@
-import { createWriteStream } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocketGateway } from '../../local/gateway/server.ts';
-import { LambdaRuntime } from '../../local/lambda/runtime.ts';
-import { LogSink } from '../../local/log.ts';
-import { LocalTemplate } from '../../local/template.ts';
-import { connect, connectionIdsOn, stack, tokenFor, unique } from './helpers.ts';
+import { connect, connectionIdsOn, tokenFor, unique } from './helpers.ts';
+import { startSecondGateway } from './second-gateway.ts';
 
 /**
  * The 10-minute idle timeout and the 2-hour cap, scaled down: a second gateway on the same
  * template, functions and DynamoDB Local, with timeouts of 1 s and 3 s.
  */
 const port = 19199;
-let gateway: WebSocketGateway;
-let lambda: LambdaRuntime;
+let stop: () => Promise<void>;
 let token: string;
 
 beforeAll(async () => {
-  const log = new LogSink({ out: createWriteStream(path.join(stack.stateDir, 'timeouts.log')) });
-  const template = LocalTemplate.load(stack.assemblyDir, 'Streamgate', {
-    webSocketBase: `http://localhost:${port}`,
-    httpBase: stack.urls.http,
-  });
-  lambda = new LambdaRuntime(template.functions(), {
-    baseEnvironment: stack.awsEnvironment,
-    maxConcurrency: 2,
-    log,
-  });
-  gateway = new WebSocketGateway({
-    api: template.webSocketApis()[0] as NonNullable<ReturnType<typeof template.webSocketApis>[0]>,
-    lambda,
-    log,
-    host: '127.0.0.1',
-    port,
-    credentials: stack.credentials,
-    edgeFunctions: template.viewerRequestFunctions(),
-    idleTimeoutMs: 1_000,
-    maxConnectionMs: 3_000,
-  });
-  await gateway.start();
+  ({ stop } = await startSecondGateway(port, 'timeouts', { idleTimeoutMs: 1_000, maxConnectionMs: 3_000 }));
   token = await tokenFor();
 });
 
-afterAll(async () => {
-  await gateway.stop();
-  await lambda.close();
-});
+afterAll(() => stop());
 
 describe('connection time limits', () => {
   it('an idle connection is closed with 1001 and $disconnect runs', async () => {
