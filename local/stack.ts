@@ -16,15 +16,17 @@ import { LocalAwsServices } from './aws-services.ts';
 import { LOCAL_CREDENTIALS } from './credentials.ts';
 import { type DevApplication, ensureDefaultApplication } from './dev-app.ts';
 import { createTables, type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
+import { DynamoDbProxy } from './dynamodb-proxy.ts';
 import { WebSocketGateway } from './gateway/server.ts';
 import { HttpApiServer, json } from './http-api.ts';
+import { LocalIam } from './iam/local-iam.ts';
 import { checkJavaTools } from './java.ts';
 import { createTopics, type KafkaBroker, startKafkaBroker } from './kafka-broker.ts';
 import { EventSourcePoller } from './kafka-poller.ts';
 import { LambdaRuntime } from './lambda/runtime.ts';
 import type { LogSink } from './log.ts';
 import { assertPortFree } from './process.ts';
-import { LOCAL_REGION, LocalTemplate } from './template.ts';
+import { type CfnTemplate, LOCAL_REGION, LocalTemplate } from './template.ts';
 
 export interface LocalPorts {
   ws: number;
@@ -72,6 +74,11 @@ export interface LocalStackOptions {
   extraApiDirs?: string[];
   /** Environment every function gets on top of the template's (as changing a function's configuration on AWS). */
   functionEnvironment?: Record<string, string>;
+  /**
+   * Changes the synthesized template (in place) before the stack reads it: tests remove a
+   * statement from a role and see the call fail as on AWS. Not for `npm start`.
+   */
+  templateTransform?: (template: CfnTemplate) => void;
 }
 
 export interface LocalStack {
@@ -90,6 +97,8 @@ export interface LocalStack {
   gateway: WebSocketGateway;
   services: LocalAwsServices;
   dynamodb: DynamoDbLocal;
+  /** Each function's identity and the decisions of its role's policies (local/iam). */
+  iam: LocalIam;
   /** `groupSuffix`: what the local consumer groups add to the template's names ('' on the built-in broker). */
   kafka: { brokers: string[]; broker?: KafkaBroker; pollers: EventSourcePoller[]; groupSuffix: string };
   defaultApp: DevApplication;
@@ -154,6 +163,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       awsBase: urls.aws,
       edgeHost: `${displayHost(host)}:${ports.wss}`,
     });
+    options.templateTransform?.(template.template);
+    const iam = new LocalIam(template, LOCAL_CREDENTIALS);
+    for (const warning of iam.warnings) log.warn('iam', warning);
     const webSocketApi = template.webSocketApis()[0];
     if (!webSocketApi) throw new Error('the synthesized template has no WebSocket API');
     urls.callback = `http://${displayHost(host)}:${ports.ws}/${webSocketApi.stageName}`;
@@ -210,9 +222,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       // Locally the functions run on Node 20; on AWS they run on Node 22.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
+    // Functions reach DynamoDB through the IAM-checking proxy, signing with their role's key.
+    const dynamodbProxy = new DynamoDbProxy({ host, port: 0, target: urls.dynamodb, iam, log });
+    await dynamodbProxy.start();
+    stopActions.push(() => dynamodbProxy.stop());
     const lambda = new LambdaRuntime(template.functions(), {
-      baseEnvironment: awsEnvironment,
+      baseEnvironment: { ...awsEnvironment, AWS_ENDPOINT_URL_DYNAMODB: dynamodbProxy.url },
       ...(options.functionEnvironment ? { overrides: options.functionEnvironment } : {}),
+      credentialsOf: (fn) => {
+        const key = iam.credentialsFor(fn.logicalId);
+        return { AWS_ACCESS_KEY_ID: key.accessKeyId, AWS_SECRET_ACCESS_KEY: key.secretAccessKey };
+      },
       maxConcurrency: options.lambdaConcurrency,
       log,
     });
@@ -223,6 +243,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       port: ports.aws,
       stateFile: path.join(options.stateDir, 'secrets.json'),
       credentials: LOCAL_CREDENTIALS,
+      iam,
       log,
       kafkaBrokers: brokers,
       invoke: (name, payload, asynchronous) => {
@@ -263,6 +284,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       port: ports.ws,
       tls: { port: ports.wss, ...tls },
       credentials: LOCAL_CREDENTIALS,
+      iam,
       edgeFunctions: template.viewerRequestFunctions(),
       ...(options.idleTimeoutMs ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
       ...(options.connectionsLatencyMs ? { connectionsLatencyMs: options.connectionsLatencyMs } : {}),
@@ -329,6 +351,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       gateway,
       services,
       dynamodb,
+      iam,
       kafka: { brokers, ...(broker ? { broker } : {}), pollers, groupSuffix },
       defaultApp,
       credentials: LOCAL_CREDENTIALS,

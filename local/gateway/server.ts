@@ -24,9 +24,10 @@ import {
 import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
+import type { LocalIam } from '../iam/local-iam.ts';
 import type { InvocationError, LambdaRuntime } from '../lambda/runtime.ts';
 import type { LogSink } from '../log.ts';
-import type { LocalWebSocketApi } from '../template.ts';
+import { LOCAL_ACCOUNT, LOCAL_REGION, type LocalWebSocketApi } from '../template.ts';
 import { EdgeFunction } from './edge.ts';
 import {
   type ApiInfo,
@@ -68,6 +69,8 @@ export interface GatewayOptions {
    * only): a convenience for curl. Off by default: the endpoint is as strict as execute-api's.
    */
   allowUnsignedConnections?: boolean;
+  /** Local IAM: functions' keys are accepted, and each call needs `execute-api:ManageConnections` from the caller's role. */
+  iam?: LocalIam;
 }
 
 interface Connection extends ConnectionInfo {
@@ -517,7 +520,7 @@ export class WebSocketGateway {
         headers: req.headers,
         body,
       },
-      this.options.credentials,
+      this.options.iam ? (id) => this.options.iam?.secretOf(id) : this.options.credentials,
       { service: 'execute-api' },
     );
     if (!check.ok) return sendError(res, check.status, check.error, check.message);
@@ -541,6 +544,16 @@ export class WebSocketGateway {
     if (!/^[A-Za-z0-9+/=_-]{1,128}$/.test(connectionId)) {
       return sendError(res, 400, 'BadRequestException', 'Invalid connectionId');
     }
+    const refusal = check.unsigned
+      ? undefined
+      : connectionsRefusalOf(
+          this.options.iam,
+          this.options.api,
+          check.accessKeyId,
+          req.method ?? 'GET',
+          connectionId,
+        );
+    if (refusal) return sendError(res, 403, 'AccessDeniedException', refusal);
     const connection = this.connections.get(connectionId);
     const live = connection && !connection.ending && connection.socket.readyState === WebSocket.OPEN;
     switch (req.method) {
@@ -569,6 +582,26 @@ export class WebSocketGateway {
         return sendError(res, 403, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
     }
   }
+}
+
+/**
+ * AWS's refusal of an `@connections` call the caller's role does not allow, or undefined when it
+ * does: `execute-api:ManageConnections` on
+ * `arn:aws:execute-api:<region>:<account>:<apiId>/<stage>/<METHOD>/@connections/<connectionId>`
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-control-access-iam.html).
+ */
+function connectionsRefusalOf(
+  iam: LocalIam | undefined,
+  api: { apiId: string; stageName: string },
+  accessKeyId: string,
+  method: string,
+  connectionId: string,
+): string | undefined {
+  const principal = iam?.principalOf(accessKeyId);
+  if (!iam || !principal) return undefined;
+  const resource = `arn:aws:execute-api:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${api.apiId}/${api.stageName}/${method}/@connections/${connectionId}`;
+  const decision = iam.authorize(principal, 'execute-api:ManageConnections', resource);
+  return decision.allowed ? undefined : decision.reason;
 }
 
 /** `127.0.0.1`, `::1`, `localhost`: hosts no other machine reaches. */
