@@ -5,7 +5,7 @@
  * integration tests both start it through `startLocalStack`.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { App } from 'aws-cdk-lib';
@@ -13,7 +13,7 @@ import { generate } from 'selfsigned';
 import { buildApp } from '../bin/streamgate.ts';
 import { type Catalog, kafkaTopics } from '../lambdas/core/catalog.ts';
 import { LocalAwsServices } from './aws-services.ts';
-import { LOCAL_CREDENTIALS } from './credentials.ts';
+import { LOCAL_CREDENTIALS, localEnvironmentFile } from './credentials.ts';
 import { type DevApplication, ensureDefaultApplication } from './dev-app.ts';
 import { createTables, type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
 import { DynamoDbProxy } from './dynamodb-proxy.ts';
@@ -88,6 +88,8 @@ export interface LocalStack {
     http: string;
     callback: string;
     dynamodb: string;
+    /** DynamoDB as the functions reach it: SigV4 and each call checked against the caller's role (local/dynamodb-proxy.ts). */
+    dynamodbProxy: string;
     aws: string;
     kafka: string;
   };
@@ -154,6 +156,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       http: `http://${displayHost(host)}:${ports.http}`,
       callback: '',
       dynamodb: `http://${host}:${ports.dynamodb}`,
+      dynamodbProxy: '',
       aws: `http://${host}:${ports.aws}`,
       kafka: (options.kafkaBrokers ?? [`${host}:${ports.kafka}`]).join(','),
     };
@@ -225,6 +228,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // Functions reach DynamoDB through the IAM-checking proxy, signing with their role's key.
     const dynamodbProxy = new DynamoDbProxy({ host, port: 0, target: urls.dynamodb, iam, log });
     await dynamodbProxy.start();
+    urls.dynamodbProxy = dynamodbProxy.url;
     stopActions.push(() => dynamodbProxy.stop());
     const lambda = new LambdaRuntime(template.functions(), {
       baseEnvironment: { ...awsEnvironment, AWS_ENDPOINT_URL_DYNAMODB: dynamodbProxy.url },
@@ -342,6 +346,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       apis: catalog.apis,
     });
     healthy = true;
+    // For `streamgate local env`: the shell environment of this stack, plus the @connections endpoint.
+    const environmentFile = localEnvironmentFile(options.stateDir);
+    await writeFile(
+      environmentFile,
+      JSON.stringify({ ...awsEnvironment, AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI: urls.callback }, null, 1),
+      { mode: 0o600 },
+    );
+    stopActions.push(() => rm(environmentFile, { force: true }));
 
     return {
       urls,
