@@ -12,7 +12,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { type LocalCredentials, verifySigV4 } from './gateway/sigv4.ts';
+import { type LocalCredentials, signedRequestOf, verifySigV4 } from './gateway/sigv4.ts';
 import type { LocalIam } from './iam/local-iam.ts';
 import type { LogSink } from './log.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION, type LocalQueue, type LocalSecret } from './template.ts';
@@ -305,13 +305,7 @@ export class LocalAwsServices {
     };
     try {
       const check = await verifySigV4(
-        {
-          method: req.method ?? 'POST',
-          rawPath: (req.url ?? '/').split('?')[0] as string,
-          query: new URL(req.url ?? '/', 'http://local').searchParams,
-          headers: req.headers,
-          body,
-        },
+        signedRequestOf(req, body),
         this.options.iam ? (id) => this.options.iam?.secretOf(id) : this.options.credentials,
       );
       if (!check.ok) throw new ServiceError(check.error, check.message, check.status);

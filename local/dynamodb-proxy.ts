@@ -17,7 +17,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { verifySigV4 } from './gateway/sigv4.ts';
+import { signedRequestOf, verifySigV4 } from './gateway/sigv4.ts';
 import type { LocalIam } from './iam/local-iam.ts';
 import type { LogSink } from './log.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './template.ts';
@@ -151,15 +151,8 @@ export class DynamoDbProxy {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
-    const check = await verifySigV4(
-      {
-        method: req.method ?? 'POST',
-        rawPath: (req.url ?? '/').split('?')[0] as string,
-        query: new URL(req.url ?? '/', 'http://local').searchParams,
-        headers: req.headers,
-        body,
-      },
-      (accessKeyId) => this.options.iam.secretOf(accessKeyId),
+    const check = await verifySigV4(signedRequestOf(req, body), (accessKeyId) =>
+      this.options.iam.secretOf(accessKeyId),
     );
     // DynamoDB answers every authentication failure with 400 and the coral error type.
     if (!check.ok) return reply(res, 400, `com.amazon.coral.service#${check.error}`, check.message);

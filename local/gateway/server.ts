@@ -9,8 +9,9 @@
  *  - `$disconnect` on every ending: client close, `DELETE @connections`, 10 min idle, 2 h cap;
  *  - the `@connections` API (POST/GET/DELETE under the stage, SigV4 checked as execute-api checks
  *    it: service `execute-api`, `host` signed, dated within 15 minutes; unsigned calls refused unless
- *    `allowUnsignedConnections` on a loopback host; 410 for gone ids, binary data untouched, messages
- *    over 32 KB sent as several frames);
+ *    `allowUnsignedConnections` on a loopback host; with local IAM, the caller's role must allow
+ *    `execute-api:ManageConnections`, else 403 AccessDeniedException; 410 for gone ids, binary data
+ *    untouched, messages over 32 KB sent as several frames);
  *  - stage throttling (429 on connect, an error message on frames).
  */
 

@@ -1,9 +1,12 @@
 /**
  * Verifies AWS Signature Version 4 on requests to the local `@connections` API and local AWS
  * services, the way AWS does: the signature is recomputed from the signed headers, path, query and
- * body with the local stack's credentials, and must match.
+ * body with the secret of the key that signed (the local stack's own, or with local IAM any key the
+ * stack issued to a function), and must match. The verified access key id is returned, so the
+ * caller can authorize the call by its owner.
  */
 import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { NodeSha256 } from '../../lambdas/adapters/node-sha256.ts';
 
@@ -180,6 +183,17 @@ export function unrecognizedKeyMessage(accessKeyId: string): string {
     `The security token included in the request is invalid. (local stack: access key ${accessKeyId} is not one it issued; ` +
     'run `eval "$(npx streamgate local env)"` to sign with its key)'
   );
+}
+
+/** What `verifySigV4` reads of an incoming request whose body has been read. */
+export function signedRequestOf(req: IncomingMessage, body: Uint8Array): Parameters<typeof verifySigV4>[0] {
+  return {
+    method: req.method ?? 'POST',
+    rawPath: (req.url ?? '/').split('?')[0] as string,
+    query: new URL(req.url ?? '/', 'http://local').searchParams,
+    headers: req.headers,
+    body,
+  };
 }
 
 /** `20260101T120000Z` → Date; undefined when malformed. */

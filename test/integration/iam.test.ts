@@ -5,8 +5,10 @@
  * derives them); part two starts a second stack whose template lost one permission and sees the
  * exact call fail while the rest works.
  */
+import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
+import { promisify } from 'node:util';
 import {
   ApiGatewayManagementApiClient,
   PostToConnectionCommand,
@@ -148,6 +150,39 @@ describe('every function signs with its own role, and each call is decided by th
       status: 400,
       message: denied('Connect', 'secretsmanager:GetSecretValue', signingKey?.arn as string),
     });
+  });
+});
+
+describe('streamgate local env', () => {
+  it("prints the running stack's key, region and endpoints, and an AWS SDK configured from them is accepted", async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [path.join(stack.root, 'cli', 'streamgate.mjs'), 'local', 'env'],
+      { env: { ...process.env, STREAMGATE_STATE_DIR: stack.stateDir }, timeout: 30_000 },
+    );
+    const env = Object.fromEntries(
+      [...stdout.matchAll(/^export (\w+)='([^']*)'$/gm)].map((m) => [m[1] as string, m[2] as string]),
+    );
+    expect(env).toMatchObject({
+      AWS_ACCESS_KEY_ID: stack.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: stack.credentials.secretAccessKey,
+      AWS_REGION: region,
+      AWS_ENDPOINT_URL_DYNAMODB: stack.urls.dynamodb,
+      AWS_ENDPOINT_URL_SQS: stack.urls.aws,
+      AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI: stack.urls.callback,
+    });
+    const sdk = new ApiGatewayManagementApiClient({
+      endpoint: env.AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI,
+      region: env.AWS_REGION,
+      credentials: {
+        accessKeyId: env.AWS_ACCESS_KEY_ID ?? '',
+        secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? '',
+      },
+    });
+    const answer = await failure(
+      sdk.send(new PostToConnectionCommand({ ConnectionId: 'nobodyHere0=', Data: 'x' })),
+    );
+    expect(answer?.name).toBe('GoneException');
   });
 });
 
