@@ -22,6 +22,7 @@ import { PLAN_PERIODS } from '../lambdas/core/plans.ts';
 import { createTargetResolver } from '../lambdas/core/target.ts';
 import { loadCatalog } from '../lib/definitions/load.ts';
 import { DefinitionError } from '../lib/definitions/problems.ts';
+import { exportLines, LOCAL_CREDENTIALS, localEnvironmentFile } from '../local/credentials.ts';
 import type { DevApplication } from '../local/dev-app.ts';
 import { CliError, isLocal, ManagementClient } from './management-client.ts';
 
@@ -532,6 +533,36 @@ program
       delivered: number;
     }>('POST', `${adminApiPath(api)}/publish`, { topic, data });
     print(globals, result, () => `delivered to ${result.delivered} of ${result.recipients} subscribers`);
+  });
+
+// --- the local stack
+
+const local = program.command('local').description('the local stack started with `npm start`');
+
+local
+  .command('env')
+  .description(
+    'the environment the AWS CLI and SDKs need to reach the running local stack: its key, region and endpoints',
+  )
+  .addHelpText(
+    'after',
+    '\nThe local stack accepts its own key (allowed everything) and the keys it gives its functions (their roles);\n' +
+      'any other key gets UnrecognizedClientException. Use:\n  eval "$(npx streamgate local env)"\n' +
+      '  aws apigatewaymanagementapi get-connection --connection-id <id>',
+  )
+  .action(() => {
+    const file = localEnvironmentFile(stateDir);
+    if (!existsSync(file))
+      throw new CliError(`no local stack is running with state in ${stateDir}: start it with \`npm start\``);
+    const environment = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+    const shown = Object.fromEntries(
+      Object.entries(environment).filter(([name]) =>
+        /^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|REGION|DEFAULT_REGION|ENDPOINT_URL_.+)$/.test(name),
+      ),
+    );
+    process.stdout.write(
+      `# the local stack's own key (LOCAL_CREDENTIALS ${LOCAL_CREDENTIALS.accessKeyId}): allowed everything locally\n${exportLines(shown)}\n`,
+    );
   });
 
 if (process.argv.length <= 2) program.help();

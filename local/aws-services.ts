@@ -12,9 +12,10 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { type LocalCredentials, verifySigV4 } from './gateway/sigv4.ts';
+import { type LocalCredentials, signedRequestOf, verifySigV4 } from './gateway/sigv4.ts';
+import type { LocalIam } from './iam/local-iam.ts';
 import type { LogSink } from './log.ts';
-import type { LocalQueue, LocalSecret } from './template.ts';
+import { LOCAL_ACCOUNT, LOCAL_REGION, type LocalQueue, type LocalSecret } from './template.ts';
 
 interface QueuedMessage {
   messageId: string;
@@ -79,6 +80,8 @@ export class LocalAwsServices {
       invoke?: Invoke;
       /** The local broker(s): what GetBootstrapBrokers answers (plaintext, as the local broker is). */
       kafkaBrokers?: string[];
+      /** Local IAM: the functions' keys are accepted and each call is decided by the caller's role. */
+      iam?: LocalIam;
     },
   ) {
     if (existsSync(options.stateFile)) {
@@ -345,19 +348,14 @@ export class LocalAwsServices {
     };
     try {
       const check = await verifySigV4(
-        {
-          method: req.method ?? 'POST',
-          rawPath: (req.url ?? '/').split('?')[0] as string,
-          query: new URL(req.url ?? '/', 'http://local').searchParams,
-          headers: req.headers,
-          body,
-        },
-        this.options.credentials,
+        signedRequestOf(req, body),
+        this.options.iam ? (id) => this.options.iam?.secretOf(id) : this.options.credentials,
       );
       if (!check.ok) throw new ServiceError(check.error, check.message, check.status);
       if (check.unsigned) {
         throw new ServiceError('MissingAuthenticationTokenException', 'Missing Authentication Token', 403);
       }
+      this.authorize(check.accessKeyId, req, body);
       const bootstrap = BOOTSTRAP_PATH.exec((req.url ?? '').split('?')[0] as string);
       if (bootstrap && req.method === 'GET') {
         if (!this.options.kafkaBrokers?.length)
@@ -377,6 +375,82 @@ export class LocalAwsServices {
       this.options.log.error('aws-services', 'request failed', { error: (error as Error).message });
       reply(500, { __type: 'InternalServiceError', message: (error as Error).message });
     }
+  }
+
+  /**
+   * The caller's role must allow the call (`LocalIam`), else AWS's AccessDeniedException: HTTP 403
+   * on the REST APIs (Lambda Invoke, Kafka GetBootstrapBrokers), 400 on the JSON ones (SQS, Secrets
+   * Manager), as their API references list it under Errors / Common Errors.
+   */
+  private authorize(accessKeyId: string, req: IncomingMessage, body: Buffer): void {
+    const iam = this.options.iam;
+    if (!iam) return;
+    const principal = iam.principalOf(accessKeyId);
+    if (!principal)
+      throw new ServiceError(
+        'UnrecognizedClientException',
+        'The security token included in the request is invalid.',
+        403,
+      );
+    const { action, resource, status } = this.iamRequestOf(req, body);
+    const decision = iam.authorize(principal, action, resource);
+    if (decision.allowed) return;
+    this.options.log.warn('aws-services', `AccessDenied: ${decision.reason}`);
+    throw new ServiceError('AccessDeniedException', decision.reason, status);
+  }
+
+  /** The IAM action and resource ARN of a request (the Service Authorization Reference of each service). */
+  private iamRequestOf(
+    req: IncomingMessage,
+    body: Buffer,
+  ): { action: string; resource: string; status: number } {
+    const urlPath = (req.url ?? '').split('?')[0] as string;
+    const arn = (service: string, rest: string) =>
+      `arn:aws:${service}:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${rest}`;
+    const bootstrap = BOOTSTRAP_PATH.exec(urlPath);
+    if (bootstrap)
+      return {
+        action: 'kafka:GetBootstrapBrokers',
+        resource: decodeURIComponent(bootstrap[1] as string),
+        status: 403,
+      };
+    const invocation = INVOKE_PATH.exec(urlPath);
+    if (invocation) {
+      const name = decodeURIComponent(invocation[1] as string);
+      const qualifier = new URL(req.url ?? '/', 'http://local').searchParams.get('Qualifier');
+      const base = name.startsWith('arn:') ? name : arn('lambda', `function:${name}`);
+      return {
+        action: 'lambda:InvokeFunction',
+        resource: qualifier ? `${base}:${qualifier}` : base,
+        status: 403,
+      };
+    }
+    const target = String(req.headers['x-amz-target'] ?? '');
+    let input: Record<string, unknown> = {};
+    try {
+      input = body.length ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {};
+    } catch {
+      // The operation itself answers a malformed body.
+    }
+    const [prefix, operation = ''] = target.split('.');
+    if (prefix === 'AmazonSQS') {
+      const name = String(
+        input.QueueName ??
+          String(input.QueueUrl ?? '')
+            .split('/')
+            .pop() ??
+          '',
+      );
+      return { action: `sqs:${operation}`, resource: name ? arn('sqs', name) : '*', status: 400 };
+    }
+    const secretId = String(input.SecretId ?? '');
+    const secret = this.secrets.get(secretId) ?? [...this.secrets.values()].find((s) => s.name === secretId);
+    return {
+      action: `secretsmanager:${operation}`,
+      resource:
+        secret?.arn ?? (secretId.startsWith('arn:') ? secretId : arn('secretsmanager', `secret:${secretId}`)),
+      status: 400,
+    };
   }
 
   /** Lambda's Invoke API: RequestResponse answers with the result (or the function's error), Event with 202. */

@@ -13,19 +13,21 @@ import { generate } from 'selfsigned';
 import { buildApp } from '../bin/streamgate.ts';
 import type { Catalog } from '../lambdas/core/catalog.ts';
 import { LocalAwsServices } from './aws-services.ts';
-import { LOCAL_CREDENTIALS } from './credentials.ts';
+import { LOCAL_CREDENTIALS, localEnvironmentFile } from './credentials.ts';
 import { createCustomResources } from './custom-resources.ts';
 import { type DevApplication, ensureDefaultApplication } from './dev-app.ts';
 import { createTables, type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
+import { DynamoDbProxy } from './dynamodb-proxy.ts';
 import { WebSocketGateway } from './gateway/server.ts';
 import { HttpApiServer, json } from './http-api.ts';
+import { LocalIam } from './iam/local-iam.ts';
 import { checkJavaTools } from './java.ts';
 import { type KafkaBroker, startKafkaBroker } from './kafka-broker.ts';
 import { EventSourcePoller } from './kafka-poller.ts';
 import { LambdaRuntime } from './lambda/runtime.ts';
 import type { LogSink } from './log.ts';
 import { assertPortFree } from './process.ts';
-import { LOCAL_REGION, LocalTemplate } from './template.ts';
+import { type CfnTemplate, LOCAL_REGION, LocalTemplate } from './template.ts';
 
 export interface LocalPorts {
   ws: number;
@@ -77,6 +79,11 @@ export interface LocalStackOptions {
   extraApiDirs?: string[];
   /** Environment every function gets on top of the template's (as changing a function's configuration on AWS). */
   functionEnvironment?: Record<string, string>;
+  /**
+   * Changes the synthesized template (in place) before the stack reads it: tests remove a
+   * statement from a role and see the call fail as on AWS. Not for `npm start`.
+   */
+  templateTransform?: (template: CfnTemplate) => void;
 }
 
 export interface LocalStack {
@@ -86,6 +93,8 @@ export interface LocalStack {
     http: string;
     callback: string;
     dynamodb: string;
+    /** DynamoDB as the functions reach it: SigV4 and each call checked against the caller's role (local/dynamodb-proxy.ts). */
+    dynamodbProxy: string;
     aws: string;
     kafka: string;
   };
@@ -97,6 +106,8 @@ export interface LocalStack {
   gateway: WebSocketGateway;
   services: LocalAwsServices;
   dynamodb: DynamoDbLocal;
+  /** Each function's identity and the decisions of its role's policies (local/iam). */
+  iam: LocalIam;
   /** `groupSuffix`: what the local consumer groups add to the template's names ('' on the built-in broker). */
   kafka: { brokers: string[]; broker?: KafkaBroker; pollers: EventSourcePoller[]; groupSuffix: string };
   defaultApp: DevApplication;
@@ -157,6 +168,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       http: `http://${displayHost(host)}:${ports.http}`,
       callback: '',
       dynamodb: `http://${host}:${ports.dynamodb}`,
+      dynamodbProxy: '',
       aws: `http://${host}:${ports.aws}`,
       kafka: (options.kafkaBrokers ?? [`${host}:${ports.kafka}`]).join(','),
     };
@@ -166,6 +178,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       awsBase: urls.aws,
       edgeHost: `${displayHost(host)}:${ports.wss}`,
     });
+    options.templateTransform?.(template.template);
+    const iam = new LocalIam(template, LOCAL_CREDENTIALS);
+    for (const warning of iam.warnings) log.warn('iam', warning);
     const webSocketApi = template.webSocketApis()[0];
     if (!webSocketApi) throw new Error('the synthesized template has no WebSocket API');
     urls.callback = `http://${displayHost(host)}:${ports.ws}/${webSocketApi.stageName}`;
@@ -220,9 +235,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       // Locally the functions run on Node 20; on AWS they run on Node 22.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
+    // Functions reach DynamoDB through the IAM-checking proxy, signing with their role's key.
+    const dynamodbProxy = new DynamoDbProxy({ host, port: 0, target: urls.dynamodb, iam, log });
+    await dynamodbProxy.start();
+    urls.dynamodbProxy = dynamodbProxy.url;
+    stopActions.push(() => dynamodbProxy.stop());
     const lambda = new LambdaRuntime(template.functions(), {
-      baseEnvironment: awsEnvironment,
+      baseEnvironment: { ...awsEnvironment, AWS_ENDPOINT_URL_DYNAMODB: dynamodbProxy.url },
       ...(options.functionEnvironment ? { overrides: options.functionEnvironment } : {}),
+      credentialsOf: (fn) => {
+        const key = iam.credentialsFor(fn.logicalId);
+        return { AWS_ACCESS_KEY_ID: key.accessKeyId, AWS_SECRET_ACCESS_KEY: key.secretAccessKey };
+      },
       maxConcurrency: options.lambdaConcurrency,
       log,
     });
@@ -236,6 +260,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       port: ports.aws,
       stateFile: secretsFile,
       credentials: LOCAL_CREDENTIALS,
+      iam,
       log,
       kafkaBrokers: brokers,
       invoke: (name, payload, asynchronous) => {
@@ -279,6 +304,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       port: ports.ws,
       tls: { port: ports.wss, ...tls },
       credentials: LOCAL_CREDENTIALS,
+      iam,
       edgeFunctions: template.viewerRequestFunctions(),
       ...(options.idleTimeoutMs ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
       ...(options.connectionsLatencyMs ? { connectionsLatencyMs: options.connectionsLatencyMs } : {}),
@@ -353,6 +379,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       apis: catalog.apis,
     });
     healthy = true;
+    // For `streamgate local env`: the shell environment of this stack, plus the @connections endpoint.
+    const environmentFile = localEnvironmentFile(options.stateDir);
+    await writeFile(
+      environmentFile,
+      JSON.stringify({ ...awsEnvironment, AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI: urls.callback }, null, 1),
+      { mode: 0o600 },
+    );
+    stopActions.push(() => rm(environmentFile, { force: true }));
 
     return {
       urls,
@@ -363,6 +397,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       gateway,
       services,
       dynamodb,
+      iam,
       kafka: { brokers, ...(broker ? { broker } : {}), pollers, groupSuffix },
       defaultApp,
       credentials: LOCAL_CREDENTIALS,

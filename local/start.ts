@@ -100,6 +100,11 @@ streamgate local stack is up (${seconds} s) — Ctrl-C stops everything.
   Failure queue (SQS)           ${stack.queues.FailureQueue ?? '(none)'}
   Kafka bootstrap servers       ${stack.urls.kafka}${values.kafka ? ` (external; consumer groups end in ${stack.kafka.groupSuffix})` : ''}
 
+AWS CLI and SDKs (@connections, DynamoDB, SQS, Secrets Manager) sign with the local key:
+  access key id ${stack.credentials.accessKeyId}, secret ${stack.credentials.secretAccessKey}  (other keys: UnrecognizedClientException)
+  eval "$(npx streamgate local env)"      # sets the key, region and endpoints in this shell
+  Each function signs with its own role's key; a call its role does not allow fails with AccessDeniedException.
+
 Try the chat (seed 001):
   TOKEN=$(npx streamgate token --api /chats/1.0.0)
   npx wscat -c ${stack.urls.ws}/chats/1.0.0/rooms/room1 -H "Authorization: Bearer $TOKEN"

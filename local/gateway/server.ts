@@ -14,9 +14,10 @@
  *    response, without a Lambda, still counted by the stage throttle;
  *  - the `@connections` API (POST/GET/DELETE under the stage, SigV4 checked as execute-api checks
  *    it: service `execute-api`, `host` signed, dated within 15 minutes; unsigned calls refused unless
- *    `allowUnsignedConnections` on a loopback host; 410 for gone ids and for ids whose `$connect` has
- *    not returned yet (the handshake window AWS has too), binary data untouched, messages over 32 KB
- *    sent as several frames);
+ *    `allowUnsignedConnections` on a loopback host; with local IAM, the caller's role must allow
+ *    `execute-api:ManageConnections`, else 403 AccessDeniedException; 410 for gone ids and for ids
+ *    whose `$connect` has not returned yet (the handshake window AWS has too), binary data untouched,
+ *    messages over 32 KB sent as several frames);
  *  - stage throttling (429 on connect, an error message on frames).
  */
 
@@ -30,9 +31,10 @@ import {
 import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
+import type { LocalIam } from '../iam/local-iam.ts';
 import type { InvocationError, LambdaRuntime } from '../lambda/runtime.ts';
 import type { LogSink } from '../log.ts';
-import type { LocalWebSocketApi } from '../template.ts';
+import { LOCAL_ACCOUNT, LOCAL_REGION, type LocalWebSocketApi } from '../template.ts';
 import { EdgeFunction } from './edge.ts';
 import {
   type ApiInfo,
@@ -80,6 +82,8 @@ export interface GatewayOptions {
    * only): a convenience for curl. Off by default: the endpoint is as strict as execute-api's.
    */
   allowUnsignedConnections?: boolean;
+  /** Local IAM: functions' keys are accepted, and each call needs `execute-api:ManageConnections` from the caller's role. */
+  iam?: LocalIam;
 }
 
 interface Connection extends ConnectionInfo {
@@ -584,7 +588,7 @@ export class WebSocketGateway {
         headers: req.headers,
         body,
       },
-      this.options.credentials,
+      this.options.iam ? (id) => this.options.iam?.secretOf(id) : this.options.credentials,
       { service: 'execute-api' },
     );
     if (!check.ok) return sendError(res, check.status, check.error, check.message);
@@ -608,6 +612,16 @@ export class WebSocketGateway {
     if (!/^[A-Za-z0-9+/=_-]{1,128}$/.test(connectionId)) {
       return sendError(res, 400, 'BadRequestException', 'Invalid connectionId');
     }
+    const refusal = check.unsigned
+      ? undefined
+      : connectionsRefusalOf(
+          this.options.iam,
+          this.options.api,
+          check.accessKeyId,
+          req.method ?? 'GET',
+          connectionId,
+        );
+    if (refusal) return sendError(res, 403, 'AccessDeniedException', refusal);
     const connection = this.connections.get(connectionId);
     const live = connection && !connection.ending && connection.socket.readyState === WebSocket.OPEN;
     switch (req.method) {
@@ -646,6 +660,26 @@ export function splitRequestTarget(target: string): { path: string; query: strin
   return mark < 0
     ? { path: target, query: '' }
     : { path: target.slice(0, mark), query: target.slice(mark + 1) };
+}
+
+/**
+ * AWS's refusal of an `@connections` call the caller's role does not allow, or undefined when it
+ * does: `execute-api:ManageConnections` on
+ * `arn:aws:execute-api:<region>:<account>:<apiId>/<stage>/<METHOD>/@connections/<connectionId>`
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-control-access-iam.html).
+ */
+function connectionsRefusalOf(
+  iam: LocalIam | undefined,
+  api: { apiId: string; stageName: string },
+  accessKeyId: string,
+  method: string,
+  connectionId: string,
+): string | undefined {
+  const principal = iam?.principalOf(accessKeyId);
+  if (!iam || !principal) return undefined;
+  const resource = `arn:aws:execute-api:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${api.apiId}/${api.stageName}/${method}/@connections/${connectionId}`;
+  const decision = iam.authorize(principal, 'execute-api:ManageConnections', resource);
+  return decision.allowed ? undefined : decision.reason;
 }
 
 /** `127.0.0.1`, `::1`, `localhost`: hosts no other machine reaches. */

@@ -1,9 +1,12 @@
 /**
  * Verifies AWS Signature Version 4 on requests to the local `@connections` API and local AWS
  * services, the way AWS does: the signature is recomputed from the signed headers, path, query and
- * body with the local stack's credentials, and must match.
+ * body with the secret of the key that signed (the local stack's own, or with local IAM any key the
+ * stack issued to a function), and must match. The verified access key id is returned, so the
+ * caller can authorize the call by its owner.
  */
 import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { NodeSha256 } from '../../lambdas/adapters/node-sha256.ts';
 
@@ -12,8 +15,16 @@ export interface LocalCredentials {
   secretAccessKey: string;
 }
 
+/**
+ * The secret of an access key the local stack issued, undefined for any other key: the stack's own
+ * key and, with local IAM, each function's (`LocalIam.secretOf`).
+ */
+export type SecretLookup = (accessKeyId: string) => string | undefined;
+
+/** A signed request's `accessKeyId` is the verified caller (absent on an unsigned one). */
 export type SigV4Result =
-  | { ok: true; unsigned: boolean }
+  | { ok: true; unsigned: true }
+  | { ok: true; unsigned: false; accessKeyId: string }
   | { ok: false; status: number; error: string; message: string };
 
 /** What a verifier checks beyond the signature itself (AWS checks all of them on every service). */
@@ -40,7 +51,7 @@ export async function verifySigV4(
     headers: Record<string, string | string[] | undefined>;
     body: Uint8Array;
   },
-  credentials: LocalCredentials,
+  credentials: LocalCredentials | SecretLookup,
   policy: SigV4Policy = {},
 ): Promise<SigV4Result> {
   const authorization = firstHeader(request.headers.authorization);
@@ -55,12 +66,18 @@ export async function verifySigV4(
     };
   }
   const [, accessKeyId, , region, service, signedHeaderList, signature] = match as unknown as string[];
-  if (accessKeyId !== credentials.accessKeyId) {
+  const secretAccessKey =
+    typeof credentials === 'function'
+      ? credentials(accessKeyId as string)
+      : accessKeyId === credentials.accessKeyId
+        ? credentials.secretAccessKey
+        : undefined;
+  if (secretAccessKey === undefined) {
     return {
       ok: false,
       status: 403,
       error: 'UnrecognizedClientException',
-      message: `The security token included in the request is invalid (unknown access key ${accessKeyId})`,
+      message: unrecognizedKeyMessage(accessKeyId as string),
     };
   }
   if (policy.service !== undefined && service !== policy.service) {
@@ -125,7 +142,7 @@ export async function verifySigV4(
     query[key] = values.length === 1 ? (values[0] as string) : values;
   }
   const signer = new SignatureV4({
-    credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
+    credentials: { accessKeyId: accessKeyId as string, secretAccessKey },
     region: region as string,
     service: service as string,
     sha256: NodeSha256,
@@ -153,7 +170,30 @@ export async function verifySigV4(
       message: 'The request signature we calculated does not match the signature you provided.',
     };
   }
-  return { ok: true, unsigned: false };
+  return { ok: true, unsigned: false, accessKeyId: accessKeyId as string };
+}
+
+/**
+ * AWS's answer to a key it does not know ("The security token included in the request is
+ * invalid."), with what to do locally: the stack accepts its own key, which `streamgate local env`
+ * prints (docs/security.md, "What the local stack relaxes").
+ */
+export function unrecognizedKeyMessage(accessKeyId: string): string {
+  return (
+    `The security token included in the request is invalid. (local stack: access key ${accessKeyId} is not one it issued; ` +
+    'run `eval "$(npx streamgate local env)"` to sign with its key)'
+  );
+}
+
+/** What `verifySigV4` reads of an incoming request whose body has been read. */
+export function signedRequestOf(req: IncomingMessage, body: Uint8Array): Parameters<typeof verifySigV4>[0] {
+  return {
+    method: req.method ?? 'POST',
+    rawPath: (req.url ?? '/').split('?')[0] as string,
+    query: new URL(req.url ?? '/', 'http://local').searchParams,
+    headers: req.headers,
+    body,
+  };
 }
 
 /** `20260101T120000Z` → Date; undefined when malformed. */

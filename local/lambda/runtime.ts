@@ -126,6 +126,12 @@ export interface LambdaRuntimeOptions {
   log: LogSink;
   /** Applied over each function's own environment. */
   overrides?: Record<string, string>;
+  /**
+   * The function's own credentials (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`: its execution
+   * role's, from `LocalIam`), applied last: Lambda reserves these variables, so neither the
+   * template nor an override can change them.
+   */
+  credentialsOf?: (fn: LocalFunction) => Record<string, string>;
 }
 
 export interface InvocationStats {
@@ -317,6 +323,7 @@ export class LambdaRuntime {
       LAMBDA_TASK_ROOT: fn.codeDir,
       ...fn.environment,
       ...(this.options.overrides ?? {}),
+      ...(this.options.credentialsOf?.(fn) ?? {}),
     };
   }
 

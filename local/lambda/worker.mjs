@@ -130,6 +130,8 @@ parentPort.on('message', async (message) => {
     const value = await handlerFn(event, lambdaContext);
     parentPort.postMessage({ type: 'result', id, ok: true, value: value === undefined ? null : value });
   } catch (error) {
+    // As the Node.js runtime logs a handler's error in the function's own log stream.
+    console.error(`${context.awsRequestId}\tERROR\tInvoke Error \t${JSON.stringify(describe(error))}`);
     parentPort.postMessage({ type: 'result', id, ok: false, error: describe(error) });
   }
 });

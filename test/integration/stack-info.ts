@@ -11,6 +11,7 @@ export interface StackInfo {
     http: string;
     callback: string;
     dynamodb: string;
+    dynamodbProxy: string;
     aws: string;
     kafka: string;
   };

@@ -141,6 +141,7 @@ describe('SigV4 verification', () => {
     expect(await verifySigV4({ ...request, headers, body: Buffer.from('hello') }, credentials)).toEqual({
       ok: true,
       unsigned: false,
+      accessKeyId: 'AKIDLOCAL',
     });
     expect(await verifySigV4({ ...request, headers: {}, body: Buffer.from('hello') }, credentials)).toEqual({
       ok: true,
@@ -205,8 +206,16 @@ describe('SigV4 verification', () => {
   }
 
   it('takes a signature dated within 15 minutes either way, refuses one outside (AWS wording)', async () => {
-    expect(await signedWith({ offsetSeconds: -14 * 60 })).toEqual({ ok: true, unsigned: false });
-    expect(await signedWith({ offsetSeconds: 14 * 60 })).toEqual({ ok: true, unsigned: false });
+    expect(await signedWith({ offsetSeconds: -14 * 60 })).toEqual({
+      ok: true,
+      unsigned: false,
+      accessKeyId: 'AKIDLOCAL',
+    });
+    expect(await signedWith({ offsetSeconds: 14 * 60 })).toEqual({
+      ok: true,
+      unsigned: false,
+      accessKeyId: 'AKIDLOCAL',
+    });
     const old = await signedWith({ offsetSeconds: -2 * 86_400 });
     expect(old).toMatchObject({ ok: false, status: 403, error: 'InvalidSignatureException' });
     expect(old.ok ? '' : old.message).toMatch(/^Signature expired: \d{8}T\d{6}Z is now earlier than/);
