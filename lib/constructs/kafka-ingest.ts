@@ -221,8 +221,6 @@ export class KafkaIngest extends Construct {
     );
     const admin = new StreamgateFunction(this, 'TopicAdmin', {
       handlerDir: 'topic-admin',
-      // aws-msk-iam-sasl-signer-js needs SDK packages the runtime may lack (as the producer).
-      bundleSdk: true,
       catalog: props.catalog,
       logRetention: props.logRetention,
       timeout: Duration.minutes(2),
