@@ -37,7 +37,8 @@ let bundles: { service: string; file: string }[];
 
 beforeAll(async () => {
   const outdir = mkdtempSync(path.join(tmpdir(), 'streamgate-bundles-'));
-  const { stack } = await buildApp(new App({ outdir }));
+  // Kafka on (as the local stack and the parity kit deploy it): the fan-out and topic admin bundles too.
+  const { stack } = await buildApp(new App({ outdir, context: { kafkaCluster: 'serverless' } }));
   const functions = Template.fromStack(stack).findResources('AWS::Lambda::Function');
   bundles = Object.entries(functions).flatMap(([id, fn]) => {
     const key: unknown = fn.Properties.Code?.S3Key;
@@ -54,7 +55,15 @@ beforeAll(async () => {
 describe('the synthesized bundles', () => {
   it('are there: every handler of the stack', () => {
     expect(bundles.map((b) => b.service)).toEqual(
-      expect.arrayContaining(['connect', 'message', 'disconnect', 'fanout', 'token', 'management']),
+      expect.arrayContaining([
+        'connect',
+        'message',
+        'disconnect',
+        'fanout',
+        'topic-admin',
+        'token',
+        'management',
+      ]),
     );
   });
 
