@@ -20,6 +20,7 @@ import { WebSocketGateway } from './gateway/server.ts';
 import { HttpApiServer, json } from './http-api.ts';
 import { checkJavaTools } from './java.ts';
 import { createTopics, type KafkaBroker, startKafkaBroker } from './kafka-broker.ts';
+import { allowAllIam, KafkaIamServer, type LocalIamAuthority } from './kafka-iam.ts';
 import { EventSourcePoller } from './kafka-poller.ts';
 import { LambdaRuntime } from './lambda/runtime.ts';
 import type { LogSink } from './log.ts';
@@ -34,9 +35,11 @@ export interface LocalPorts {
   dynamodb: number;
   kafka: number;
   kafkaController: number;
+  /** The broker's IAM listener (SASL_SSL, OAUTHBEARER); default: `kafka` + 6 (9098, MSK's IAM port). */
+  kafkaIam?: number;
 }
 
-export const DEFAULT_PORTS: LocalPorts = {
+export const DEFAULT_PORTS: Required<LocalPorts> = {
   ws: 9099,
   wss: 8099,
   http: 9090,
@@ -44,6 +47,7 @@ export const DEFAULT_PORTS: LocalPorts = {
   dynamodb: 8000,
   kafka: 9092,
   kafkaController: 9093,
+  kafkaIam: 9098,
 };
 
 export interface LocalStackOptions {
@@ -72,6 +76,11 @@ export interface LocalStackOptions {
   extraApiDirs?: string[];
   /** Environment every function gets on top of the template's (as changing a function's configuration on AWS). */
   functionEnvironment?: Record<string, string>;
+  /**
+   * The IAM that authenticates and authorizes the Kafka IAM listener (tests inject one); a function
+   * so that it is asked afresh for each decision. Default: everything allowed (`allowAllIam`).
+   */
+  kafkaIam?: () => LocalIamAuthority;
 }
 
 export interface LocalStack {
@@ -90,8 +99,19 @@ export interface LocalStack {
   gateway: WebSocketGateway;
   services: LocalAwsServices;
   dynamodb: DynamoDbLocal;
-  /** `groupSuffix`: what the local consumer groups add to the template's names ('' on the built-in broker). */
-  kafka: { brokers: string[]; broker?: KafkaBroker; pollers: EventSourcePoller[]; groupSuffix: string };
+  /**
+   * `brokers`: PLAINTEXT, the administrator's; `iamBrokers`: the IAM listener (what GetBootstrapBrokers
+   * answers; empty with an external Kafka); `clusterArn`: the local cluster's;
+   * `groupSuffix`: what the local consumer groups add to the template's names ('' on the built-in broker).
+   */
+  kafka: {
+    brokers: string[];
+    iamBrokers: string[];
+    clusterArn: string;
+    broker?: KafkaBroker;
+    pollers: EventSourcePoller[];
+    groupSuffix: string;
+  };
   defaultApp: DevApplication;
   credentials: { accessKeyId: string; secretAccessKey: string };
   /** The environment a local AWS SDK client or the AWS CLI needs to reach this stack. */
@@ -159,6 +179,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     urls.callback = `http://${displayHost(host)}:${ports.ws}/${webSocketApi.stageName}`;
 
     const topics = kafkaTopics(catalog);
+    const clusterArn = localClusterArn(template);
+    const tls = await localCertificate(options.stateDir);
+    // The broker's IAM listener asks this endpoint for each authentication and decision.
+    const kafkaIam = options.kafkaBrokers
+      ? undefined
+      : new KafkaIamServer({
+          clusterArn,
+          iam: options.kafkaIam ?? (() => defaultKafkaIam),
+          log,
+        });
+    const kafkaIamUrl = await kafkaIam?.start();
+    if (kafkaIam) stopActions.push(() => kafkaIam.stop());
+    const kafkaIamPort = ports.kafkaIam ?? ports.kafka + 6;
+    if (!options.kafkaBrokers) await assertPortFree(kafkaIamPort, host, 'kafkaIam');
     log.info(
       'stack',
       options.kafkaBrokers ? 'starting DynamoDB Local…' : 'starting DynamoDB Local and Apache Kafka…',
@@ -187,12 +221,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
               : await mkdtemp(path.join(tmpdir(), 'streamgate-kafka-')),
             stateDir: options.stateDir,
             log,
+            ...(kafkaIamUrl ? { iam: { port: kafkaIamPort, url: kafkaIamUrl, tls } } : {}),
           }).then((engine) => {
             stopActions.push(() => engine.stop());
             return engine;
           }),
     ]);
     const brokers = options.kafkaBrokers ?? broker?.brokers ?? [];
+    const iamBrokers = broker?.iamBrokers ?? [];
+    // Functions trust the stack's certificate as Lambda's runtime trusts Amazon's CAs (lambda/extra-ca.mjs).
+    const caFile = path.join(options.stateDir, 'local-ca.pem');
+    await writeFile(caFile, tls.cert);
     await createTopics(brokers, topics);
     const tables = template.tables();
     await createTables(dynamodb.client, tables, (table) => /Connections/.test(table.logicalId));
@@ -211,7 +250,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
     const lambda = new LambdaRuntime(template.functions(), {
-      baseEnvironment: awsEnvironment,
+      baseEnvironment: { ...awsEnvironment, NODE_EXTRA_CA_CERTS: caFile },
       ...(options.functionEnvironment ? { overrides: options.functionEnvironment } : {}),
       maxConcurrency: options.lambdaConcurrency,
       log,
@@ -225,6 +264,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       credentials: LOCAL_CREDENTIALS,
       log,
       kafkaBrokers: brokers,
+      kafkaIamBrokers: iamBrokers,
       invoke: (name, payload, asynchronous) => {
         const fn = lambda.functionByName(name);
         if (!fn) {
@@ -254,7 +294,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await services.rotate(secret.arn);
     }
 
-    const tls = await localCertificate(options.stateDir);
     const gateway = new WebSocketGateway({
       api: webSocketApi,
       lambda,
@@ -277,8 +316,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       (mapping) =>
         new EventSourcePoller({
           mapping: { ...mapping, consumerGroupId: `${mapping.consumerGroupId}${groupSuffix}` },
-          brokers,
-          clusterArn: `arn:aws:kafka:${LOCAL_REGION}:000000000000:cluster/local/streamgate`,
+          // As the mapping uses the function's execution role on an IAM cluster.
+          ...(iamBrokers.length
+            ? {
+                brokers: iamBrokers,
+                iam: {
+                  region: LOCAL_REGION,
+                  ca: tls.cert,
+                  credentials: async () =>
+                    (options.kafkaIam?.() ?? defaultKafkaIam).credentialsFor(mapping.functionId),
+                },
+              }
+            : { brokers }),
+          clusterArn,
           lambda,
           log,
           sendToFailureDestination: (arn, body) => services.sendToQueueArn(arn, body),
@@ -329,7 +379,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       gateway,
       services,
       dynamodb,
-      kafka: { brokers, ...(broker ? { broker } : {}), pollers, groupSuffix },
+      kafka: { brokers, iamBrokers, clusterArn, ...(broker ? { broker } : {}), pollers, groupSuffix },
       defaultApp,
       credentials: LOCAL_CREDENTIALS,
       awsEnvironment,
@@ -390,6 +440,21 @@ function addLocalControls(
       gateway: parts.gatewayStats(),
     }),
   );
+}
+
+/** Until the stack evaluates the template's policies, the Kafka IAM listener allows the local key everything. */
+const defaultKafkaIam = allowAllIam(LOCAL_CREDENTIALS);
+
+/**
+ * The local MSK cluster's ARN, as the template resolves it for the functions (KAFKA_CLUSTER_ARN),
+ * else one of the same form: `arn:aws:kafka:{region}:{account}:cluster/{name}/{uuid}`.
+ */
+function localClusterArn(template: LocalTemplate): string {
+  const fromTemplate = template
+    .functions()
+    .map((fn) => fn.environment.KAFKA_CLUSTER_ARN)
+    .find((arn) => arn?.startsWith('arn:aws:kafka:'));
+  return fromTemplate ?? `arn:aws:kafka:${LOCAL_REGION}:000000000000:cluster/local/streamgate`;
 }
 
 function displayHost(host: string): string {

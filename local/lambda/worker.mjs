@@ -5,9 +5,12 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
+import { trustExtraCertificates } from './extra-ca.mjs';
 
 const { codeDir, handler, sourceMaps } = workerData;
 if (sourceMaps && typeof process.setSourceMapsEnabled === 'function') process.setSourceMapsEnabled(true);
+
+trustExtraCertificates(process.env.NODE_EXTRA_CA_CERTS);
 
 const dot = handler.lastIndexOf('.');
 const moduleName = handler.slice(0, dot);
