@@ -319,7 +319,11 @@ export class KafkaIamServer {
   }
 
   async stop(): Promise<void> {
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    const server = this.server;
+    if (!server) return;
+    // The broker's HTTP client keeps connections alive; close() alone would wait for them.
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
   /** The decision for each check of one principal (an access key id, or `ANONYMOUS`). */

@@ -74,6 +74,11 @@ export class EventSourcePoller {
 
   constructor(private readonly options: PollerOptions) {}
 
+  /** The topics this mapping reads. */
+  get topics(): string[] {
+    return this.options.mapping.topics;
+  }
+
   /** Starts polling; a consumer that cannot start (say, denied by IAM) is logged and retried. */
   async start(): Promise<void> {
     const { mapping, log } = this.options;
@@ -149,11 +154,17 @@ export class EventSourcePoller {
   /** Logs what stopped the consumer, with the Kafka error code, and keeps it in `stats.lastError`. */
   private failed(error: Error & { type?: string }, what: string): void {
     const code = error.type ?? error.name;
+    const repeated = this.stats.lastError === `${code}: ${error.message}`;
     this.stats.lastError = `${code}: ${error.message}`;
-    this.options.log.error('kafka-poller', `${what}: ${error.message} (${code}); a new one starts in 1 s`, {
-      mapping: this.options.mapping.logicalId,
-      function: this.options.mapping.functionId,
-    });
+    // A mapping that cannot read retries every second: the same error is logged once, until it changes.
+    this.options.log[repeated ? 'debug' : 'error'](
+      'kafka-poller',
+      `${what}: ${error.message} (${code}); a new one starts in 1 s`,
+      {
+        mapping: this.options.mapping.logicalId,
+        function: this.options.mapping.functionId,
+      },
+    );
   }
 
   /**

@@ -396,7 +396,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
  * Local-only controls for tests and demos, under /_local/ on the HTTP API port:
  *   POST /_local/faults        {"function":"fanout","count":2,"mode":"before"|"after"}  fail the next invocations
  *   POST /_local/kafka/restart restart the Kafka broker on the same data
- *   GET  /_local/status        pollers, functions (invocations, billed ms), their EMF metric sums,
+ *   GET  /_local/status        pollers (topics, counts, last error), functions (invocations, billed ms), their EMF metric sums,
  *                              and the gateway's billable counts (messages, connection-minutes)
  */
 function addLocalControls(
@@ -434,7 +434,7 @@ function addLocalControls(
   });
   httpApi.addLocalRoute('GET', '/_local/status', (_req, res) =>
     json(res, 200, {
-      pollers: parts.pollers.map((poller) => poller.stats),
+      pollers: parts.pollers.map((poller) => ({ topics: poller.topics, ...poller.stats })),
       functions: Object.fromEntries(parts.lambda.stats),
       metrics: Object.fromEntries(parts.log.metricSums),
       gateway: parts.gatewayStats(),

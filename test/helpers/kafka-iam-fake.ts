@@ -7,6 +7,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { LocalIamAuthority, LocalIamPrincipal } from '../../local/kafka-iam.ts';
 
+/** The integration stack's policy file (in its state folder) for the functions' Kafka access. */
+export const KAFKA_IAM_POLICY_FILE = 'kafka-iam-policy.json';
+
 /** One statement of an identity policy. */
 export interface FixtureStatement {
   Sid: string;

@@ -4,13 +4,14 @@
  * `.streamgate/test/stack.log`.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
 import type { TestProject } from 'vitest/node';
 import { LogSink } from '../../local/log.ts';
-import { type LocalStack, startLocalStack } from '../../local/stack.ts';
+import { LOCAL_CREDENTIALS, type LocalStack, startLocalStack } from '../../local/stack.ts';
+import { fixtureIam, KAFKA_IAM_POLICY_FILE } from '../helpers/kafka-iam-fake.ts';
 import type { StackInfo } from './stack-info.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -56,6 +57,11 @@ export async function setup(project: TestProject): Promise<void> {
     kafka: 19092,
     kafkaController: 19093,
   };
+  // The Kafka IAM listener decides by the functions' role policy in this file (none: everything
+  // allowed); kafka-iam.test.ts writes it to remove one statement at a time.
+  const kafkaIamPolicy = path.join(stateDir, KAFKA_IAM_POLICY_FILE);
+  await rm(kafkaIamPolicy, { force: true });
+  const kafkaIam = fixtureIam({ credentials: LOCAL_CREDENTIALS, policy: kafkaIamPolicy });
   process.stdout.write('[integration] starting the local stack (DynamoDB Local, gateway, functions)…\n');
   stack = await startLocalStack({
     root,
@@ -66,6 +72,7 @@ export async function setup(project: TestProject): Promise<void> {
     persist: false,
     lambdaConcurrency: 4,
     extraApiDirs: [path.join(root, 'test', 'fixtures', 'apis')],
+    kafkaIam: () => kafkaIam,
     // Registry and signing-key changes reach the functions in a second instead of seconds or minutes.
     functionEnvironment: {
       REGISTRY_CACHE_SECONDS: '1',
