@@ -113,10 +113,20 @@ export class EventSourcePoller {
       rebalanceTimeout: 10_000,
       maxWaitTimeInMs: 100,
       minBytes: 1,
-      retry: { initialRetryTime: 300, maxRetryTime: 5_000, retries: 50 },
+      retry: {
+        initialRetryTime: 300,
+        maxRetryTime: 5_000,
+        retries: 50,
+        restartOnFailure: async () => !this.stopped,
+      },
     });
     this.consumer = consumer;
     consumer.on(consumer.events.CRASH, ({ payload: { error, restart } }) => {
+      // kafkajs may restart a consumer it had scheduled before `stop()`: a crash after it ends it.
+      if (this.stopped) {
+        void consumer.disconnect().catch(() => undefined);
+        return;
+      }
       if (restart) {
         this.stats.lastError = `${(error as { type?: string }).type ?? error.name}: ${error.message}`;
         log.warn('kafka-poller', `consumer restarting after: ${error.message}`, {
