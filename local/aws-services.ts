@@ -5,7 +5,8 @@
  *   SQS (AWS JSON 1.0): SendMessage(Batch), ReceiveMessage, DeleteMessage(Batch), GetQueueUrl,
  *   ListQueues, GetQueueAttributes, PurgeQueue — the failure destination of the Kafka fan-out.
  *   Lambda: Invoke (RequestResponse and Event), on the local Lambda service — channel handlers.
- *   Kafka (MSK): GetBootstrapBrokers — the local broker, for the producer function.
+ *   Kafka (MSK): GetBootstrapBrokers — the local broker's IAM listener (as MSK Serverless, IAM only),
+ *   or the plaintext brokers of an external Kafka, for the producer function.
  * Secrets are kept in a JSON file, so a signing key generated on first start stays; queues live in memory.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
@@ -82,6 +83,11 @@ export class LocalAwsServices {
       kafkaBrokers?: string[];
       /** Local IAM: the functions' keys are accepted and each call is decided by the caller's role. */
       iam?: LocalIam;
+      /**
+       * The brokers' IAM listener (SASL_SSL, OAUTHBEARER): when set, GetBootstrapBrokers answers only
+       * `BootstrapBrokerStringSaslIam`, as for an MSK Serverless cluster, which offers IAM alone.
+       */
+      kafkaIamBrokers?: string[];
     },
   ) {
     if (existsSync(options.stateFile)) {
@@ -358,6 +364,8 @@ export class LocalAwsServices {
       this.authorize(check.accessKeyId, req, body);
       const bootstrap = BOOTSTRAP_PATH.exec((req.url ?? '').split('?')[0] as string);
       if (bootstrap && req.method === 'GET') {
+        if (this.options.kafkaIamBrokers?.length)
+          return reply(200, { bootstrapBrokerStringSaslIam: this.options.kafkaIamBrokers.join(',') });
         if (!this.options.kafkaBrokers?.length)
           throw new ServiceError('NotFoundException', 'the local stack runs no Kafka broker', 404);
         return reply(200, { bootstrapBrokerString: this.options.kafkaBrokers.join(',') });

@@ -6,7 +6,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -159,4 +159,43 @@ export async function engineClasspath(engine: Engine, _stateDir: string, log: Lo
   });
   log.info('setup', `${ENGINES[engine].title} ready (${((Date.now() - started) / 1000).toFixed(1)} s)`);
   return (await readFile(classpathFile, 'utf8')).trim();
+}
+
+/**
+ * Java sources of the local stack (the Kafka broker's IAM classes, local/kafka-authorizer/) compiled
+ * with javac against an engine's classpath, once per version of the sources (and of the classpath):
+ * the class folder is cached next to the engines' classpaths. Returns that folder.
+ */
+export async function compiledClasses(sourceDir: string, classpath: string, log: LogSink): Promise<string> {
+  const sources = (await readdir(sourceDir)).filter((f) => f.endsWith('.java')).sort();
+  const hash = createHash('sha256').update(classpath);
+  for (const file of sources) hash.update(file).update(await readFile(path.join(sourceDir, file)));
+  const dir = path.join(
+    ENGINES_DIR,
+    'classes',
+    `${path.basename(sourceDir)}-${hash.digest('hex').slice(0, 16)}`,
+  );
+  const done = path.join(dir, '.compiled');
+  if (existsSync(done)) return dir;
+  log.info(
+    'setup',
+    `compiling ${path.basename(sourceDir)} (${sources.length} Java files, first start only)…`,
+  );
+  await mkdir(dir, { recursive: true });
+  try {
+    await run(
+      'javac',
+      ['-nowarn', '-cp', classpath, '-d', dir, ...sources.map((f) => path.join(sourceDir, f))],
+      {
+        maxBuffer: 4 * 1024 * 1024,
+      },
+    );
+  } catch (error) {
+    const detail = (error as { stderr?: string }).stderr ?? (error as Error).message;
+    throw new MissingToolError(
+      `javac could not compile ${sourceDir} (a JDK 17 or newer is needed, not only a JRE):\n${detail}`,
+    );
+  }
+  await writeFile(done, '');
+  return dir;
 }

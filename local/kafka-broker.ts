@@ -5,20 +5,24 @@
  */
 
 import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { createPrivateKey, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
-import { engineClasspath } from './java.ts';
+import { compiledClasses, engineClasspath } from './java.ts';
 import type { LogSink } from './log.ts';
 import { type ManagedProcess, startProcess, waitForPort } from './process.ts';
 
 const run = promisify(execFile);
 
 export interface KafkaBroker {
+  /** The PLAINTEXT listener: the administrator's (stack setup, the user's own tools). */
   brokers: string[];
+  /** The IAM listener (SASL_SSL with OAUTHBEARER, as MSK's port 9098), when started with `iam`. */
+  iamBrokers: string[];
   classpath: string;
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -44,8 +48,16 @@ export async function startKafkaBroker(options: {
   dataDir: string;
   stateDir: string;
   log: LogSink;
+  /**
+   * A second listener that authenticates and authorizes as MSK's IAM listener does: TLS with
+   * `tls` (PEM key and certificate), SASL OAUTHBEARER with MSK IAM tokens, each operation decided
+   * by the local stack's IAM at `url` (a `KafkaIamServer`, local/kafka-iam.ts).
+   */
+  iam?: { port: number; url: string; tls: { key: string; cert: string } };
 }): Promise<KafkaBroker> {
   const classpath = await engineClasspath('kafka', options.stateDir, options.log);
+  const iam = options.iam;
+  const iamClasses = iam ? await compiledClasses(AUTHORIZER_SOURCES, classpath, options.log) : undefined;
   await mkdir(options.dataDir, { recursive: true });
   const config = path.join(options.dataDir, 'server.properties');
   const logConfig = path.join(options.dataDir, 'log4j2.properties');
@@ -56,11 +68,12 @@ export async function startKafkaBroker(options: {
       'process.roles=broker,controller',
       'node.id=1',
       `controller.quorum.bootstrap.servers=${options.host}:${options.controllerPort}`,
-      `listeners=PLAINTEXT://${options.host}:${options.port},CONTROLLER://${options.host}:${options.controllerPort}`,
-      `advertised.listeners=PLAINTEXT://${options.host}:${options.port}`,
+      `listeners=PLAINTEXT://${options.host}:${options.port},CONTROLLER://${options.host}:${options.controllerPort}${iam ? `,IAM://${options.host}:${iam.port}` : ''}`,
+      `advertised.listeners=PLAINTEXT://${options.host}:${options.port}${iam ? `,IAM://${options.host}:${iam.port}` : ''}`,
       'inter.broker.listener.name=PLAINTEXT',
       'controller.listener.names=CONTROLLER',
-      'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+      `listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT${iam ? ',IAM:SASL_SSL' : ''}`,
+      ...(iam ? iamListenerConfig(iam.tls) : []),
       `log.dirs=${logDir}`,
       'num.partitions=3',
       // As MSK Serverless, whose broker settings cannot turn it on: topics exist because something created them.
@@ -92,7 +105,9 @@ export async function startKafkaBroker(options: {
     '-XX:+UseG1GC',
     '-Djava.awt.headless=true',
     `-Dlog4j2.configurationFile=${logConfig}`,
+    ...(iam ? [`-Dstreamgate.kafkaIamUrl=${iam.url}`] : []),
   ];
+  const brokerClasspath = iamClasses ? `${classpath}${path.delimiter}${iamClasses}` : classpath;
   await run(
     'java',
     [
@@ -115,15 +130,17 @@ export async function startKafkaBroker(options: {
 
   let proc: ManagedProcess;
   const launch = async () => {
-    proc = startProcess('kafka', 'java', [...jvm, '-cp', classpath, 'kafka.Kafka', config], {
+    proc = startProcess('kafka', 'java', [...jvm, '-cp', brokerClasspath, 'kafka.Kafka', config], {
       log: options.log,
     });
     await waitForPort(options.port, options.host, 90_000, proc.exited);
+    if (iam) await waitForPort(iam.port, options.host, 30_000, proc.exited);
   };
   await launch();
   const brokers = [`${options.host}:${options.port}`];
   return {
     brokers,
+    iamBrokers: iam ? [`${options.host}:${iam.port}`] : [],
     classpath,
     async restart() {
       await proc.stop();
@@ -133,6 +150,32 @@ export async function startKafkaBroker(options: {
       await proc.stop();
     },
   };
+}
+
+/** The Java classes of the IAM listener: SASL token validation and the Kafka `Authorizer`. */
+const AUTHORIZER_SOURCES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'kafka-authorizer');
+
+/** A properties value: `\n` and `\` escaped, as java.util.Properties reads them. */
+function propertyValue(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\r?\n/g, '\\n');
+}
+
+/**
+ * The IAM listener's settings: TLS from PEM (Kafka reads PKCS#8 keys only), OAUTHBEARER with the
+ * MSK IAM token validator, and the authorizer that maps operations to MSK's IAM actions (it lets
+ * the PLAINTEXT and CONTROLLER listeners' ANONYMOUS principal do everything).
+ */
+function iamListenerConfig(tls: { key: string; cert: string }): string[] {
+  const key = createPrivateKey(tls.key).export({ type: 'pkcs8', format: 'pem' }).toString();
+  return [
+    'listener.name.iam.ssl.keystore.type=PEM',
+    `listener.name.iam.ssl.keystore.key=${propertyValue(key)}`,
+    `listener.name.iam.ssl.keystore.certificate.chain=${propertyValue(tls.cert)}`,
+    'listener.name.iam.sasl.enabled.mechanisms=OAUTHBEARER',
+    'listener.name.iam.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;',
+    'listener.name.iam.oauthbearer.sasl.server.callback.handler.class=local.streamgate.kafka.MskIamValidatorCallbackHandler',
+    'authorizer.class.name=local.streamgate.kafka.MskIamAuthorizer',
+  ];
 }
 
 /** Create the topics the definitions name (3 partitions), if they do not exist yet. */

@@ -6,7 +6,15 @@
  * at most 10 times, then the batch's description goes there and the partition moves on).
  */
 import { randomUUID } from 'node:crypto';
-import { type Consumer, type EachBatchPayload, Kafka, type KafkaMessage, logLevel } from 'kafkajs';
+import {
+  type Consumer,
+  type EachBatchPayload,
+  Kafka,
+  type KafkaConfig,
+  type KafkaMessage,
+  logLevel,
+} from 'kafkajs';
+import { mskIamToken } from '../lambdas/adapters/msk-iam-token.ts';
 import type { MskEvent, MskRecord } from '../lambdas/core/kafka-records.ts';
 import type { LambdaRuntime } from './lambda/runtime.ts';
 import type { LogSink } from './log.ts';
@@ -28,6 +36,16 @@ export interface PollerOptions {
   log: LogSink;
   /** Where a batch goes when retries are exhausted (the mapping's on-failure destination). */
   sendToFailureDestination?: (arn: string, body: string) => void;
+  /**
+   * Connect as an MSK event source mapping with IAM authentication does: TLS (trusting `ca`, PEM) and
+   * SASL OAUTHBEARER with an MSK IAM token signed with the function's execution role credentials,
+   * so the broker authorizes the group and topic operations by that role's policies.
+   */
+  iam?: {
+    region: string;
+    ca: string;
+    credentials: () => Promise<{ accessKeyId: string; secretAccessKey: string }>;
+  };
 }
 
 const MAX_BACKOFF_MS = 10_000;
@@ -40,14 +58,37 @@ export class EventSourcePoller {
   private timer: NodeJS.Timeout | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
   private stopped = false;
-  /** Batches delivered, invocations retried, and consumers replaced, since start. */
-  readonly stats = { batches: 0, records: 0, retries: 0, abandoned: 0, restarts: 0 };
+  /**
+   * Batches delivered, invocations retried, and consumers replaced, since start; `lastError`: the
+   * last Kafka error that stopped the consumer (with its Kafka error code, e.g.
+   * TOPIC_AUTHORIZATION_FAILED), as the mapping's LastProcessingResult would show a problem.
+   */
+  readonly stats: {
+    batches: number;
+    records: number;
+    retries: number;
+    abandoned: number;
+    restarts: number;
+    lastError?: string;
+  } = { batches: 0, records: 0, retries: 0, abandoned: 0, restarts: 0 };
 
   constructor(private readonly options: PollerOptions) {}
 
+  /** The topics this mapping reads. */
+  get topics(): string[] {
+    return this.options.mapping.topics;
+  }
+
+  /** Starts polling; a consumer that cannot start (say, denied by IAM) is logged and retried. */
   async start(): Promise<void> {
-    await this.run();
     const { mapping, log } = this.options;
+    try {
+      await this.run();
+    } catch (error) {
+      this.failed(error as Error, 'could not start the consumer');
+      if (this.consumer) this.replace(this.consumer);
+      return;
+    }
     log.info('kafka-poller', `polling ${mapping.topics.join(', ')} as group ${mapping.consumerGroupId}`, {
       function: mapping.functionId,
       batchSize: mapping.batchSize,
@@ -63,6 +104,7 @@ export class EventSourcePoller {
       brokers,
       logLevel: logLevel.NOTHING,
       retry: { initialRetryTime: 300, maxRetryTime: 5_000, retries: 50 },
+      ...this.security(),
     });
     const consumer = kafka.consumer({
       groupId: mapping.consumerGroupId,
@@ -71,20 +113,29 @@ export class EventSourcePoller {
       rebalanceTimeout: 10_000,
       maxWaitTimeInMs: 100,
       minBytes: 1,
-      retry: { initialRetryTime: 300, maxRetryTime: 5_000, retries: 50 },
+      retry: {
+        initialRetryTime: 300,
+        maxRetryTime: 5_000,
+        retries: 50,
+        restartOnFailure: async () => !this.stopped,
+      },
     });
     this.consumer = consumer;
     consumer.on(consumer.events.CRASH, ({ payload: { error, restart } }) => {
+      // kafkajs may restart a consumer it had scheduled before `stop()`: a crash after it ends it.
+      if (this.stopped) {
+        void consumer.disconnect().catch(() => undefined);
+        return;
+      }
       if (restart) {
+        this.stats.lastError = `${(error as { type?: string }).type ?? error.name}: ${error.message}`;
         log.warn('kafka-poller', `consumer restarting after: ${error.message}`, {
           mapping: mapping.logicalId,
         });
         return;
       }
       // kafkajs gives up on errors it does not call retriable; the MSK mapping never does.
-      log.error('kafka-poller', `consumer stopped by: ${error.message}; a new one starts in 1 s`, {
-        mapping: mapping.logicalId,
-      });
+      this.failed(error, 'consumer stopped by');
       this.replace(consumer);
     });
     await consumer.connect();
@@ -100,6 +151,32 @@ export class EventSourcePoller {
     if (this.stopped) await consumer.disconnect(); // stopped while this one was starting
   }
 
+  /** TLS and SASL/IAM settings of the mapping's Kafka client (none on a plaintext broker). */
+  private security(): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+    const iam = this.options.iam;
+    if (!iam) return {};
+    return {
+      ssl: { ca: [iam.ca] },
+      sasl: { mechanism: 'oauthbearer', oauthBearerProvider: () => mskIamToken(iam.region, iam.credentials) },
+    };
+  }
+
+  /** Logs what stopped the consumer, with the Kafka error code, and keeps it in `stats.lastError`. */
+  private failed(error: Error & { type?: string }, what: string): void {
+    const code = error.type ?? error.name;
+    const repeated = this.stats.lastError === `${code}: ${error.message}`;
+    this.stats.lastError = `${code}: ${error.message}`;
+    // A mapping that cannot read retries every second: the same error is logged once, until it changes.
+    this.options.log[repeated ? 'debug' : 'error'](
+      'kafka-poller',
+      `${what}: ${error.message} (${code}); a new one starts in 1 s`,
+      {
+        mapping: this.options.mapping.logicalId,
+        function: this.options.mapping.functionId,
+      },
+    );
+  }
+
   /**
    * Start over with a new consumer: records not yet at the function are dropped here and read again
    * from the last committed offset (a batch at the function finishes, and is not committed twice).
@@ -113,9 +190,7 @@ export class EventSourcePoller {
     this.restartTimer = setTimeout(() => {
       if (this.stopped) return;
       this.run().catch((error: Error) => {
-        this.options.log.error('kafka-poller', `could not start a new consumer: ${error.message}`, {
-          mapping: this.options.mapping.logicalId,
-        });
+        this.failed(error, 'could not start a new consumer');
         if (this.consumer) this.replace(this.consumer);
       });
     }, 1_000);
@@ -244,6 +319,7 @@ export class EventSourcePoller {
       if (this.stopped) throw new Error('stopping');
       try {
         await lambda.invoke(mapping.functionId, event);
+        delete this.stats.lastError;
         this.stats.batches++;
         this.stats.records += records;
         return;

@@ -23,6 +23,7 @@ import { HttpApiServer, json } from './http-api.ts';
 import { LocalIam } from './iam/local-iam.ts';
 import { checkJavaTools } from './java.ts';
 import { type KafkaBroker, startKafkaBroker } from './kafka-broker.ts';
+import { KafkaIamServer } from './kafka-iam.ts';
 import { EventSourcePoller } from './kafka-poller.ts';
 import { LambdaRuntime } from './lambda/runtime.ts';
 import type { LogSink } from './log.ts';
@@ -37,9 +38,11 @@ export interface LocalPorts {
   dynamodb: number;
   kafka: number;
   kafkaController: number;
+  /** The broker's IAM listener (SASL_SSL, OAUTHBEARER); default: `kafka` + 6 (9098, MSK's IAM port). */
+  kafkaIam?: number;
 }
 
-export const DEFAULT_PORTS: LocalPorts = {
+export const DEFAULT_PORTS: Required<LocalPorts> = {
   ws: 9099,
   wss: 8099,
   http: 9090,
@@ -47,6 +50,7 @@ export const DEFAULT_PORTS: LocalPorts = {
   dynamodb: 8000,
   kafka: 9092,
   kafkaController: 9093,
+  kafkaIam: 9098,
 };
 
 export interface LocalStackOptions {
@@ -108,8 +112,19 @@ export interface LocalStack {
   dynamodb: DynamoDbLocal;
   /** Each function's identity and the decisions of its role's policies (local/iam). */
   iam: LocalIam;
-  /** `groupSuffix`: what the local consumer groups add to the template's names ('' on the built-in broker). */
-  kafka: { brokers: string[]; broker?: KafkaBroker; pollers: EventSourcePoller[]; groupSuffix: string };
+  /**
+   * `brokers`: PLAINTEXT, the administrator's; `iamBrokers`: the IAM listener (what GetBootstrapBrokers
+   * answers; empty with an external Kafka); `clusterArn`: the local cluster's;
+   * `groupSuffix`: what the local consumer groups add to the template's names ('' on the built-in broker).
+   */
+  kafka: {
+    brokers: string[];
+    iamBrokers: string[];
+    clusterArn: string;
+    broker?: KafkaBroker;
+    pollers: EventSourcePoller[];
+    groupSuffix: string;
+  };
   defaultApp: DevApplication;
   credentials: { accessKeyId: string; secretAccessKey: string };
   /** The environment a local AWS SDK client or the AWS CLI needs to reach this stack. */
@@ -185,6 +200,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     if (!webSocketApi) throw new Error('the synthesized template has no WebSocket API');
     urls.callback = `http://${displayHost(host)}:${ports.ws}/${webSocketApi.stageName}`;
 
+    const clusterArn = localClusterArn(template);
+    const tls = await localCertificate(options.stateDir);
+    // The broker's IAM listener asks this endpoint for each authentication and decision: the
+    // functions' roles as the template gives them (local/iam), as MSK asks IAM.
+    const kafkaIam = options.kafkaBrokers
+      ? undefined
+      : new KafkaIamServer({ clusterArn, iam: () => iam, log });
+    const kafkaIamUrl = await kafkaIam?.start();
+    if (kafkaIam) stopActions.push(() => kafkaIam.stop());
+    const kafkaIamPort = ports.kafkaIam ?? ports.kafka + 6;
+    if (!options.kafkaBrokers) await assertPortFree(kafkaIamPort, host, 'kafkaIam');
     log.info(
       'stack',
       options.kafkaBrokers ? 'starting DynamoDB Local…' : 'starting DynamoDB Local and Apache Kafka…',
@@ -213,12 +239,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
               : await mkdtemp(path.join(tmpdir(), 'streamgate-kafka-')),
             stateDir: options.stateDir,
             log,
+            ...(kafkaIamUrl ? { iam: { port: kafkaIamPort, url: kafkaIamUrl, tls } } : {}),
           }).then((engine) => {
             stopActions.push(() => engine.stop());
             return engine;
           }),
     ]);
     const brokers = options.kafkaBrokers ?? broker?.brokers ?? [];
+    const iamBrokers = broker?.iamBrokers ?? [];
+    // Functions trust the stack's certificate as Lambda's runtime trusts Amazon's CAs (lambda/extra-ca.mjs).
+    const caFile = path.join(options.stateDir, 'local-ca.pem');
+    await writeFile(caFile, tls.cert);
     const tables = template.tables();
     await createTables(dynamodb.client, tables, (table) => /Connections/.test(table.logicalId));
 
@@ -241,7 +272,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     urls.dynamodbProxy = dynamodbProxy.url;
     stopActions.push(() => dynamodbProxy.stop());
     const lambda = new LambdaRuntime(template.functions(), {
-      baseEnvironment: { ...awsEnvironment, AWS_ENDPOINT_URL_DYNAMODB: dynamodbProxy.url },
+      baseEnvironment: {
+        ...awsEnvironment,
+        AWS_ENDPOINT_URL_DYNAMODB: dynamodbProxy.url,
+        NODE_EXTRA_CA_CERTS: caFile,
+      },
       ...(options.functionEnvironment ? { overrides: options.functionEnvironment } : {}),
       credentialsOf: (fn) => {
         const key = iam.credentialsFor(fn.logicalId);
@@ -263,6 +298,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       iam,
       log,
       kafkaBrokers: brokers,
+      kafkaIamBrokers: iamBrokers,
       invoke: (name, payload, asynchronous) => {
         const fn = lambda.functionByName(name);
         if (!fn) {
@@ -295,7 +331,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await services.rotate(secret.arn);
     }
 
-    const tls = await localCertificate(options.stateDir);
     const gateway = new WebSocketGateway({
       api: webSocketApi,
       lambda,
@@ -328,8 +363,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       (mapping) =>
         new EventSourcePoller({
           mapping: { ...mapping, consumerGroupId: `${mapping.consumerGroupId}${groupSuffix}` },
-          brokers,
-          clusterArn: mapping.clusterArn ?? '',
+          // As the mapping uses the function's execution role on an IAM cluster.
+          ...(iamBrokers.length
+            ? {
+                brokers: iamBrokers,
+                iam: {
+                  region: LOCAL_REGION,
+                  ca: tls.cert,
+                  credentials: async () => iam.credentialsFor(mapping.functionId),
+                },
+              }
+            : { brokers }),
+          clusterArn: mapping.clusterArn ?? clusterArn,
           lambda,
           log,
           sendToFailureDestination: (arn, body) => services.sendToQueueArn(arn, body),
@@ -359,6 +404,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     );
     addLocalControls(httpApi, {
       lambda,
+      iam,
       broker,
       pollers,
       log,
@@ -398,7 +444,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       services,
       dynamodb,
       iam,
-      kafka: { brokers, ...(broker ? { broker } : {}), pollers, groupSuffix },
+      kafka: { brokers, iamBrokers, clusterArn, ...(broker ? { broker } : {}), pollers, groupSuffix },
       defaultApp,
       credentials: LOCAL_CREDENTIALS,
       awsEnvironment,
@@ -415,15 +461,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
  * Local-only controls for tests and demos, under /_local/ on the HTTP API port:
  *   POST /_local/faults        {"function":"fanout","count":2,"mode":"before"|"after"}  fail the next invocations
  *   POST /_local/kafka/restart restart the Kafka broker on the same data
+ *   POST /_local/iam/remove-action {"function":"producer","action":"kafka-cluster:WriteData"}
+ *                              take an action out of a function's role (as editing it in IAM)
+ *   POST /_local/iam/restore   every role back to its policies in the template
  *   POST /_local/gateway/hold-openings {"ms":1500,"count":1}  the next handshakes open `ms` after
  *                              their `$connect` answered (`@connections` answers 410 meanwhile)
- *   GET  /_local/status        pollers, functions (invocations, billed ms), their EMF metric sums,
+ *   GET  /_local/status        pollers (topics, counts, last error), functions (invocations, billed ms), their EMF metric sums,
  *                              and the gateway's billable counts (messages, connection-minutes)
  */
 function addLocalControls(
   httpApi: HttpApiServer,
   parts: {
     lambda: LambdaRuntime;
+    iam: LocalIam;
     broker: KafkaBroker | undefined;
     pollers: EventSourcePoller[];
     log: LogSink;
@@ -457,6 +507,26 @@ function addLocalControls(
     );
     return json(res, 200, { function: fn.logicalId, count: Number(request.count ?? 1), mode });
   });
+  httpApi.addLocalRoute('POST', '/_local/iam/remove-action', (_req, res, body) => {
+    const request = JSON.parse(body.toString() || '{}') as { function?: string; action?: string };
+    const fn = parts.lambda.findFunction(String(request.function));
+    if (!fn) return json(res, 404, { message: `no function ${request.function}` });
+    try {
+      const statements = parts.iam.removeAction(fn.logicalId, String(request.action));
+      parts.log.warn(
+        'stack',
+        `removed ${request.action} from the role of ${fn.logicalId} (${statements} statement(s))`,
+      );
+      return json(res, 200, { function: fn.logicalId, action: request.action, statements });
+    } catch (error) {
+      return json(res, 409, { message: (error as Error).message });
+    }
+  });
+  httpApi.addLocalRoute('POST', '/_local/iam/restore', (_req, res) => {
+    parts.iam.restoreRoles();
+    parts.log.info('stack', 'every role back to its policies in the template');
+    return json(res, 200, { restored: true });
+  });
   httpApi.addLocalRoute('POST', '/_local/kafka/restart', async (_req, res) => {
     if (!parts.broker) return json(res, 409, { message: 'the stack uses an external Kafka (--kafka)' });
     parts.log.warn('stack', 'restarting the Kafka broker…');
@@ -466,11 +536,31 @@ function addLocalControls(
   });
   httpApi.addLocalRoute('GET', '/_local/status', (_req, res) =>
     json(res, 200, {
-      pollers: parts.pollers.map((poller) => poller.stats),
+      pollers: parts.pollers.map((poller) => ({ topics: poller.topics, ...poller.stats })),
       functions: Object.fromEntries(parts.lambda.stats),
       metrics: Object.fromEntries(parts.log.metricSums),
       gateway: parts.gatewayStats(),
     }),
+  );
+}
+
+/** Until the stack evaluates the template's policies, the Kafka IAM listener allows the local key everything. */
+
+/**
+ * The local MSK cluster's ARN, as the template resolves it for the functions (KAFKA_CLUSTER_ARN),
+ * else one of the same form: `arn:aws:kafka:{region}:{account}:cluster/{name}/{uuid}`.
+ */
+function localClusterArn(template: LocalTemplate): string {
+  const fromMappings = template.eventSourceMappings().find((m) => m.clusterArn)?.clusterArn;
+  const fromFunctions = template
+    .functions()
+    .map((fn) => fn.environment.KAFKA_CLUSTER_ARN)
+    .find((arn) => arn?.startsWith('arn:aws:kafka:'));
+  // No Kafka in the template: a cluster ARN of MSK's shape all the same (name and UUID).
+  return (
+    fromMappings ??
+    fromFunctions ??
+    `arn:aws:kafka:${LOCAL_REGION}:000000000000:cluster/streamgate-streams/00000000-0000-0000-0000-000000000000-s1`
   );
 }
 

@@ -112,6 +112,45 @@ export class LocalIam {
     return this.byAccessKey.get(accessKeyId)?.secret;
   }
 
+  /**
+   * Takes `action` out of every statement of a function's role (a statement left with no action
+   * goes), as editing the role in IAM would; decisions are made afresh from then on. Returns how many
+   * statements changed; throws when none named the action (nothing would be tested). For tests and
+   * demos (`POST /_local/iam/remove-action`); `restoreRoles` undoes every edit.
+   */
+  removeAction(functionLogicalId: string, action: string): number {
+    const principal = this.functions.get(functionLogicalId)?.principal;
+    if (principal?.kind !== 'role') throw new Error(`no function ${functionLogicalId} in the template`);
+    const wanted = action.toLowerCase();
+    let changed = 0;
+    for (const named of this.role(principal.roleLogicalId).policies) {
+      const document = named.policy as { Statement?: unknown };
+      const statements = ([] as Record<string, unknown>[]).concat(
+        (document.Statement ?? []) as Record<string, unknown>[],
+      );
+      const kept = statements.flatMap((statement) => {
+        if (statement.Action === undefined) return [statement];
+        const actions = ([] as unknown[]).concat(statement.Action).map(String);
+        const left = actions.filter((a) => a.toLowerCase() !== wanted);
+        if (left.length === actions.length) return [statement];
+        changed += 1;
+        return left.length ? [{ ...statement, Action: left }] : [];
+      });
+      named.policy = { ...document, Statement: kept };
+    }
+    if (!changed) throw new Error(`no statement of ${principal.roleArn} names ${action}`);
+    this.decisions.clear();
+    this.byService.clear();
+    return changed;
+  }
+
+  /** Every role back to its policies in the template (undoes `removeAction`). */
+  restoreRoles(): void {
+    this.roles.clear();
+    this.decisions.clear();
+    this.byService.clear();
+  }
+
   /** The identity-based policies of a role, resolved (tests, diagnostics). */
   policiesOf(roleLogicalId: string): NamedPolicy[] {
     return this.role(roleLogicalId).policies;

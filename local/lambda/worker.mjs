@@ -10,6 +10,7 @@ import Module, { createRequire, isBuiltin } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
+import { trustExtraCertificates } from './extra-ca.mjs';
 import { isRuntimeProvided } from './runtime-modules.mjs';
 
 const { codeDir, handler, sourceMaps } = workerData;
@@ -44,6 +45,7 @@ Module._resolveFilename = function (request, parent, ...rest) {
   if (isRuntimeProvided(request)) return runtimeRequire.resolve(request);
   throw moduleNotFound(request, from);
 };
+trustExtraCertificates(process.env.NODE_EXTRA_CA_CERTS);
 
 const dot = handler.lastIndexOf('.');
 const moduleName = handler.slice(0, dot);
