@@ -94,7 +94,12 @@ describe('a stale connection', () => {
     // A connection API Gateway no longer knows (its $disconnect was lost): registered, subscribed, gone.
     const ghost = 'GhostConn0000A=';
     const template = await store.get(senderId as string);
-    await store.put({ ...(template as NonNullable<typeof template>), connectionId: ghost });
+    // A ghost from a minute ago: past its handshake window, so a 410 means gone (goneVerdict).
+    await store.put({
+      ...(template as NonNullable<typeof template>),
+      connectionId: ghost,
+      connectedAt: Date.now() - 60_000,
+    });
     expect(await connectionIdsOn(topicKey)).toContain(ghost);
 
     sender.ws.send('is anyone there?');

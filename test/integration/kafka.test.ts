@@ -147,7 +147,12 @@ describe('Kafka records reach the subscribers of their topic instance (seed 002)
     const [id] = await connectionIdsOn(topicKey(train));
     const record = await store.get(id as string);
     const ghost = 'GhostKafka000A=';
-    await store.put({ ...(record as NonNullable<typeof record>), connectionId: ghost });
+    // A ghost from a minute ago: past its handshake window, so a 410 means gone (goneVerdict).
+    await store.put({
+      ...(record as NonNullable<typeof record>),
+      connectionId: ghost,
+      connectedAt: Date.now() - 60_000,
+    });
     await send(train, '{"hello":1}');
     await client.waitFor((m) => m.includes('hello'));
     await expect.poll(() => store.get(ghost), { timeout: 5_000 }).toBeUndefined();
