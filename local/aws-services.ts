@@ -449,7 +449,10 @@ export class LocalAwsServices {
             .pop() ??
           '',
       );
-      return { action: `sqs:${operation}`, resource: name ? arn('sqs', name) : '*', status: 400 };
+      // SQS authorizes a batch as its single action: SendMessageBatch needs sqs:SendMessage
+      // (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-api-permissions-reference.html).
+      const action = `sqs:${operation.replace(/^(SendMessage|DeleteMessage|ChangeMessageVisibility)Batch$/, '$1')}`;
+      return { action, resource: name ? arn('sqs', name) : '*', status: 400 };
     }
     const secretId = String(input.SecretId ?? '');
     const secret = this.secrets.get(secretId) ?? [...this.secrets.values()].find((s) => s.name === secretId);
