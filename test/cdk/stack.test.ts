@@ -17,13 +17,20 @@ import {
 
 let app: App;
 let stack: StreamgateStack;
+/**
+ * Templates only: esbuild bundling is skipped (CDK's `aws:cdk:bundling-stacks`), as bundles.test.ts
+ * checks the bundles; it is most of a synthesis' time.
+ */
+const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] as string[] };
 let template: Template;
 let outdir: string;
 
 beforeAll(async () => {
   outdir = mkdtempSync(path.join(tmpdir(), 'streamgate-cdk-'));
   // Every area deployed: Kafka on (MSK Serverless), so the Kafka sample APIs are in.
-  ({ app, stack } = await buildApp(new App({ outdir, context: { kafkaCluster: 'serverless' } })));
+  ({ app, stack } = await buildApp(
+    new App({ outdir, context: { ...NO_BUNDLING, kafkaCluster: 'serverless' } }),
+  ));
   template = Template.fromStack(stack);
 });
 
@@ -370,7 +377,10 @@ describe('the Kafka fan-out', () => {
     const arn =
       'arn:aws:kafka:eu-west-1:123456789012:cluster/prod-streams/11111111-2222-3333-4444-555555555555-1';
     const { stack: other } = await buildApp(
-      new App({ outdir: mkdtempSync(path.join(tmpdir(), 'sg-')), context: { kafkaClusterArn: arn } }),
+      new App({
+        outdir: mkdtempSync(path.join(tmpdir(), 'sg-')),
+        context: { ...NO_BUNDLING, kafkaClusterArn: arn },
+      }),
     );
     const t = Template.fromStack(other);
     t.resourceCountIs('AWS::MSK::ServerlessCluster', 0);
@@ -394,7 +404,9 @@ describe('the default deploy: Kafka off (kafka.cluster "none", issue 12 #9)', ()
   let t: Template;
   let warnings: string[];
   beforeAll(async () => {
-    const built = await buildApp(new App({ outdir: mkdtempSync(path.join(tmpdir(), 'sg-')) }));
+    const built = await buildApp(
+      new App({ outdir: mkdtempSync(path.join(tmpdir(), 'sg-')), context: NO_BUNDLING }),
+    );
     t = Template.fromStack(built.stack);
     warnings = built.stack.node
       .findAll()
@@ -425,7 +437,7 @@ describe('the default deploy: Kafka off (kafka.cluster "none", issue 12 #9)', ()
     const { stack: on } = await buildApp(
       new App({
         outdir: mkdtempSync(path.join(tmpdir(), 'sg-')),
-        context: { 'aws:cdk:bundling-stacks': [], 'kafka.cluster': 'serverless' },
+        context: { ...NO_BUNDLING, 'kafka.cluster': 'serverless' },
       }),
     );
     Template.fromStack(on).resourceCountIs('AWS::MSK::ServerlessCluster', 1);
@@ -455,7 +467,12 @@ describe('clients publishing to Kafka (the fixtures’ KafkaRooms)', () => {
     buildApp(
       new App({
         outdir: mkdtempSync(path.join(tmpdir(), 'sg-')),
-        context: { 'streamgate:extraApiDirs': 'test/fixtures/apis', kafkaCluster: 'serverless', ...context },
+        context: {
+          ...NO_BUNDLING,
+          'streamgate:extraApiDirs': 'test/fixtures/apis',
+          kafkaCluster: 'serverless',
+          ...context,
+        },
       }),
     );
   let t: Template;
