@@ -138,6 +138,8 @@ function partitionsOf(resources: [string, TemplateResource][]): number {
   const declared = resources.flatMap(([, r]) =>
     Array.isArray(r.Properties?.Topics)
       ? (r.Properties.Topics as unknown[]).map((t) => {
+          // Custom::KafkaTopics: topic names with one `Partitions` for all; else per-topic objects.
+          if (typeof t === 'string') return Number(r.Properties?.Partitions ?? Number.NaN);
           const topic = (t ?? {}) as Record<string, unknown>;
           return Number(topic.NumPartitions ?? topic.Partitions ?? topic.numPartitions ?? Number.NaN);
         })

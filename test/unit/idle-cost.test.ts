@@ -57,6 +57,18 @@ describe('the idle monthly cost of a template', () => {
     expect(partitions?.detail).toBe('10 partitions × 730 h × $0.0015');
   });
 
+  it('counts the partitions of the stack’s own topic resource: every topic named × its Partitions', () => {
+    const template = fixture('with-msk');
+    template.Resources.Topics = {
+      Type: 'Custom::KafkaTopics',
+      Properties: { ClusterArn: 'arn', Topics: ['chat', 'trains', 'sweets'], Partitions: 3 },
+    };
+    const partitions = idleMonthlyCost(template, prices).lines.find(
+      (l) => l.item === 'MSK Serverless partitions',
+    );
+    expect(partitions?.detail).toBe('9 partitions × 730 h × $0.0015');
+  });
+
   it('prices NAT gateways, public IPv4 addresses, KMS keys, alarms and dashboards', () => {
     const cost = idleMonthlyCost(
       {
