@@ -7,7 +7,10 @@
  * A managed ARN not listed here is attached as an empty policy and reported by `LocalIam.warnings`.
  */
 
+import { VPC_NETWORK_INTERFACE_ACTIONS } from '../../lib/constructs/streamgate-function.ts';
+
 /** An AWS managed policy: its ARN, where the document was read, and the document. */
+
 export interface ManagedPolicyDocument {
   arn: string;
   source: string;
@@ -63,12 +66,8 @@ export const AWS_MANAGED_POLICIES: readonly ManagedPolicyDocument[] = [
           Effect: 'Allow',
           Action: [
             ...LOGS,
-            'ec2:CreateNetworkInterface',
-            'ec2:DescribeNetworkInterfaces',
-            'ec2:DescribeSubnets',
-            'ec2:DeleteNetworkInterface',
-            'ec2:AssignPrivateIpAddresses',
-            'ec2:UnassignPrivateIpAddresses',
+            // The same ec2 actions the house function puts inline on a VPC function's role.
+            ...VPC_NETWORK_INTERFACE_ACTIONS,
           ],
           Resource: '*',
         },
