@@ -10,7 +10,6 @@
 import { VPC_NETWORK_INTERFACE_ACTIONS } from '../../lib/constructs/streamgate-function.ts';
 
 /** An AWS managed policy: its ARN, where the document was read, and the document. */
-
 export interface ManagedPolicyDocument {
   arn: string;
   source: string;
