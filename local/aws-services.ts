@@ -375,7 +375,17 @@ export class LocalAwsServices {
         return await this.invokeFunction(decodeURIComponent(invocation[1] as string), req, res, body);
       }
       const target = String(req.headers['x-amz-target'] ?? '');
-      const input = body.length ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {};
+      if (!target) {
+        // A REST operation of a service the stack does not serve (Lambda ListFunctions, Kafka ListClusters…).
+        const where = `${req.method} ${(req.url ?? '').split('?')[0]}`;
+        throw new ServiceError('UnknownOperationException', `the local stack does not emulate ${where}`);
+      }
+      let input: Record<string, unknown>;
+      try {
+        input = body.length ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {};
+      } catch {
+        throw new ServiceError('SerializationException', 'the request body is not valid JSON');
+      }
       reply(200, await this.dispatch(target, input));
     } catch (error) {
       if (error instanceof ServiceError)

@@ -151,6 +151,12 @@ export interface KafkaCheck {
   operation: string;
   resourceType: string;
   resourceName: string;
+  /**
+   * False where Kafka only filters on the answer (topics listed in a metadata request, configs in a
+   * CreateTopics response): a denial there is not a failure, and is not logged (Kafka's
+   * `Action.logIfDenied`). @default true
+   */
+  logIfDenied?: boolean;
 }
 
 /**
@@ -330,7 +336,7 @@ export class KafkaIamServer {
           return false;
         }
         const decision = await iam.authorize(principal, request.action, request.resourceArn);
-        if (!decision.allowed)
+        if (!decision.allowed && check.logIfDenied !== false)
           this.logDenial(principal, request.action, request.resourceArn, decision.reason);
         return decision.allowed;
       }),
@@ -379,9 +385,10 @@ export class KafkaIamServer {
         const lines = body.split('\n').filter(Boolean);
         const decisions = await Promise.all(
           lines.map(async (line) => {
-            const [principal = '', operation = '', resourceType = '', name = ''] = line.split('\t');
+            const [principal = '', operation = '', resourceType = '', name = '', log = '1'] =
+              line.split('\t');
             const [allowed] = await this.decide(principal, [
-              { operation, resourceType, resourceName: decodeURIComponent(name) },
+              { operation, resourceType, resourceName: decodeURIComponent(name), logIfDenied: log !== '0' },
             ]);
             return allowed ? 'ALLOWED' : 'DENIED';
           }),

@@ -94,11 +94,23 @@ export async function waitForPort(
   throw new Error(`nothing listened on ${host}:${port} within ${timeoutMs / 1000} s`);
 }
 
-/** Fail early, with the port's name, when something else already listens there. */
+/** A port the local stack needs is taken (a user error: `npm start` prints the message alone). */
+export class PortInUseError extends Error {
+  override name = 'PortInUseError';
+}
+
+/**
+ * Fail early, with the port's name and the `npm start` option that moves it, when something else
+ * already listens there. `what`: a key of LocalPorts (`ws`, `kafkaController`, …).
+ */
 export async function assertPortFree(port: number, host: string, what: string): Promise<void> {
   if (await isPortOpen(port, host)) {
-    throw new Error(
-      `port ${port} (${what}) is already in use — is another local stack running? Choose another port.`,
+    const option =
+      what === 'kafkaIam'
+        ? 'it is --kafka-port + 6'
+        : `--${what.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}-port <port>`;
+    throw new PortInUseError(
+      `port ${port} (${what}) is already in use — is another local stack running? Stop it, or choose another port (${option}).`,
     );
   }
 }

@@ -5,7 +5,7 @@
  * integration tests both start it through `startLocalStack`.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { App } from 'aws-cdk-lib';
@@ -171,6 +171,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       if (options.kafkaBrokers && what.startsWith('kafka')) continue;
       await assertPortFree(port, host, what);
     }
+    // Only now that no other stack holds the ports: a run without persist works on files of its
+    // own and leaves the persisted ones (signing keys, the default application) as they were.
+    await restoreSetAside(options.stateDir);
+    if (!options.persist) {
+      await setAside(options.stateDir);
+      stopActions.push(() => restoreSetAside(options.stateDir));
+    }
 
     const assemblyDir = path.join(options.stateDir, 'cdk.out');
     log.info('stack', 'synthesizing the CDK app (validates apis/, bundles the functions)…');
@@ -215,6 +222,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       'stack',
       options.kafkaBrokers ? 'starting DynamoDB Local…' : 'starting DynamoDB Local and Apache Kafka…',
     );
+    const kafkaDataDir =
+      options.persist || options.kafkaBrokers
+        ? path.join(options.stateDir, 'kafka')
+        : await mkdtemp(path.join(tmpdir(), 'streamgate-kafka-'));
+    // Registered before the broker's stop, so it runs after it.
+    if (!options.persist && !options.kafkaBrokers)
+      stopActions.push(() => rm(kafkaDataDir, { recursive: true, force: true }));
     const [dynamodb, broker] = await Promise.all([
       startDynamoDbLocal({
         port: ports.dynamodb,
@@ -234,9 +248,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
             host,
             port: ports.kafka,
             controllerPort: ports.kafkaController,
-            dataDir: options.persist
-              ? path.join(options.stateDir, 'kafka')
-              : await mkdtemp(path.join(tmpdir(), 'streamgate-kafka-')),
+            dataDir: kafkaDataDir,
             stateDir: options.stateDir,
             log,
             ...(kafkaIamUrl ? { iam: { port: kafkaIamPort, url: kafkaIamUrl, tls } } : {}),
@@ -287,9 +299,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     stopActions.push(() => lambda.close());
 
+    // Without persist the signing keys start afresh (the persisted ones are set aside, see above).
     const secretsFile = path.join(options.stateDir, 'secrets.json');
-    // Without persist the signing keys start afresh, as the tables and the topics do.
-    if (!options.persist) await rm(secretsFile, { force: true });
     const services = new LocalAwsServices({
       host,
       port: ports.aws,
@@ -429,7 +440,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const environmentFile = localEnvironmentFile(options.stateDir);
     await writeFile(
       environmentFile,
-      JSON.stringify({ ...awsEnvironment, AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI: urls.callback }, null, 1),
+      JSON.stringify(
+        {
+          ...awsEnvironment,
+          // The IAM-checking endpoint: another key is refused there as on AWS (DynamoDB Local accepts any).
+          AWS_ENDPOINT_URL_DYNAMODB: dynamodbProxy.url,
+          AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI: urls.callback,
+        },
+        null,
+        1,
+      ),
       { mode: 0o600 },
     );
     stopActions.push(() => rm(environmentFile, { force: true }));
@@ -562,6 +582,33 @@ function localClusterArn(template: LocalTemplate): string {
     fromFunctions ??
     `arn:aws:kafka:${LOCAL_REGION}:000000000000:cluster/streamgate-streams/00000000-0000-0000-0000-000000000000-s1`
   );
+}
+
+/** Files a run without persist must not touch: it writes its own, and the stop puts these back. */
+const PERSISTED_FILES = ['secrets.json', 'default-app.json'];
+
+/**
+ * Moves the persisted files to `<name>.persisted`, or marks them `<name>.absent` (a run without
+ * persist starts without them).
+ */
+async function setAside(stateDir: string): Promise<void> {
+  for (const name of PERSISTED_FILES) {
+    const file = path.join(stateDir, name);
+    if (existsSync(file)) await rename(file, `${file}.persisted`);
+    else await writeFile(`${file}.absent`, '');
+  }
+}
+
+/** Puts set-aside files back, dropping what a run without persist wrote (also after a crash of one). */
+async function restoreSetAside(stateDir: string): Promise<void> {
+  for (const name of PERSISTED_FILES) {
+    const file = path.join(stateDir, name);
+    if (existsSync(`${file}.persisted`)) await rename(`${file}.persisted`, file);
+    else if (existsSync(`${file}.absent`)) {
+      await rm(file, { force: true });
+      await rm(`${file}.absent`, { force: true });
+    }
+  }
 }
 
 function displayHost(host: string): string {

@@ -19,6 +19,7 @@ import { CustomResourceError } from './custom-resources.ts';
 import { isLoopbackHost } from './gateway/server.ts';
 import { MissingToolError } from './java.ts';
 import { LogSink } from './log.ts';
+import { PortInUseError } from './process.ts';
 import { DEFAULT_PORTS, type LocalPorts, startLocalStack } from './stack.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -96,9 +97,14 @@ streamgate local stack is up (${seconds} s) — Ctrl-C stops everything.
   @connections API              ${stack.urls.callback}/@connections/<connectionId>
   OAuth2 token endpoint         ${stack.urls.http}/oauth2/token      JWKS: ${stack.urls.http}/.well-known/jwks.json
   Health                        ${stack.urls.http}/health
-  DynamoDB Local                ${stack.urls.dynamodb}
+  DynamoDB (IAM-checked)        ${stack.urls.dynamodbProxy}    DynamoDB Local itself (no checks): ${stack.urls.dynamodb}
   Failure queue (SQS)           ${stack.queues.FailureQueue ?? '(none)'}
-  Kafka bootstrap servers       ${stack.urls.kafka}${values.kafka ? ` (external; consumer groups end in ${stack.kafka.groupSuffix})` : ''}
+  Kafka bootstrap servers       ${stack.urls.kafka}${values.kafka ? ` (external; consumer groups end in ${stack.kafka.groupSuffix})` : ' (plaintext, administrator)'}${
+    stack.kafka.iamBrokers.length
+      ? `
+  Kafka IAM listener (as MSK)   ${stack.kafka.iamBrokers.join(',')} (TLS + SASL OAUTHBEARER, MSK IAM tokens)`
+      : ''
+  }
 
 AWS CLI and SDKs (@connections, DynamoDB, SQS, Secrets Manager) sign with the local key:
   access key id ${stack.credentials.accessKeyId}, secret ${stack.credentials.secretAccessKey}  (other keys: UnrecognizedClientException)
@@ -132,7 +138,8 @@ main().catch((error: unknown) => {
   if (
     error instanceof DefinitionError ||
     error instanceof MissingToolError ||
-    error instanceof CustomResourceError
+    error instanceof CustomResourceError ||
+    error instanceof PortInUseError
   ) {
     process.stderr.write(`\n${(error as Error).message}\n`);
   } else {

@@ -60,10 +60,12 @@ public final class MskIamAuthorizer implements Authorizer {
     for (Action action : actions) {
       lines.add(
           line(
-              principal,
-              action.operation(),
-              action.resourcePattern().resourceType(),
-              action.resourcePattern().name()));
+                  principal,
+                  action.operation(),
+                  action.resourcePattern().resourceType(),
+                  action.resourcePattern().name())
+              // Kafka asks some checks only to filter an answer: not worth a warning when denied.
+              + (action.logIfDenied() ? "\t1" : "\t0"));
     }
     for (boolean allowed : decide(lines)) {
       results.add(allowed ? AuthorizationResult.ALLOWED : AuthorizationResult.DENIED);

@@ -13,7 +13,7 @@ import {
   ApiGatewayManagementApiClient,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
-import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, ListTablesCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -167,7 +167,8 @@ describe('streamgate local env', () => {
       AWS_ACCESS_KEY_ID: stack.credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: stack.credentials.secretAccessKey,
       AWS_REGION: region,
-      AWS_ENDPOINT_URL_DYNAMODB: stack.urls.dynamodb,
+      // The IAM-checking endpoint, not DynamoDB Local itself (which takes any key).
+      AWS_ENDPOINT_URL_DYNAMODB: stack.urls.dynamodbProxy,
       AWS_ENDPOINT_URL_SQS: stack.urls.aws,
       AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI: stack.urls.callback,
     });
@@ -183,6 +184,23 @@ describe('streamgate local env', () => {
       sdk.send(new PostToConnectionCommand({ ConnectionId: 'nobodyHere0=', Data: 'x' })),
     );
     expect(answer?.name).toBe('GoneException');
+    // DynamoDB at that endpoint: the local key lists tables, another key is refused as AWS refuses it.
+    const dynamodb = (accessKeyId: string, secretAccessKey: string) =>
+      new DynamoDBClient({
+        endpoint: env.AWS_ENDPOINT_URL_DYNAMODB,
+        region: env.AWS_REGION,
+        credentials: { accessKeyId, secretAccessKey },
+      });
+    const tables = await dynamodb(env.AWS_ACCESS_KEY_ID ?? '', env.AWS_SECRET_ACCESS_KEY ?? '').send(
+      new ListTablesCommand({}),
+    );
+    expect(tables.TableNames?.length).toBeGreaterThan(0);
+    const stranger = await failure(
+      dynamodb('AKIAIOSFODNN7EXAMPLE', 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY').send(
+        new ListTablesCommand({}),
+      ),
+    );
+    expect(stranger?.name).toBe('UnrecognizedClientException');
   });
 });
 

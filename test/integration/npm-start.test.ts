@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -20,6 +20,7 @@ describe('npm start', () => {
     const stateDir = path.join(stack.stateDir, 'npm-start');
     await mkdir(stateDir, { recursive: true });
     await copyFile(path.join(stack.stateDir, 'secrets.json'), path.join(stateDir, 'secrets.json'));
+    const persisted = await readFile(path.join(stateDir, 'secrets.json'), 'utf8');
     const earlierKeys = await keyIds(stack.urls.http);
     expect(earlierKeys.length).toBeGreaterThan(0);
     const child = spawn(
@@ -97,5 +98,7 @@ describe('npm start', () => {
     child.kill('SIGINT');
     expect(await exited).toBe(0);
     for (const port of Object.values(ports)) expect(await isOpen(port)).toBe(false);
+    // …and it left the persisted keys as they were, for the next start with persist.
+    expect(await readFile(path.join(stateDir, 'secrets.json'), 'utf8')).toBe(persisted);
   }, 180_000);
 });

@@ -15,6 +15,10 @@ describe('the TCP port probe', () => {
     await expect(assertPortFree(port, '127.0.0.1', 'the test port')).rejects.toThrow(
       `port ${port} (the test port) is already in use`,
     );
+    // The message names the npm start option that moves the port.
+    await expect(assertPortFree(port, '127.0.0.1', 'kafkaController')).rejects.toThrow(
+      /\(--kafka-controller-port <port>\)\.$/,
+    );
     await new Promise<void>((resolve) => server.close(() => resolve()));
     expect(await isPortOpen(port, '127.0.0.1')).toBe(false);
     await assertPortFree(port, '127.0.0.1', 'the test port');
