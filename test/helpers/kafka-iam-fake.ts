@@ -1,14 +1,10 @@
 /**
- * A small stand-in for the local stack's IAM (`LocalIamAuthority`) in tests: one role, one access
- * key, and an identity policy (IAM JSON: statements with Sid, Effect, Action, Resource and `*`/`?`
- * wildcards) read on each decision — from memory, or from a file a test rewrites while the stack
- * runs ("removing a statement from the role"). No policy at all allows everything.
+ * A small stand-in for the local stack's IAM (`LocalIamAuthority`) in unit tests: one role, one
+ * access key, and an identity policy, decided by `@cloud-copilot/iam-simulate` as `LocalIam` decides
+ * the template's policies.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { runUnsafeSimulation } from '@cloud-copilot/iam-simulate';
 import type { LocalIamAuthority, LocalIamPrincipal } from '../../local/kafka-iam.ts';
-
-/** The integration stack's policy file (in its state folder) for the functions' Kafka access. */
-export const KAFKA_IAM_POLICY_FILE = 'kafka-iam-policy.json';
 
 /** One statement of an identity policy. */
 export interface FixtureStatement {
@@ -22,30 +18,28 @@ export interface FixturePolicy {
   Statement: FixtureStatement[];
 }
 
-const list = (v: string | string[]): string[] => (Array.isArray(v) ? v : [v]);
-
-/** IAM's wildcard match (case-insensitive for actions, exact for resources). */
-function matches(pattern: string, value: string, ignoreCase: boolean): boolean {
-  const source = pattern
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${source}$`, ignoreCase ? 'i' : '').test(value);
-}
-
 /** The decision of a policy: an explicit Deny wins, else any Allow, else the implicit deny. */
 export function evaluate(
   policy: FixturePolicy,
   action: string,
   resourceArn: string,
 ): { allowed: boolean; reason: string } {
-  const applies = (s: FixtureStatement) =>
-    list(s.Action).some((a) => matches(a, action, true)) &&
-    list(s.Resource).some((r) => matches(r, resourceArn, false));
-  const deny = policy.Statement.find((s) => s.Effect === 'Deny' && applies(s));
-  if (deny) return { allowed: false, reason: `explicitly denied by statement ${deny.Sid}` };
-  const allow = policy.Statement.find((s) => s.Effect === 'Allow' && applies(s));
-  if (allow) return { allowed: true, reason: `allowed by statement ${allow.Sid}` };
+  const result = runUnsafeSimulation(
+    {
+      request: {
+        principal: FIXTURE_ROLE.kind === 'role' ? FIXTURE_ROLE.roleArn : '',
+        action,
+        resource: { resource: resourceArn, accountId: '000000000000' },
+        contextVariables: {},
+      },
+      identityPolicies: [{ name: 'fixture', policy: { Version: '2012-10-17', ...policy } }],
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+    },
+    {},
+  );
+  if (result === 'Allowed') return { allowed: true, reason: 'allowed by the fixture policy' };
+  if (result === 'ExplicitlyDenied') return { allowed: false, reason: 'explicitly denied' };
   return { allowed: false, reason: 'no statement allows it (implicit deny)' };
 }
 
@@ -56,21 +50,15 @@ export const FIXTURE_ROLE: LocalIamPrincipal = {
 };
 
 /**
- * `credentials` belong to FIXTURE_ROLE (every function runs with them); `adminKeyId`, if given, is
- * the administrator's. `policy`: the role's policy, or a file holding it (absent file: allow all).
+ * `credentials` belong to FIXTURE_ROLE; `adminKeyId`, if given, is the administrator's. `policy`
+ * is the role's policy, read on each decision (a test may swap it).
  */
 export function fixtureIam(options: {
   credentials: { accessKeyId: string; secretAccessKey: string };
-  policy: FixturePolicy | string;
+  policy: FixturePolicy;
   adminKeyId?: string;
 }): LocalIamAuthority {
   const { credentials } = options;
-  const policy = (): FixturePolicy | undefined => {
-    if (typeof options.policy !== 'string') return options.policy;
-    return existsSync(options.policy)
-      ? (JSON.parse(readFileSync(options.policy, 'utf8')) as FixturePolicy)
-      : undefined;
-  };
   return {
     principalOf: (key) =>
       key === credentials.accessKeyId
@@ -79,10 +67,7 @@ export function fixtureIam(options: {
           ? { kind: 'admin' }
           : undefined,
     secretOf: (key) => (key === credentials.accessKeyId ? credentials.secretAccessKey : undefined),
-    authorize: (_principal, action, resourceArn) => {
-      const current = policy();
-      return current ? evaluate(current, action, resourceArn) : { allowed: true, reason: 'no policy' };
-    },
+    authorize: (_principal, action, resourceArn) => evaluate(options.policy, action, resourceArn),
     credentialsFor: () => credentials,
   };
 }
